@@ -1,0 +1,200 @@
+"""Chinese-aware splitting: paragraphs, sentences, sections and chunks with exact offsets.
+
+Every span carries ``start``/``end`` character offsets into its document so that
+``source[start:end] == text`` always holds.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+#: Target chunk size in characters (chosen by measurement; see README "Chunking").
+DEFAULT_MAX_CHARS = 200
+
+# A sentence ends at 。！？； (or their ASCII forms !?;) plus any closing quotes/brackets.
+_SENT_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]】》]*")
+# Paragraph breaks: newlines or runs of two or more ideographic spaces.
+_PARA_BREAK = re.compile(r"(?:[ \t]*\r?\n[ \t\u3000]*)+|\u3000{2,}")
+# Headings that open a section: 一、  （一）  第一部分  1.  一是
+_NUM = "[一二三四五六七八九十百零〇]+"
+_HEADING = re.compile(rf"^(?:{_NUM}、|（{_NUM}）|第{_NUM}[章节部分]|\d+[、.．]\s*|#+\s)")
+_RUN_IN = re.compile(rf"^{_NUM}是")
+#: A run-in head: a short first sentence of a paragraph such as 统筹疫情防控。
+_RUN_IN_MAX = 14
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a document: ``source[start:end] == text``."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage with where it came from."""
+
+    id: int
+    doc: str
+    section: str
+    text: str
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...]  # sentence (start, end) offsets inside the document
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["sentences"] = [list(s) for s in self.sentences]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Chunk":
+        return cls(**{**d, "sentences": tuple(tuple(s) for s in d["sentences"])})
+
+
+def paragraphs(text: str) -> list[Span]:
+    """Split on newlines or runs of ideographic spaces; trims each paragraph."""
+    out, pos = [], 0
+    for m in list(_PARA_BREAK.finditer(text)) + [None]:
+        end = m.start() if m else len(text)
+        seg = text[pos:end]
+        lead = len(seg) - len(seg.lstrip())
+        body = seg.strip()
+        if body:
+            s = pos + lead
+            out.append(Span(body, s, s + len(body)))
+        if m:
+            pos = m.end()
+    return out
+
+
+def sentences(text: str, offset: int = 0) -> list[Span]:
+    """Split one paragraph into sentences at 。！？； and their closing quotes."""
+    out, pos = [], 0
+    for m in _SENT_END.finditer(text):
+        end = m.end()
+        if text[pos:end].strip():
+            out.append(_trimmed(text, pos, end, offset))
+        pos = end
+    if text[pos:].strip():
+        out.append(_trimmed(text, pos, len(text), offset))
+    return out
+
+
+def _trimmed(text: str, a: int, b: int, offset: int) -> Span:
+    seg = text[a:b]
+    a += len(seg) - len(seg.lstrip())
+    b -= len(seg) - len(seg.rstrip())
+    return Span(text[a:b], a + offset, b + offset)
+
+
+def is_heading(para: str) -> bool:
+    """A paragraph that names a section: numbered, short and without a full stop."""
+    return bool(_HEADING.match(para)) and len(para) <= 60 and not _SENT_END.search(para[:-1] or " ")
+
+
+def run_in_head(para: str) -> str | None:
+    """The run-in head opening a paragraph (``一是牢固树立大局意识。``, ``统筹疫情防控。``)."""
+    first = sentences(para)
+    if not first:
+        return None
+    s = first[0].text
+    if _RUN_IN.match(s) and len(s) <= 40:
+        return s.rstrip("。；;：:")
+    if len(s) <= _RUN_IN_MAX and s.endswith("。") and len(first) > 1 and "，" not in s:
+        return s.rstrip("。")
+    return None
+
+
+_CLAUSE_END = re.compile(r"[，,：:][”’」』）)]*")
+_LIST_SEP = re.compile(r"[、][”’」』）)]*")
+
+
+def _split_long(s: Span, max_chars: int) -> list[Span]:
+    """Cut one over-long sentence at clause marks (，：、), hard-cutting only as a last resort."""
+    cuts = [m.end() for m in _CLAUSE_END.finditer(s.text)] + [len(s.text)]
+    minor = [m.end() for m in _LIST_SEP.finditer(s.text)]
+    out, a = [], 0
+    while a < len(s.text):
+        fits = [c for c in cuts if a + max_chars // 3 <= c <= a + max_chars] or [
+            c for c in sorted(cuts + minor) if a < c <= a + max_chars]
+        b = fits[-1] if fits else min(a + max_chars, len(s.text))
+        if fits and b < len(s.text) and b - a < max_chars // 3:  # avoid a tiny piece
+            b = min(a + max_chars, len(s.text))
+        out.append(Span(s.text[a:b], s.start + a, s.start + b))
+        a = b
+    return out
+
+
+def _merge_short_lead(sents: list[Span], max_chars: int) -> list[Span]:
+    """Keep a short lead sentence (a run-in head) with an over-long one that follows it."""
+    if len(sents) >= 2 and len(sents[0].text) < max_chars // 4 and len(sents[1].text) > max_chars:
+        a, b = sents[0], sents[1]
+        joined = a.text + " " * (b.start - a.end) + b.text  # offsets stay exact below
+        return [Span(joined, a.start, b.end)] + sents[2:]
+    return sents
+
+
+def _pack(sents: list[Span], max_chars: int) -> list[list[Span]]:
+    """Group consecutive sentences into balanced groups of at most ``max_chars``.
+
+    A sentence is never cut unless it alone exceeds ``max_chars``.
+    """
+    sents = _merge_short_lead(sents, max_chars)
+    pieces: list[Span] = []
+    for s in sents:
+        if len(s.text) <= max_chars:
+            pieces.append(s)
+            continue
+        pieces.extend(_split_long(s, max_chars))
+    total = pieces[-1].end - pieces[0].start if pieces else 0
+    n_groups = max(1, -(-total // max_chars))
+    target = total / n_groups
+    groups: list[list[Span]] = [[]]
+    for p in pieces:
+        g = groups[-1]
+        size = p.end - g[0].start if g else 0
+        if g and (size > max_chars or (g[-1].end - g[0].start) >= target):
+            groups.append([p])
+        else:
+            g.append(p)
+    return groups
+
+
+def chunk_document(text: str, doc: str, max_chars: int = DEFAULT_MAX_CHARS,
+                   first_id: int = 0) -> list[Chunk]:
+    """Chunks of whole sentences (never across paragraphs), each with its section."""
+    chunks: list[Chunk] = []
+    paras = paragraphs(text)
+    title = paras[0].text if paras and len(paras[0].text) <= 60 and not _SENT_END.search(paras[0].text) else ""
+    section = title
+    for para in paras:
+        if is_heading(para.text):
+            section = para.text
+            sub = ""
+        else:
+            head = run_in_head(para.text)
+            sub = head or ""
+        label = " › ".join(x for x in (section, sub) if x)
+        sents = sentences(para.text, para.start)
+        for group in _pack(sents, max_chars):
+            a, b = group[0].start, group[-1].end
+            inside = tuple((max(s.start, a), min(s.end, b)) for s in sents if s.end > a and s.start < b)
+            chunks.append(Chunk(
+                id=first_id + len(chunks), doc=doc, section=label,
+                text=text[a:b], start=a, end=b, sentences=inside,
+            ))
+    return chunks
+
+
+def read_document(path: Path) -> str:
+    """Read a UTF-8 text or Markdown file (BOM stripped, newlines normalised)."""
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc})") from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,208 @@
+"""The one retrieval path: ``retrieve()`` and ``ask()`` for the CLI, the web chat and the evaluation.
+
+Scores (``Passage.score``, higher is better) by mode:
+
+* ``hybrid`` (default): in [0, 1], the coverage-gated blend of min-max normalised
+  dense cosine and BM25 described in :mod:`qa.fusion`; 1 = best chunk on both.
+* ``dense``: the chunk's dense score, a cosine in [-1, 1] (about 0.75 to 0.9 for this model).
+* ``lexical``: the raw BM25 score, >= 0 (0 = no token in common).
+"""
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import answer as answer_mod
+from . import chunking, fusion
+from .embedding import Embedder, resolve_model
+from .index import Index, default_index_dir, default_sources, open_index
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_K = 100
+#: Longer questions are cut to this many characters (with a note); e5 reads 512 tokens at most.
+MAX_QUESTION_CHARS = 1000
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk. Offsets are character positions in the source document."""
+
+    text: str
+    score: float
+    rank: int
+    doc: str
+    section: str
+    start: int
+    end: int
+    answer: str
+    answer_start: int
+    answer_end: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """The answer sentence (None when the documents do not seem to answer) and its passages."""
+
+    answer: str | None
+    confident: bool
+    passages: list[Passage]
+    notes: list[str] = field(default_factory=list)  # e.g. "question was cut"; not part of to_dict()
+
+    def to_dict(self) -> dict:
+        return {"answer": self.answer, "confident": self.confident,
+                "passages": [p.to_dict() for p in self.passages]}
+
+
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_question(question: object) -> tuple[str, list[str]]:
+    """Validate and tidy a question; returns (text, notes). Raises ValueError when unusable."""
+    if not isinstance(question, str):
+        raise ValueError(f"The question must be text, not {type(question).__name__}.")
+    notes = []
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", question)).strip()
+    if not any(unicodedata.category(c)[0] in "LN" for c in text):
+        raise ValueError("The question is empty: type a question about the document (问题不能为空).")
+    if len(text) > MAX_QUESTION_CHARS:
+        notes.append(f"The question was {len(text):,} characters long; only its first "
+                     f"{MAX_QUESTION_CHARS:,} were used (问题过长，只使用了前{MAX_QUESTION_CHARS}个字符).")
+        text = text[:MAX_QUESTION_CHARS]
+    return text, notes
+
+
+def check_k(k: object) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValueError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}.")
+    if not 1 <= int(k) <= MAX_K:
+        raise ValueError(f"k must be from 1 to {MAX_K}, got {k}.")
+    return int(k)
+
+
+def check_mode(mode: object) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
+    return mode  # type: ignore[return-value]
+
+
+class Retriever:
+    """Explicit control over the index folder, the documents, the model and the mode."""
+
+    def __init__(self, index_dir: str | Path | None = None, model: str | None = None,
+                 mode: str = "hybrid", sources: list[str | Path] | None = None,
+                 max_chars: int = chunking.DEFAULT_MAX_CHARS, rebuild: bool = True,
+                 log=None):
+        self.mode = check_mode(mode)
+        self.index_dir = Path(index_dir) if index_dir else default_index_dir()
+        self.model_name = model
+        self.max_chars = max_chars
+        log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+        model_id, _ = resolve_model(model)
+        self._embedder: Embedder | None = None
+        if sources is None and index_dir is None:
+            sources = default_sources()
+        self.index: Index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
+                                       self._get_embedder, max_chars, model_id, rebuild, log)
+        self.embedder = self._get_embedder()
+        self.calibration = answer_mod.Calibration.load()
+        self._sent_chunk = np.array([s[0] for s in self.index.sentence_spans], dtype=np.int64)
+        self._lock = threading.Lock()
+
+    def _get_embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder(self.model_name)
+        return self._embedder
+
+    # -- scoring -------------------------------------------------------------
+    def _score(self, question: str, mode: str) -> dict:
+        ix = self.index
+        with self._lock:  # torch inference from several threads at once gains nothing on 2 cores
+            q = self.embedder.encode_queries([question])[0]
+        sims, ids = ix.dense.search(q[None, :], ix.dense.ntotal)
+        chunk_cos = np.empty(ix.dense.ntotal, dtype=np.float32)
+        chunk_cos[ids[0]] = sims[0]
+        sent_cos = ix.sentence_vectors @ q if len(ix.sentence_vectors) else np.zeros(0, np.float32)
+        dense = fusion.dense_scores(chunk_cos, sent_cos, self._sent_chunk)
+        lex = ix.lexical.scores(question)
+        if mode == "dense":
+            scores = dense
+        elif mode == "lexical":
+            scores = lex
+        else:
+            scores = fusion.hybrid(dense, lex, ix.lexical.coverage(question))
+        return {"q": q, "scores": scores, "dense": dense, "lex": lex, "sent_cos": sent_cos}
+
+    def _passages(self, question: str, s: dict, k: int) -> list[Passage]:
+        ix = self.index
+        order = np.argsort(-s["scores"], kind="stable")[:k]
+        q_tokens = answer_mod.content_tokens(question) or answer_mod.lexical.tokenize(question)
+        out = []
+        for rank, cid in enumerate(order, 1):
+            c = ix.chunks[int(cid)]
+            doc = ix.documents[c.doc]
+            sent_idx = np.flatnonzero(self._sent_chunk == cid)
+            texts = [doc[ix.sentence_spans[i][1]:ix.sentence_spans[i][2]] for i in sent_idx]
+            best, _ = answer_mod.best_sentence(s["q"], ix.sentence_vectors[sent_idx], texts, q_tokens,
+                                               ix.lexical)
+            _, a, b = ix.sentence_spans[sent_idx[best]]
+            out.append(Passage(text=c.text, score=round(float(s["scores"][cid]), 6), rank=rank, doc=c.doc,
+                               section=c.section, start=c.start, end=c.end, answer=doc[a:b],
+                               answer_start=a, answer_end=b))
+        return out
+
+    # -- public API ----------------------------------------------------------
+    def retrieve(self, question: str, k: int = 5, mode: str | None = None) -> list[Passage]:
+        """The ``k`` passages that best answer ``question``, best first."""
+        text, _ = clean_question(question)
+        k, mode = check_k(k), check_mode(mode or self.mode)
+        return self._passages(text, self._score(text, mode), k)
+
+    def ask(self, question: str, k: int = 5, mode: str | None = None) -> Answer:
+        """Retrieve, pick the answer sentence and say whether the documents answer."""
+        text, notes = clean_question(question)
+        k, mode = check_k(k), check_mode(mode or self.mode)
+        s = self._score(text, mode)
+        passages = self._passages(text, s, k)
+        sig = answer_mod.signals(text, self.index.lexical, s["dense"], s["lex"], s["sent_cos"])
+        confident = bool(passages) and self.calibration.probability(sig) >= self.calibration.threshold
+        return Answer(answer=passages[0].answer if confident and passages else None,
+                      confident=confident, passages=passages, notes=notes)
+
+    def signals(self, question: str) -> answer_mod.Signals:
+        """The no-answer signals for ``question`` (used to fit the calibration)."""
+        text, _ = clean_question(question)
+        s = self._score(text, "hybrid")
+        return answer_mod.signals(text, self.index.lexical, s["dense"], s["lex"], s["sent_cos"])
+
+
+_default: Retriever | None = None
+_default_lock = threading.Lock()
+
+
+def default_retriever() -> Retriever:
+    """The process-wide retriever over the default index (loaded, or built, on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Retriever()
+        return _default
+
+
+def retrieve(question: str, k: int = 5, mode: str = "hybrid") -> list[Passage]:
+    """Passages that best answer ``question`` from the default index, best first."""
+    return default_retriever().retrieve(question, k=k, mode=mode)
+
+
+def ask(question: str, k: int = 5, mode: str = "hybrid") -> Answer:
+    """The answer sentence, whether it is trustworthy, and the passages, from the default index."""
+    return default_retriever().ask(question, k=k, mode=mode)
