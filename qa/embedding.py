@@ -340,6 +340,9 @@ class Embedder:
     def __init__(self, name: str | None = None):
         self.model_id, where = resolve_model(name)
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         try:
             self.model = SentenceTransformer(str(where), device="cpu", local_files_only=True)
