@@ -24,7 +24,7 @@ import numpy as np
 from . import lexical
 
 #: Weight of the dense cosine against lexical overlap when scoring sentences.
-SENTENCE_DENSE_WEIGHT = 0.5
+SENTENCE_DENSE_WEIGHT = 0.7
 
 # Function words and question words: they say nothing about the topic.
 _STOP = set("的了是在吗呢吧啊么嘛呀哪谁几怎何为与和及或也都就还又被把对从到向给让于以其这那些个有没无不请问说下多少什么怎么样哪些哪里如何为什么是否能否可以一个我们你们他们它们这个那个文章文中提到里面")
@@ -73,47 +73,154 @@ def best_sentence(q_vec: np.ndarray, sent_vecs: np.ndarray, sent_texts: list[str
 # ----------------------------------------------------------------------------
 # confidence
 # ----------------------------------------------------------------------------
-FEATURES = ("coverage", "content_coverage", "missing_figures", "top_sentence_cos", "dense_margin",
-            "agreement")
+FEATURES = ("content_coverage", "absent_terms", "absent_names", "missing_figures", "top_sentence_cos", "dense_z",
+            "support", "agreement", "type_match", "cjk_share")
+
+_QUESTION_WORDS = {"多少", "几个", "几条", "几重", "哪些", "哪个", "哪一", "什么", "怎么", "怎样", "如何", "为什么",
+                   "是否", "有没有", "现在", "目前", "一共", "总共", "文章", "这篇", "篇文章", "作者", "部分", "标题"}
+_jieba = None
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    """jieba words with part-of-speech flags (loaded once, quietly)."""
+    global _jieba
+    if _jieba is None:
+        import logging
+
+        import jieba
+        import jieba.posseg
+
+        jieba.setLogLevel(logging.WARNING)
+        _jieba = jieba.posseg
+    return [(w, f) for w, f in _jieba.cut(text)]
+
+
+def absent_terms(question: str, corpus: str) -> int:
+    """Nouns, names and measure words of the question (2+ characters) that the documents never use."""
+    n = 0
+    for w, flag in _words(lexical.normalize(question)):
+        if len(w) < 2 or w in _QUESTION_WORDS or not flag[:1] in ("n", "m", "t"):
+            continue
+        if not any("\u4e00" <= ch <= "\u9fff" for ch in w) and not w[0].isdigit():
+            continue
+        if w not in corpus:
+            n += 1
+    return min(n, 3)
+
+
+def absent_names(question: str, corpus: str) -> int:
+    """Place, person and organisation names of the question that the documents never use."""
+    return min(2, sum(1 for w, flag in _words(lexical.normalize(question))
+                      if flag[:2] in ("ns", "nr", "nt") and len(w) >= 2 and w not in corpus))
+
+
+# What kind of answer a question wants, from its question words (Chinese and English).
+_WANTS = [
+    ("number", re.compile(r"多少|(?<!哪)几[个条项起次年人名家座件种成倍万亿]?|比例|占比|百分之|how (many|much)|"
+                          r"what (share|proportion|percentage|number|rate)|\bnumber of\b", re.I)),
+    ("time", re.compile(r"哪一?年|何时|什么时候|哪天|哪一天|几月|when\b|which year|what year|what date", re.I)),
+    ("place", re.compile(r"哪个(城市|地方|省|市|县)|在哪[里儿]?|哪座城市|where\b|which (city|province|county)", re.I)),
+    ("person", re.compile(r"谁|叫什么名字|姓名|名字|\bwho\b|\bname\b", re.I)),
+]
+_TIME_WORDS = re.compile(r"\d{4}年|\d+月|\d+日|[今去前明]年|春节|前夕|以来|期间|年底|年初|上半年|下半年")
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of answer the question asks for: number, time, place, person, or None."""
+    for kind, pattern in _WANTS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def type_match(question: str, sentence: str) -> float:
+    """1 if ``sentence`` holds something of the kind the question wants (and not only what the
+    question already says), 0 if it does not, 0.5 if the question wants no particular kind."""
+    kind = answer_type(question)
+    if kind is None:
+        return 0.5
+    q = lexical.normalize(question)
+    sent = lexical.normalize(sentence)
+    if kind == "number":
+        return float(any(f not in q for f in lexical.figures(sent)) or bool(re.search(r"[一二两三四五六七八九十百千万亿]+[个条项起次人名家座件种倍]", sent)))
+    if kind == "time":
+        return float(any(m.group() not in q for m in _TIME_WORDS.finditer(sent)))
+    flags = ("ns",) if kind == "place" else ("nr",)
+    return float(any(f[:2] in flags and w not in q and len(w) >= 2 for w, f in _words(sent)))
+
+
+def cjk_share(question: str) -> float:
+    """Share of the question's letters that are Chinese characters."""
+    letters = [c for c in question if c.isalpha()]
+    return sum("\u3400" <= c <= "\u9fff" for c in letters) / len(letters) if letters else 0.0
 
 
 @dataclass
 class Signals:
     """What ``ask()`` measures to decide whether the documents answer."""
 
-    coverage: float  # share of all question tokens found in the index
-    content_coverage: float  # share of content tokens (no question words) found, idf-free
-    missing_figures: float  # 1 if a figure of the question is absent from the documents
+    content_coverage: float  # share of the question's content tokens found anywhere in the documents
+    absent_terms: float  # nouns/names/figures of the question (2+ chars) absent from the documents, 0..3
+    absent_names: float  # place/person/organisation names of the question absent from the documents, 0..2
+    missing_figures: float  # 1 if a figure of the question (2019年, 5%) never occurs in the documents
     top_sentence_cos: float  # best sentence cosine in the documents
-    dense_margin: float  # top-1 minus top-2 chunk cosine
+    dense_z: float  # how far the best sentence stands out: (best - mean) / std of all sentence cosines
+    support: float  # idf-weighted share of the question's content tokens in the top passage
     agreement: float  # 1 if dense and lexical top-1 chunks agree, 0.5 if in each other's top 3
+    type_match: float  # 1 if the answer sentence holds the kind of thing asked for (number, time...)
+    cjk_share: float  # share of Chinese characters among the question's letters
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, f) for f in FEATURES], dtype=np.float64)
 
 
-def signals(question: str, lex: lexical.LexicalIndex, dense: np.ndarray, lex_scores: np.ndarray,
-            sent_cos: np.ndarray) -> Signals:
-    toks = lexical.tokenize(question)
+def signals(question: str, lex: lexical.LexicalIndex, corpus: str, dense: np.ndarray,
+            lex_scores: np.ndarray, sent_cos: np.ndarray, top_text: str, answer_sentence: str) -> Signals:
+    """Measure the no-answer signals for one question (``corpus``: all documents' text, normalised)."""
     content = content_tokens(question)
-    cov = sum(t in lex.vocab for t in toks) / len(toks) if toks else 0.0
     ccov = sum(t in lex.vocab for t in content) / len(content) if content else 0.0
     figs = lexical.figures(question)
     missing = float(any(f not in lex.vocab for f in figs))
     order = np.argsort(-dense)
-    margin = float(dense[order[0]] - dense[order[1]]) if len(order) > 1 else 0.0
     if lex_scores.max() <= 0:
         agree = 0.0
     else:
         lorder = np.argsort(-lex_scores)
         agree = 1.0 if order[0] == lorder[0] else 0.5 if (order[0] in lorder[:3] or lorder[0] in order[:3]) else 0.0
-    top_s = float(sent_cos.max()) if sent_cos.size else float(dense.max())
-    return Signals(cov, ccov, missing, top_s, margin, agree)
+    cos = sent_cos if sent_cos.size > 1 else dense
+    top_s = float(cos.max())
+    z = float((cos.max() - cos.mean()) / (cos.std() + 1e-6))
+    support = overlap(content, top_text, lex)
+    return Signals(content_coverage=ccov, absent_terms=float(absent_terms(question, corpus)),
+                   absent_names=float(absent_names(question, corpus)), missing_figures=missing,
+                   top_sentence_cos=top_s, dense_z=z, support=support, agreement=agree,
+                   type_match=type_match(question, answer_sentence), cjk_share=cjk_share(question))
+
+
+#: The soft score reads these; the hard checks are missing_figures, absent_names and type_match == 0.
+SOFT_FEATURES = ("content_coverage",)
+
+
+def failed_checks(s: Signals) -> list[str]:
+    """The hard checks a question fails: each means the documents lack what it asks about."""
+    out = []
+    if s.missing_figures:
+        out.append("a figure of the question does not occur in the documents")
+    if s.absent_names:
+        out.append("a name in the question does not occur in the documents")
+    if s.type_match == 0:
+        out.append("the best sentence holds nothing of the kind asked for")
+    return out
 
 
 @dataclass
 class Calibration:
-    """Logistic model ``p = sigmoid(w . (x - mean) / scale + b)``; confident when p >= threshold."""
+    """Answerability score in [0, 1]; ``confident`` when the score >= ``threshold``.
+
+    ``score = 0.5 * (no hard check fails) + 0.5 * sigmoid(w . (x - mean) / scale + b)``, where
+    ``x`` are the :data:`SOFT_FEATURES`. A failed hard check puts the score below 0.5; the soft
+    part orders the rest. Weights and threshold come from :func:`fit_calibration` on the dev part.
+    """
 
     weights: list[float]
     bias: float
@@ -122,16 +229,21 @@ class Calibration:
     threshold: float
     info: dict
 
-    def probability(self, s: Signals) -> float:
-        x = (s.vector() - np.array(self.mean)) / np.array(self.scale)
+    def soft(self, s: Signals) -> float:
+        x = (np.array([getattr(s, f) for f in SOFT_FEATURES]) - np.array(self.mean)) / np.array(self.scale)
         z = float(np.dot(self.weights, x) + self.bias)
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
+    def probability(self, s: Signals) -> float:
+        """The answerability score of a question's signals, in [0, 1]."""
+        return 0.5 * (not failed_checks(s)) + 0.5 * self.soft(s)
+
     @classmethod
     def load(cls) -> "Calibration":
+        """The fitted calibration shipped in ``qa/data/calibration.json`` (or the unfitted default)."""
         try:
             data = json.loads(resources.files("qa").joinpath("data/calibration.json").read_text("utf-8"))
-            if data.get("features") == list(FEATURES):
+            if data.get("features") == list(SOFT_FEATURES):
                 return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"],
                            data.get("info", {}))
         except (FileNotFoundError, ValueError, KeyError):
@@ -140,13 +252,52 @@ class Calibration:
 
     @classmethod
     def fallback(cls) -> "Calibration":
-        """A conservative hand rule used before any fit: content mostly found, no missing figure."""
-        return cls([4.0, 4.0, -4.0, 2.0, 0.0, 1.0], -4.0, [0.0] * 6, [1.0] * 6, 0.5, {"fitted": False})
+        """Before any fit: the hard checks alone decide."""
+        n = len(SOFT_FEATURES)
+        return cls([0.0] * n, 0.0, [0.0] * n, [1.0] * n, 0.5, {"fitted": False})
 
     def to_json(self) -> str:
-        return json.dumps({"features": list(FEATURES), "weights": self.weights, "bias": self.bias,
+        return json.dumps({"features": list(SOFT_FEATURES), "weights": self.weights, "bias": self.bias,
                            "mean": self.mean, "scale": self.scale, "threshold": self.threshold,
-                           "info": self.info}, indent=1, ensure_ascii=False)
+                           "info": self.info}, indent=1, ensure_ascii=False) + "\n"
 
 
-_WS = re.compile(r"\s+")
+def fit_calibration(signals_list: list[Signals], answerable: list[bool], min_kept: float = 0.97,
+                    l2: float = 10.0, steps: int = 3000) -> Calibration:
+    """Fit the soft score on (dev) questions that pass the hard checks, then pick the threshold.
+
+    The threshold is the highest score cut that still keeps ``min_kept`` of the answerable
+    questions confident: almost no answerable question is flagged, as many unanswerable
+    ones as possible are.
+    """
+    y_all = np.array(answerable, dtype=bool)
+    if y_all.all() or not y_all.any():
+        raise ValueError("fitting the calibration needs both answerable and unanswerable questions")
+    passing = [i for i, s in enumerate(signals_list) if not failed_checks(s)]
+    X = np.array([[getattr(signals_list[i], f) for f in SOFT_FEATURES] for i in passing], dtype=np.float64)
+    y = y_all[passing].astype(np.float64)
+    n = len(SOFT_FEATURES)
+    mean, scale = X.mean(0), X.std(0)
+    scale[scale < 1e-9] = 1.0
+    w, b = np.zeros(n), 0.0
+    if 0 < y.sum() < len(y):
+        Z = (X - mean) / scale
+        cw = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))  # class-balanced
+        for _ in range(steps):  # gradient descent on the weighted, L2-regularised log loss
+            p = 1 / (1 + np.exp(-np.clip(Z @ w + b, -50, 50)))
+            g = cw * (p - y)
+            w -= 0.1 * (Z.T @ g / len(y) + l2 * w / len(y))
+            b -= 0.1 * g.mean()
+    cal = Calibration([round(float(v), 6) for v in w], round(float(b), 6), [round(float(v), 6) for v in mean],
+                      [round(float(v), 6) for v in scale], 0.5, {})
+    scores = np.array([cal.probability(s) for s in signals_list])
+    best = 0.5
+    for t in sorted(set(np.round(scores, 6))):
+        if t >= 0.5 and (scores[y_all] >= t).mean() >= min_kept:
+            best = float(t)
+    cal.threshold = round(best, 6)
+    cal.info = {"fitted": True, "n": int(len(y_all)), "n_unanswerable": int((~y_all).sum()),
+                "min_kept": min_kept, "l2": l2,
+                "dev_answerable_kept": round(float((scores[y_all] >= best).mean()), 4),
+                "dev_unanswerable_flagged": round(float((scores[~y_all] < best).mean()), 4)}
+    return cal

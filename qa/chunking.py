@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 #: Target chunk size in characters (chosen by measurement; see README "Chunking").
-DEFAULT_MAX_CHARS = 200
+DEFAULT_MAX_CHARS = 150
 
 # A sentence ends at 。！？； (or their ASCII forms !?;) plus any closing quotes/brackets.
 _SENT_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]】》]*")

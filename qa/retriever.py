@@ -116,6 +116,8 @@ class Retriever:
         self.embedder = self._get_embedder()
         self.calibration = answer_mod.Calibration.load()
         self._sent_chunk = np.array([s[0] for s in self.index.sentence_spans], dtype=np.int64)
+        self._corpus = answer_mod.lexical.normalize("\n".join(self.index.documents.values()))
+        answer_mod.absent_terms("预热", self._corpus)  # load the word segmenter now, not on the first question
         self._lock = threading.Lock()
 
     def _get_embedder(self) -> Embedder:
@@ -134,13 +136,9 @@ class Retriever:
         sent_cos = ix.sentence_vectors @ q if len(ix.sentence_vectors) else np.zeros(0, np.float32)
         dense = fusion.dense_scores(chunk_cos, sent_cos, self._sent_chunk)
         lex = ix.lexical.scores(question)
-        if mode == "dense":
-            scores = dense
-        elif mode == "lexical":
-            scores = lex
-        else:
-            scores = fusion.hybrid(dense, lex, ix.lexical.coverage(question))
-        return {"q": q, "scores": scores, "dense": dense, "lex": lex, "sent_cos": sent_cos}
+        hyb = fusion.hybrid(dense, lex, ix.lexical.coverage(question))
+        scores = {"dense": dense, "lexical": lex, "hybrid": hyb}[mode]
+        return {"q": q, "scores": scores, "dense": dense, "lex": lex, "hybrid": hyb, "sent_cos": sent_cos}
 
     def _passages(self, question: str, s: dict, k: int) -> list[Passage]:
         ix = self.index
@@ -173,7 +171,7 @@ class Retriever:
         k, mode = check_k(k), check_mode(mode or self.mode)
         s = self._score(text, mode)
         passages = self._passages(text, s, k)
-        sig = answer_mod.signals(text, self.index.lexical, s["dense"], s["lex"], s["sent_cos"])
+        sig = self._signals(text, s)
         confident = bool(passages) and self.calibration.probability(sig) >= self.calibration.threshold
         return Answer(answer=passages[0].answer if confident and passages else None,
                       confident=confident, passages=passages, notes=notes)
@@ -181,8 +179,13 @@ class Retriever:
     def signals(self, question: str) -> answer_mod.Signals:
         """The no-answer signals for ``question`` (used to fit the calibration)."""
         text, _ = clean_question(question)
-        s = self._score(text, "hybrid")
-        return answer_mod.signals(text, self.index.lexical, s["dense"], s["lex"], s["sent_cos"])
+        return self._signals(text, self._score(text, "hybrid"))
+
+    def _signals(self, text: str, s: dict) -> answer_mod.Signals:
+        """No-answer signals, measured on the hybrid ranking whatever the mode, so all modes abstain alike."""
+        top = self._passages(text, {**s, "scores": s["hybrid"]}, 1)[0]
+        return answer_mod.signals(text, self.index.lexical, self._corpus, s["dense"], s["lex"],
+                                  s["sent_cos"], top.text, top.answer)
 
 
 _default: Retriever | None = None

@@ -1,0 +1,385 @@
+"""The web chat: a Gradio 6 page (and a named API endpoint) over :meth:`Retriever.ask`.
+
+``qa serve`` loads one :class:`~qa.retriever.Retriever` before the first request, builds the page
+with :func:`build_app` and serves it on loopback unless ``--host`` says otherwise.
+
+Everything shown on the page that comes from the documents or from the user goes through
+:func:`esc` first (HTML escaping plus entity-encoding of Markdown syntax), so a question such as
+``<img src=x onerror=alert(1)>`` is displayed as text and never runs.
+
+API (same JSON as ``qa ask --json``)::
+
+    from gradio_client import Client
+    Client("http://127.0.0.1:7860/").predict("2021年山西煤炭产量是多少？", 5, "hybrid", api_name="/ask")
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+
+import gradio as gr
+
+from .retriever import MAX_K, MODES, Answer, Passage, Retriever, check_k, check_mode, clean_question
+
+#: Settings offered on the page (the API accepts k up to MAX_K).
+PAGE_MAX_K = 10
+DEFAULT_K = 5
+DEFAULT_CONCURRENCY = 2
+#: Queued events beyond this are refused with "queue full" instead of waiting forever.
+QUEUE_MAX_SIZE = 256
+#: Longest user message echoed in full in the chat (the question itself is cut by clean_question).
+ECHO_MAX_CHARS = 2000
+
+EXAMPLES = [
+    "2021年山西煤炭产量是多少？",
+    "去年汾河流域秋汛中紧急转移安置了多少群众？",
+    "PM2.5平均浓度是多少？",
+    "How much coal did Shanxi produce in 2021?",
+    "北京冬奥会中国队获得了多少枚金牌？",
+]
+
+MODE_LABELS = {
+    "hybrid": "混合 hybrid（推荐）",
+    "dense": "语义 dense",
+    "lexical": "关键词 lexical (BM25)",
+}
+SCORE_HELP = {
+    "hybrid": "0–1，1 为最相关",
+    "dense": "余弦相似度",
+    "lexical": "BM25 分数，越高越相关",
+}
+
+INTRO = """\
+# 文档问答 · qa
+用中文或英文就下面这篇文章提问：机器人先给出**回答问题的那句话**，再列出它所依据的段落
+（章节、在全文中的位置、相关度），答案句用<mark>高亮</mark>标出。文章里找不到答案时，会直接说明，
+并列出最接近的段落供参考。全部在本机离线运行。
+
+**注意：每一轮只根据当前这一个问题检索，不记忆之前的对话**；追问时请把问题写完整
+（例如写“2021年山西煤炭产量是多少？”，而不是“那去年呢？”）。
+"""
+
+# The chat scrolls by itself (autoscroll is off, so a long reply does not hide its answer
+# sentence): to the bottom when a question is sent, and to the top of the latest question once
+# the reply arrives; the article panel then scrolls to the first cited passage.
+_SCROLLER_JS = """const scroller = (el) => {
+  for (let e = el && el.parentElement; e; e = e.parentElement) {
+    const o = getComputedStyle(e).overflowY;
+    if ((o === 'auto' || o === 'scroll') && e.scrollHeight > e.clientHeight) return e;
+  }
+  return null;
+};"""
+SCROLL_CHAT_TO_END_JS = """() => setTimeout(() => {
+  %s
+  const last = [...document.querySelectorAll('#qa-chat [data-testid]')].pop();
+  const box = scroller(last);
+  if (box) box.scrollTop = box.scrollHeight;
+}, 100)""" % _SCROLLER_JS
+SHOW_REPLY_JS = """() => setTimeout(() => {
+  %s
+  const q = [...document.querySelectorAll('#qa-chat [data-testid=user]')].pop();
+  const box = scroller(q);
+  if (box) box.scrollTop += q.getBoundingClientRect().top - box.getBoundingClientRect().top - 48;
+  const art = document.querySelector('#qa-article .qa-article');
+  const cite = art && art.querySelector('#qa-cite-1');
+  if (cite) art.scrollTop += cite.getBoundingClientRect().top - art.getBoundingClientRect().top - 40;
+}, 150)""" % _SCROLLER_JS
+
+CSS = """
+.qa-article { max-height: 70vh; overflow-y: auto; line-height: 1.8; padding: 0 .5em; }
+.qa-article mark { padding: 0 .1em; }
+"""
+
+# Markdown syntax characters, entity-encoded so that text from the document or the user is shown
+# literally (entities are decoded as plain text both in Markdown and inside HTML blocks).
+_MD_ENTITIES = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$:"}
+_MD_RE = re.compile("[" + re.escape("".join(_MD_ENTITIES)) + "]")
+
+
+def esc(text: object) -> str:
+    """HTML-escape ``text`` and neutralise Markdown syntax, for display in the chat or the article."""
+    escaped = html.escape(str(text), quote=True)
+    escaped = _MD_RE.sub(lambda m: _MD_ENTITIES[m.group(0)], escaped)
+    return escaped.replace("\n", "<br>")
+
+
+def _mark_answer(p: Passage) -> str:
+    """The passage's text, escaped, with its answer sentence wrapped in <mark>."""
+    a, b = p.answer_start - p.start, p.answer_end - p.start
+    if p.answer and 0 <= a < b <= len(p.text):
+        return esc(p.text[:a]) + "<mark>" + esc(p.text[a:b]) + "</mark>" + esc(p.text[b:])
+    return esc(p.text)
+
+
+def _position(p: Passage, doc_len: int | None) -> str:
+    where = f"第 {p.start}–{p.end} 字"
+    if doc_len:
+        where += f"（全文 {doc_len} 字，约 {round(100 * p.start / doc_len)}% 处）"
+    return where
+
+
+def format_reply(result: Answer, doc_lengths: dict[str, int] | None = None, mode: str = "hybrid",
+                 seconds: float | None = None) -> str:
+    """The assistant's message (Markdown with escaped text): answer sentence first, then citations."""
+    doc_lengths = doc_lengths or {}
+    multi_doc = len(doc_lengths) > 1
+    lines: list[str] = []
+    for note in result.notes:
+        lines.append(f"ℹ️ 提示：{esc(note)}")
+        lines.append("")
+    if result.confident and result.answer:
+        lines.append(f"**答案：** {esc(result.answer)}（见 [1]）")
+        lines.append("")
+        lines.append("**引用段落**（按相关度排序，答案句已高亮）")
+    else:
+        lines.append("**文中似乎没有回答这个问题。**")
+        lines.append("")
+        lines.append("**最接近的段落**（仅供参考，不一定包含答案）")
+    lines.append("")
+    for p in result.passages:
+        meta = [f"**[{p.rank}]**", f"章节：{esc(p.section) if p.section else '（无小节标题）'}"]
+        if multi_doc:
+            meta.append(f"文档：{esc(p.doc)}")
+        meta.append(f"位置：{_position(p, doc_lengths.get(p.doc))}")
+        meta.append(f"相关度：**{p.score:.3f}**")
+        lines.append(" · ".join(meta))
+        lines.append("")
+        lines.append("> " + _mark_answer(p))
+        lines.append("")
+    if not result.passages:
+        lines.append("（没有找到段落）")
+        lines.append("")
+    footer = f"检索方式 {mode}，相关度 {SCORE_HELP.get(mode, '')}"
+    if seconds is not None:
+        footer += f"，用时 {seconds:.2f} 秒"
+    lines.append(f"<small>{footer}。右侧“全文”中可以看到这些段落在文章里的位置。</small>")
+    return "\n".join(lines)
+
+
+def article_html(documents: dict[str, str], passages: list[Passage] | None = None,
+                 answer_rank: int | None = None) -> str:
+    """The whole text of every document, escaped, with ``passages`` highlighted and labelled [n].
+
+    The answer sentence of passage ``answer_rank`` (the passage the answer came from) is
+    highlighted more strongly.
+    """
+    passages = passages or []
+    parts = ['<div class="qa-article">']
+    if passages:
+        parts.append('<p style="font-size:.9em;opacity:.8">'
+                     '<mark style="background:#fff3b0">浅黄</mark>：最近一次回答引用的段落 [n]；'
+                     '<mark style="background:#ffb347">橙色</mark>：答案句。</p>')
+    else:
+        parts.append('<p style="font-size:.9em;opacity:.8">提问之后，回答所引用的段落会在这里高亮显示。</p>')
+    for name, text in documents.items():
+        ps = [p for p in passages if p.doc == name]
+        if len(documents) > 1:
+            parts.append(f"<h4>{esc(name)}</h4>")
+        cuts = {0, len(text)}
+        for p in ps:
+            cuts.update((max(0, p.start), min(len(text), p.end)))
+            if p.rank == answer_rank:
+                cuts.update((max(0, p.answer_start), min(len(text), p.answer_end)))
+        cuts_sorted = sorted(cuts)
+        body = []
+        for a, b in zip(cuts_sorted, cuts_sorted[1:]):
+            for p in sorted(ps, key=lambda p: p.rank):
+                if p.start == a:
+                    body.append(f'<sup id="qa-cite-{p.rank}" style="color:#b45309;font-weight:600">'
+                                f'[{p.rank}]</sup>')
+            segment = _paragraphs(esc(text[a:b]))
+            covering = [p for p in ps if p.start <= a and b <= p.end]
+            in_answer = any(p.rank == answer_rank and p.answer_start <= a and b <= p.answer_end
+                            for p in ps)
+            if in_answer:
+                body.append(f'<mark style="background:#ffb347">{segment}</mark>')
+            elif covering:
+                ranks = ",".join(str(p.rank) for p in covering)
+                body.append(f'<mark style="background:#fff3b0" title="[{ranks}]">{segment}</mark>')
+            else:
+                body.append(segment)
+        parts.append("<p>" + "".join(body) + "</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _paragraphs(escaped: str) -> str:
+    # The article separates paragraphs with two ideographic spaces; start each on a new line.
+    return re.sub("(\u3000{2,})", r"<br>\1", escaped)
+
+
+def _coerce_k(k: object) -> int:
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    return check_k(k)
+
+
+def _echo(message: str) -> str:
+    if not message.strip():
+        return "（空白问题）"
+    if len(message) > ECHO_MAX_CHARS:
+        return esc(message[:ECHO_MAX_CHARS]) + f" …（共 {len(message):,} 字，只显示前 {ECHO_MAX_CHARS} 字）"
+    return esc(message)
+
+
+def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
+    """The chat page and the ``/ask`` API over one loaded ``retriever``."""
+    documents = retriever.index.documents
+    doc_lengths = {name: len(text) for name, text in documents.items()}
+
+    def add_user(message: str, history: list) -> tuple[str, list, str]:
+        history = list(history or [])
+        history.append({"role": "user", "content": _echo(message or "")})
+        return "", history, message or ""
+
+    def answer(question: str, history: list, k: float, mode: str):
+        history = list(history or [])
+        try:
+            clean_question(question)
+        except ValueError:
+            history.append({"role": "assistant", "content":
+                            "⚠️ **问题不能为空。** 请在下面的输入框里输入一个关于这篇文章的问题，"
+                            "例如“2021年山西煤炭产量是多少？”，或点击示例问题。"})
+            return history, gr.skip()
+        try:
+            t0 = time.perf_counter()
+            result = retriever.ask(question, k=_coerce_k(k), mode=check_mode(mode))
+            seconds = time.perf_counter() - t0
+        except ValueError as exc:
+            history.append({"role": "assistant", "content": f"⚠️ 出错了：{esc(exc)}"})
+            return history, gr.skip()
+        history.append({"role": "assistant", "content": format_reply(result, doc_lengths, mode, seconds)})
+        rank = result.passages[0].rank if result.confident and result.passages else None
+        return history, article_html(documents, result.passages, rank)
+
+    def api_ask(question: str, k: int = DEFAULT_K, mode: str = "hybrid") -> dict:
+        """Answer one question: the same JSON as `qa ask --json` (answer, confident, passages)."""
+        try:
+            return retriever.ask(question, k=_coerce_k(k), mode=check_mode(mode)).to_dict()
+        except ValueError as exc:
+            raise gr.Error(str(exc), title="Bad request", print_exception=False) from None
+
+    with gr.Blocks(title="qa · 文档问答", analytics_enabled=False) as demo:
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chatbot = gr.Chatbot(
+                    label="对话（每一轮独立检索，不记忆上文）", height=620, latex_delimiters=[],
+                    buttons=["copy", "copy_all"], feedback_options=None, elem_id="qa-chat",
+                    placeholder="在下方输入问题，或点击示例问题。", autoscroll=False)
+                with gr.Row():
+                    question = gr.Textbox(placeholder="输入关于文章的问题（中文或英文），按回车发送",
+                                          show_label=False, scale=6, max_lines=4, elem_id="qa-question")
+                    send = gr.Button("发送", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+                gr.Markdown("**示例问题**（点击即提问；最后一个是文章回答不了的问题）")
+                with gr.Row():
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                clear = gr.Button("清空对话", size="sm", variant="stop")
+            with gr.Column(scale=2, min_width=320):
+                with gr.Accordion("设置", open=True):
+                    k = gr.Slider(1, PAGE_MAX_K, value=DEFAULT_K, step=1, label="引用段落数 k",
+                                  info="每次回答列出的段落数（1–10）")
+                    mode = gr.Radio([(MODE_LABELS[m], m) for m in MODES], value="hybrid", label="检索方式",
+                                    info="混合：语义向量与关键词 BM25 融合；英文提问靠语义一侧。")
+                with gr.Accordion("全文（高亮最近一次回答引用的段落）", open=True):
+                    article = gr.HTML(article_html(documents), elem_id="qa-article")
+
+        pending = gr.State("")
+        quiet = dict(queue=False, show_progress="hidden", api_visibility="private")
+
+        def chain(event):
+            """Echo the question at once, answer it through the queue, then show the reply and the
+            cited passage."""
+            event.then(None, js=SCROLL_CHAT_TO_END_JS, **quiet)
+            event.then(answer, [pending, chatbot, k, mode], [chatbot, article], show_progress="full",
+                       show_progress_on=[chatbot], concurrency_limit=concurrency, concurrency_id="qa",
+                       api_visibility="private").then(None, js=SHOW_REPLY_JS, **quiet)
+
+        for trigger in (question.submit, send.click):
+            chain(trigger(add_user, [question, chatbot], [question, chatbot, pending], **quiet))
+        for button, text in zip(example_buttons, EXAMPLES):
+            chain(button.click(lambda history, text=text: add_user(text, history), [chatbot],
+                               [question, chatbot, pending], **quiet))
+        clear.click(lambda: ([], "", article_html(documents)), None, [chatbot, question, article], **quiet)
+
+        gr.api(api_ask, api_name="ask", concurrency_limit=concurrency, concurrency_id="qa",
+               api_description="Answer a question about the document; returns the same JSON as "
+                               "`qa ask --json`: {answer, confident, passages}.")
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=concurrency)
+    return demo
+
+
+# -- serving -------------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``qa serve`` (``--index`` and ``--model`` are added by the CLI)."""
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only; "
+                             "use 0.0.0.0 to accept connections from the network)")
+    parser.add_argument("--port", type=int, default=7860,
+                        help="port to listen on (default: 7860; 0 picks a free port)")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
+                        help=f"questions answered at the same time; the rest wait in the queue "
+                             f"(default: {DEFAULT_CONCURRENCY}, fits two CPU cores)")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``qa serve``: load the model and index once, serve until Ctrl-C or SIGTERM, exit 0."""
+    port = args.port
+    if not 0 <= port <= 65535:
+        _log(f"qa serve: --port must be from 0 to 65535, not {port}")
+        return 2
+    if args.concurrency < 1:
+        _log("qa serve: --concurrency must be at least 1")
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    demo = None
+    try:
+        t0 = time.perf_counter()
+        retriever = Retriever(index_dir=args.index, model=args.model)
+        retriever.ask("warm-up 预热", k=1)  # first inference is slow; pay it before the first user
+        _log(f"qa: model and index loaded in {time.perf_counter() - t0:.1f} s "
+             f"({len(retriever.index.chunks)} passages from {len(retriever.index.documents)} document(s))")
+        if stop.is_set():
+            return 0
+        demo = build_app(retriever, concurrency=args.concurrency)
+        if port == 0:
+            port = _free_port(args.host)
+        try:
+            _, url, _ = demo.launch(server_name=args.host, server_port=port, prevent_thread_lock=True,
+                                    quiet=True, show_error=True, css=CSS, footer_links=["api", "settings"])
+        except OSError as exc:
+            _log(f"qa serve: cannot listen on {args.host}:{port}: {exc}")
+            return 1
+        print(f"qa: chat running on {url} (Ctrl-C to stop)", flush=True)
+        _log(f"qa: API: gradio_client.Client({url!r}).predict(question, k, mode, api_name='/ask')")
+        while not stop.wait(0.5):
+            pass
+        _log("qa: shutting down")
+        return 0
+    finally:
+        if demo is not None:
+            demo.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

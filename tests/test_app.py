@@ -1,0 +1,286 @@
+"""The web chat: formatting and escaping (in process), then a real ``qa serve`` in a subprocess,
+driven through its API (gradio_client) and in headless Chromium (playwright)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from qa.app import EXAMPLES, article_html, esc, format_reply
+from qa.retriever import Answer, Passage
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+START_TIMEOUT = 120
+STOP_TIMEOUT = 20
+
+PASSAGE_KEYS = {"text", "score", "rank", "doc", "section", "start", "end", "answer", "answer_start",
+                "answer_end"}
+GOLD = [
+    ("2021年山西煤炭产量是多少？", "11.9亿吨"),
+    ("去年汾河流域秋汛中紧急转移安置了多少群众？", "16.34万人"),
+    ("What was the PM2.5 average concentration last year?", "39微克"),
+]
+INJECTIONS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>"]
+UNANSWERABLE = EXAMPLES[-1]
+
+
+# -- formatting, in process (no model) -----------------------------------------------------------
+
+DOC = "标题　　第一段<b>粗</b>。答案在这里：11.9亿吨。　　第二段 *星号* [链接](javascript:alert(1))。"
+
+
+def _passage(rank=1, start=0, end=None, answer="答案在这里：11.9亿吨。", section="一、<i>节</i>"):
+    end = len(DOC) if end is None else end
+    a = DOC.index(answer)
+    return Passage(text=DOC[start:end], score=0.875, rank=rank, doc="doc.txt", section=section,
+                   start=start, end=end, answer=answer, answer_start=a, answer_end=a + len(answer))
+
+
+def test_esc_neutralises_html_and_markdown():
+    out = esc('<img src=x onerror=alert(1)> *a* [b](c) $$x$$ `d` & "e"\nf')
+    assert "<" not in out.replace("<br>", "") and ">" not in out.replace("<br>", "")
+    for ch in "*[]()$`\"":
+        assert ch not in out
+    assert "&lt;img" in out and "&amp;" in out and "<br>" in out
+
+
+def test_reply_leads_with_answer_then_citations():
+    p = _passage()
+    text = format_reply(Answer(answer=p.answer, confident=True, passages=[p], notes=["cut <x>"]),
+                        {"doc.txt": len(DOC)}, "hybrid", 0.01)
+    assert text.index("**答案：**") < text.index("**[1]**")
+    assert "<mark>答案在这里：11.9亿吨。</mark>" in text
+    assert "0.875" in text and f"第 0–{len(DOC)} 字" in text and "&lt;i&gt;节&lt;/i&gt;" in text
+    assert "cut &lt;x&gt;" in text  # notes shown, escaped
+    assert "<b>" not in text and "<i>" not in text and "[链接]" not in text
+
+
+def test_reply_when_not_confident_shows_nearest_passages():
+    p = _passage()
+    text = format_reply(Answer(answer=None, confident=False, passages=[p]), {"doc.txt": len(DOC)})
+    assert "文中似乎没有回答这个问题" in text and "最接近的段落" in text and "**[1]**" in text
+    assert "**答案：**" not in text
+
+
+def test_article_highlights_cited_passages_escaped():
+    p1 = _passage(rank=1, start=2, end=DOC.index("　　第二段"))
+    p2 = _passage(rank=2, start=DOC.index("　　第二段"), end=len(DOC), answer="第二段 *星号* [链接](javascript:alert(1))。")
+    out = article_html({"doc.txt": DOC}, [p1, p2], answer_rank=1)
+    assert 'id="qa-cite-1"' in out and 'id="qa-cite-2"' in out
+    assert '<mark style="background:#ffb347">答案在这里：11.9亿吨。</mark>' in out
+    assert "&lt;b&gt;粗&lt;/b&gt;" in out and "<b>" not in out
+    plain = article_html({"doc.txt": DOC})
+    assert "<mark" not in plain.split("</p>", 1)[1]  # no highlight before the first question
+
+
+# -- the server ----------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``python -m qa.cli serve`` on a free port with the repo's default index; stopped with SIGINT."""
+    import httpx
+
+    logs = tmp_path_factory.mktemp("serve")
+    out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
+    port = _free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False")
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
+                                cwd=ROOT, stdout=out, stderr=err, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"qa serve exited with {proc.returncode}:\n{err_path.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"qa serve did not answer on {url} within {START_TIMEOUT} s:\n"
+                            f"{err_path.read_text()}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        yield SimpleNamespace(url=url, proc=proc, stdout=out_path, stderr=err_path)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                rc = proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                pytest.fail(f"qa serve did not stop within {STOP_TIMEOUT} s of SIGINT")
+            assert rc == 0, f"qa serve exited with {rc} after SIGINT:\n{err_path.read_text()[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server.url, verbose=False)
+
+
+def test_server_logs_loading_and_url(server):
+    assert re.search(r"qa: model and index loaded in [\d.]+ s", server.stderr.read_text())
+    assert f"running on {server.url}" in server.stdout.read_text()  # loopback by default
+
+
+@pytest.mark.parametrize("question,gold", GOLD)
+def test_api_answers_with_gold_passage(client, question, gold):
+    result = client.predict(question, 5, "hybrid", api_name="/ask")
+    assert set(result) == {"answer", "confident", "passages"}
+    assert len(result["passages"]) == 5
+    for p in result["passages"]:
+        assert set(p) == PASSAGE_KEYS
+    assert [p["rank"] for p in result["passages"]] == [1, 2, 3, 4, 5]
+    assert gold in result["passages"][0]["text"], result["passages"][0]
+    assert result["confident"] and gold in result["answer"]
+
+
+def test_api_matches_cli_json(client):
+    question = "2021年山西煤炭产量是多少？"
+    cli = subprocess.run([sys.executable, "-m", "qa.cli", "ask", question, "--k", "3", "--json"], cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=180)
+    assert cli.returncode == 0, cli.stderr
+    assert client.predict(question, 3, "hybrid", api_name="/ask") == json.loads(cli.stdout)
+
+
+@pytest.mark.parametrize("args,message", [
+    (("2021年山西煤炭产量是多少？", 0, "hybrid"), "k must be"),
+    (("2021年山西煤炭产量是多少？", 5, "fuzzy"), "mode must be"),
+    (("   ", 5, "hybrid"), "问题不能为空"),
+])
+def test_api_rejects_bad_input(client, args, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name="/ask")
+
+
+def test_api_modes_and_k(client):
+    for mode in ("dense", "lexical"):
+        result = client.predict("2021年山西煤炭产量是多少？", 2, mode, api_name="/ask")
+        assert len(result["passages"]) == 2
+
+
+# -- the page, in headless Chromium --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    folder = Path(os.environ["QA_ARTIFACTS"]) if os.environ.get("QA_ARTIFACTS") else \
+        tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    pg = context.new_page()
+    pg.dialogs = []
+
+    def on_dialog(dialog):
+        pg.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    pg.on("dialog", on_dialog)
+    pg.goto(server.url)
+    pg.wait_for_selector("#qa-question textarea", timeout=30_000)
+    yield pg
+    context.close()
+
+
+def _ask(page, question: str | None = None, click: str | None = None):
+    """Send ``question`` (or click the button labelled ``click``) and return the new bot message."""
+    bots = page.locator("[data-testid=bot]")
+    before = bots.count()
+    if click is not None:
+        page.get_by_role("button", name=click, exact=True).click()
+    else:
+        page.locator("#qa-question textarea").fill(question)
+        page.locator("#qa-send").click()
+    reply = bots.nth(before)
+    reply.wait_for(timeout=60_000)
+    return reply
+
+
+@pytest.mark.browser
+def test_page_answers_with_citations(page, artifacts, capsys):
+    reply = _ask(page, "2021年山西煤炭产量是多少？")
+    text = reply.inner_text()
+    assert "答案：" in text and "11.9亿吨" in text
+    assert text.index("答案：") < text.index("[1]") and "[5]" in text and "相关度" in text
+    assert "11.9亿吨" in reply.locator("mark").first.inner_text()  # answer highlighted in its passage
+    cite = page.locator("#qa-article #qa-cite-1")
+    cite.wait_for()
+    assert "每一轮只根据当前这一个问题检索" in page.content()
+    page.wait_for_timeout(800)  # the page scrolls the chat to the start of the reply
+    chat, head = page.locator("#qa-chat").bounding_box(), reply.locator("strong").first.bounding_box()
+    assert chat["y"] <= head["y"] <= chat["y"] + chat["height"], "answer sentence scrolled out of view"
+    shot = artifacts / "chat.png"
+    page.screenshot(path=str(shot), full_page=True)
+    with capsys.disabled():
+        print(f"\nscreenshot: {shot}")
+    assert shot.stat().st_size > 10_000
+    assert page.dialogs == []
+
+
+@pytest.mark.browser
+def test_page_injection_shows_as_text(page, artifacts):
+    for payload in INJECTIONS:
+        _ask(page, payload)
+        user = page.locator("[data-testid=user]").last
+        assert user.inner_text().strip() == payload
+        assert page.get_by_text(payload, exact=True).first.is_visible()
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+    assert page.locator("#qa-chat img[src='x'], #qa-chat script").count() == 0
+    page.screenshot(path=str(artifacts / "injection.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_page_empty_question(page):
+    reply = _ask(page, "")
+    assert "问题不能为空" in reply.inner_text()
+    reply = _ask(page, "   ")
+    assert "问题不能为空" in reply.inner_text()
+
+
+@pytest.mark.browser
+def test_page_examples_english_and_unanswerable(page):
+    reply = _ask(page, click="How much coal did Shanxi produce in 2021?")
+    assert "11.9亿吨" in reply.inner_text()
+    reply = _ask(page, click=UNANSWERABLE)
+    text = reply.inner_text()
+    assert "文中似乎没有回答这个问题" in text and "最接近的段落" in text and "[1]" in text
