@@ -11,6 +11,8 @@ from pathlib import Path
 
 #: Target chunk size in characters (chosen by measurement; see README "Chunking").
 DEFAULT_MAX_CHARS = 150
+#: Bump when splitting changes: the index manifest records it, so old indexes count as stale.
+CHUNKER_VERSION = 1
 
 # A sentence ends at 。！？； (or their ASCII forms !?;) plus any closing quotes/brackets.
 _SENT_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]】》]*")

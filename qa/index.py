@@ -132,7 +132,8 @@ class Index:
 
 
 def expected_settings(max_chars: int) -> dict:
-    return {"max_chars": max_chars, "tokenizer_version": lexical.TOKENIZER_VERSION,
+    return {"max_chars": max_chars, "chunker_version": chunking.CHUNKER_VERSION,
+            "tokenizer_version": lexical.TOKENIZER_VERSION,
             "format_version": FORMAT_VERSION, "k1": lexical.K1, "b": lexical.B}
 
 
@@ -154,7 +155,7 @@ def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = ch
     sent_texts = [texts[chunks[cid].doc][a:b] for cid, a, b in spans]
     steps = tqdm(total=4, desc="qa build", unit="step", disable=not progress, file=sys.stderr)
     steps.set_postfix_str(f"embedding {len(chunks)} chunks")
-    vecs = embedder.encode_documents([_passage_text(c) for c in chunks])
+    vecs = embedder.encode_documents([c.text for c in chunks])
     steps.update()
     steps.set_postfix_str(f"embedding {len(spans)} sentences")
     svecs = embedder.encode_documents(sent_texts) if spans else np.zeros((0, embedder.dim), np.float32)
@@ -191,9 +192,10 @@ def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = ch
             "files": files,
         }
         target = folder / gen
-        if target.exists():
-            shutil.rmtree(tmp)
+        if target.exists() and not _mismatched(target, files):
+            shutil.rmtree(tmp)  # an identical, intact generation is already there
         else:
+            shutil.rmtree(target, ignore_errors=True)  # absent, or damaged: the manifest can't use it
             os.rename(tmp, target)
         _atomic_write(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
     finally:
@@ -209,10 +211,6 @@ def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = ch
     return load_index(folder)
 
 
-def _passage_text(c: Chunk) -> str:
-    return c.text
-
-
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -220,6 +218,17 @@ def _atomic_write(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _mismatched(gen: Path, files: dict[str, str]) -> list[str]:
+    out = []
+    for rel, sha in files.items():
+        p = gen / rel
+        if not p.is_file():
+            out.append(f"index file missing: {p}")
+        elif _file_sha(p) != sha:
+            out.append(f"index file damaged (checksum differs): {p}")
+    return out
 
 
 def read_manifest(folder: Path) -> dict:
@@ -236,21 +245,18 @@ def read_manifest(folder: Path) -> dict:
 
 def verify_files(folder: Path, manifest: dict) -> list[str]:
     """Problems with the files the manifest names: missing or not matching their SHA-256."""
-    gen = Path(folder) / manifest["generation"]
-    problems = []
-    for rel, sha in manifest["files"].items():
-        p = gen / rel
-        if not p.is_file():
-            problems.append(f"index file missing: {p}")
-        elif _file_sha(p) != sha:
-            problems.append(f"index file damaged (checksum differs): {p}")
-    return problems
+    return _mismatched(Path(folder) / manifest["generation"], manifest["files"])
 
 
 def staleness(manifest: dict, folder: Path, sources: list[Path] | None, model_id: str | None,
-              max_chars: int) -> list[str]:
-    """Why an index no longer matches its sources, settings or model (empty: fresh)."""
+              max_chars: int | None = None) -> list[str]:
+    """Why an index no longer matches its sources, settings or model (empty: fresh).
+
+    ``max_chars=None`` accepts the chunk size the index was built with.
+    """
     reasons = []
+    if max_chars is None:
+        max_chars = manifest.get("settings", {}).get("max_chars", chunking.DEFAULT_MAX_CHARS)
     if manifest.get("format_version") != FORMAT_VERSION:
         reasons.append(f"index format {manifest.get('format_version')} != {FORMAT_VERSION}")
     if manifest.get("settings") != expected_settings(max_chars):
@@ -301,9 +307,12 @@ def load_index(folder: Path) -> Index:
                  [tuple(s) for s in payload["sentence_spans"]], lex, vecs)
 
 
-def open_index(folder: Path, sources: list[Path] | None, embedder_factory, max_chars: int,
+def open_index(folder: Path, sources: list[Path] | None, embedder_factory, max_chars: int | None,
                model_id: str | None, rebuild: bool = True, log=print) -> Index:
-    """Load ``folder``; if it is missing, damaged or stale, say why and rebuild it."""
+    """Load ``folder``; if it is missing, damaged or stale, say why and rebuild it.
+
+    ``max_chars=None`` keeps the chunk size the index was built with (default for a new one).
+    """
     reasons: list[str]
     try:
         manifest = read_manifest(folder)
@@ -318,5 +327,7 @@ def open_index(folder: Path, sources: list[Path] | None, embedder_factory, max_c
     if sources is None:
         sources = ([Path(folder) / d["path"] for d in manifest.get("documents", [])]
                    if manifest else default_sources())
+    if max_chars is None:
+        max_chars = (manifest or {}).get("settings", {}).get("max_chars", chunking.DEFAULT_MAX_CHARS)
     log("qa: rebuilding the index: " + "; ".join(reasons))
     return build_index(sources, folder, embedder_factory(), max_chars)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import answer as answer_mod
-from . import chunking, fusion
+from . import fusion
 from .embedding import Embedder, resolve_model
 from .index import Index, default_index_dir, default_sources, open_index
 
@@ -100,8 +100,13 @@ class Retriever:
 
     def __init__(self, index_dir: str | Path | None = None, model: str | None = None,
                  mode: str = "hybrid", sources: list[str | Path] | None = None,
-                 max_chars: int = chunking.DEFAULT_MAX_CHARS, rebuild: bool = True,
-                 log=None):
+                 max_chars: int | None = None, rebuild: bool = True, log=None):
+        """Open (building or rebuilding when needed) the index in ``index_dir``.
+
+        ``sources``: documents the index must reflect (default: seeds/ for the default index,
+        else those recorded in its manifest). ``max_chars``: chunk size (default: as built,
+        150 for a new index). ``rebuild=False`` raises :class:`IndexError_` instead of rebuilding.
+        """
         self.mode = check_mode(mode)
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
         self.model_name = model
@@ -201,11 +206,26 @@ def default_retriever() -> Retriever:
         return _default
 
 
+def _validate(question: object, k: object, mode: object) -> None:
+    clean_question(question)
+    check_k(k)
+    check_mode(mode)
+
+
 def retrieve(question: str, k: int = 5, mode: str = "hybrid") -> list[Passage]:
-    """Passages that best answer ``question`` from the default index, best first."""
+    """Passages that best answer ``question`` from the default index, best first.
+
+    Raises ValueError for an empty question or a bad ``k``/``mode`` (before loading anything).
+    """
+    _validate(question, k, mode)
     return default_retriever().retrieve(question, k=k, mode=mode)
 
 
 def ask(question: str, k: int = 5, mode: str = "hybrid") -> Answer:
-    """The answer sentence, whether it is trustworthy, and the passages, from the default index."""
+    """The answer sentence, whether it is trustworthy, and the passages, from the default index.
+
+    ``answer`` is None and ``confident`` False when the documents do not seem to answer;
+    the nearest passages are returned all the same.
+    """
+    _validate(question, k, mode)
     return default_retriever().ask(question, k=k, mode=mode)

@@ -1,0 +1,42 @@
+"""Shared fixtures: the real model and the real default index, loaded once per test session."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_d45281373ae632ae.txt"
+
+
+@pytest.fixture(scope="session")
+def retriever():
+    from qa.retriever import default_retriever
+
+    return default_retriever()
+
+
+@pytest.fixture(scope="session")
+def embedder(retriever):
+    return retriever.embedder
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    from qa.chunking import read_document
+
+    return read_document(SEED)
+
+
+def qa_command() -> list[str]:
+    """The installed ``qa`` console script run by this interpreter."""
+    return [sys.executable, "-m", "qa.cli"]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    env.update(extra)
+    return env

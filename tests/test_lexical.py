@@ -1,0 +1,40 @@
+import numpy as np
+
+from qa.lexical import LexicalIndex, figures, tokenize
+
+
+def test_figures_stay_whole_with_bare_number():
+    toks = tokenize("煤炭产量11.9亿吨，化解率达97.52%，2021年")
+    for t in ("11.9亿吨", "11.9", "97.52%", "97.52", "2021年", "2021"):
+        assert t in toks
+    assert "11" not in toks and "9" not in toks
+    assert figures("2021年产量11.9亿吨") == ["2021年", "11.9亿吨"]
+
+
+def test_full_width_digits_and_latin_are_normalised():
+    assert tokenize("１１．９亿吨") == tokenize("11.9亿吨")
+    assert "pm2.5" in tokenize("PM2.5平均浓度")
+    assert tokenize("Coal OUTPUT") == ["coal", "output"]
+
+
+def test_cjk_unigrams_and_bigrams():
+    assert tokenize("煤炭产量") == ["煤", "炭", "产", "量", "煤炭", "炭产", "产量"]
+    assert tokenize("") == [] and tokenize("？！，") == []
+
+
+def test_bm25_ranks_the_chunk_with_the_figure_first():
+    ix = LexicalIndex.build(["煤炭产量11.9亿吨。", "空气质量优良天数比例达72.1%。", "防汛救灾转移群众16.34万人。"])
+    s = ix.scores("产量是11.9亿吨吗")
+    assert int(np.argmax(s)) == 0
+    assert ix.scores("完全无关的英文 words").max() == 0
+    assert ix.coverage("煤炭") == 1.0 and ix.coverage("quantum") == 0.0
+    assert ix.idf("煤") > 0 and ix.idf("不存在") == 0
+
+
+def test_save_and_load_round_trip(tmp_path):
+    ix = LexicalIndex.build(["煤炭产量11.9亿吨。", "空气质量优良天数比例达72.1%。"])
+    ix.save(tmp_path / "lex")
+    back = LexicalIndex.load(tmp_path / "lex")
+    q = "空气质量72.1%"
+    assert np.allclose(ix.scores(q), back.scores(q))
+    assert back.df == ix.df
