@@ -230,8 +230,13 @@ def main(argv=None) -> int:
                       for i in range(args.clients)]
         print(f"server {url}; {args.clients} clients x {args.questions} questions = {total} requests "
               f"(k={args.k}, mode={args.mode})", flush=True)
-        # warm-up: one request so neither round pays a first-call cost
-        _client(url).predict(QUESTIONS[0], args.k, args.mode, api_name="/ask")
+        try:  # warm-up: one request so neither round pays a first-call cost
+            problem = _check(_client(url).predict(QUESTIONS[0], args.k, args.mode, api_name="/ask"))
+        except Exception as exc:  # noqa: BLE001
+            problem = repr(exc)
+        if problem:
+            print(f"load: the server at {url} does not answer /ask: {problem}", file=sys.stderr)
+            return 1
         results = []
         if not args.no_baseline:
             flat = [q for qs in per_client for q in qs]

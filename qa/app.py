@@ -140,7 +140,7 @@ def format_reply(result: Answer, doc_lengths: dict[str, int] | None = None, mode
     else:
         lines.append("**文中似乎没有回答这个问题。**")
         lines.append("")
-        lines.append("**最接近的段落**（仅供参考，不一定包含答案）")
+        lines.append("**最接近的段落**（仅供参考，不一定包含答案；高亮的是各段中最接近问题的一句）")
     lines.append("")
     for p in result.passages:
         meta = [f"**[{p.rank}]**", f"章节：{esc(p.section) if p.section else '（无小节标题）'}"]
@@ -281,6 +281,8 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY) -> g
                 with gr.Row():
                     example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
                 clear = gr.Button("清空对话", size="sm", variant="stop")
+                gr.Markdown("<small>同时提问的人多时需要排队：等待期间对话框右下角显示排队位置"
+                            "（queue: 位置/总数）和已等待的时间。</small>")
             with gr.Column(scale=2, min_width=320):
                 with gr.Accordion("设置", open=True):
                     k = gr.Slider(1, PAGE_MAX_K, value=DEFAULT_K, step=1, label="引用段落数 k",
