@@ -54,14 +54,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                     "Exit status 1 if any request failed." % len(QUESTIONS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n" + __doc__.split("\n\n")[-1])
-    p.add_argument("--url", help="a running server on this machine (default: start `qa serve` on a free port)")
-    p.add_argument("--clients", type=int, default=16, help=f"concurrent clients, 1..{MAX_CLIENTS} (default: %(default)s)")
-    p.add_argument("--questions", type=int, default=5, help=f"questions per client, 1..{MAX_QUESTIONS} (default: %(default)s)")
+    p.add_argument("--url", help="a running server on this machine "
+                   "(default: start `qa serve` on a free port)")
+    p.add_argument("--clients", type=int, default=16,
+                   help=f"concurrent clients, 1..{MAX_CLIENTS} (default: %(default)s)")
+    p.add_argument("--questions", type=int, default=5,
+                   help=f"questions per client, 1..{MAX_QUESTIONS} (default: %(default)s)")
     p.add_argument("--k", type=int, default=5, help="passages per answer (default: %(default)s)")
-    p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "lexical"], help="ranking mode (default: %(default)s)")
+    p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "lexical"],
+                   help="ranking mode (default: %(default)s)")
     p.add_argument("--concurrency", type=int, default=None,
                    help="--concurrency for the server this script starts (default: the server's own)")
-    p.add_argument("--timeout", type=float, default=300, help="give up after this many seconds in all (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=300,
+                   help="give up after this many seconds in all (default: %(default)s)")
     p.add_argument("--no-baseline", action="store_true", help="skip the sequential baseline")
     args = p.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS:
@@ -240,7 +245,8 @@ def main(argv=None) -> int:
         results = []
         if not args.no_baseline:
             flat = [q for qs in per_client for q in qs]
-            results.append(("sequential (1 client)", 1, *run_round(url, 1, [flat], args.k, args.mode, deadline)))
+            results.append(("sequential (1 client)", 1,
+                            *run_round(url, 1, [flat], args.k, args.mode, deadline)))
         results.append((f"concurrent ({args.clients} clients)", args.clients,
                         *run_round(url, args.clients, per_client, args.k, args.mode, deadline)))
         print(f"\n{'round':<28} {'clients':>7} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} "

@@ -311,8 +311,9 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY) -> g
         clear.click(lambda: ([], "", article_html(documents)), None, [chatbot, question, article], **quiet)
 
         gr.api(api_ask, api_name="ask", concurrency_limit=concurrency, concurrency_id="qa",
-               api_description="Answer a question about the document; returns the same JSON as "
-                               "`qa ask --json`: {answer, confident, passages}.")
+               api_description=f"Answer a question about the document (k: 1..{MAX_K}, mode: "
+                               f"{' | '.join(MODES)}); returns the same JSON as `qa ask --json`: "
+                               "{answer, confident, passages}.")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=concurrency)
     return demo
 

@@ -76,7 +76,8 @@ def test_reply_when_not_confident_shows_nearest_passages():
 
 def test_article_highlights_cited_passages_escaped():
     p1 = _passage(rank=1, start=2, end=DOC.index("　　第二段"))
-    p2 = _passage(rank=2, start=DOC.index("　　第二段"), end=len(DOC), answer="第二段 *星号* [链接](javascript:alert(1))。")
+    p2 = _passage(rank=2, start=DOC.index("　　第二段"), end=len(DOC),
+                  answer="第二段 *星号* [链接](javascript:alert(1))。")
     out = article_html({"doc.txt": DOC}, [p1, p2], answer_rank=1)
     assert 'id="qa-cite-1"' in out and 'id="qa-cite-2"' in out
     assert '<mark style="background:#ffb347">答案在这里：11.9亿吨。</mark>' in out
@@ -114,11 +115,12 @@ def server(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"qa serve did not answer on {url} within {START_TIMEOUT} s:\n"
                             f"{err_path.read_text()}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+            if "running on" in out_path.read_text():  # printed once the server listens
+                try:
+                    if httpx.get(url, timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
             time.sleep(0.5)
         yield SimpleNamespace(url=url, proc=proc, stdout=out_path, stderr=err_path)
     finally:

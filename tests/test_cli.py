@@ -1,0 +1,110 @@
+"""The qa command end to end, in subprocesses."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, qa_command, subprocess_env
+
+
+def run(*args: str, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(qa_command() + list(args), capture_output=True, text=True, encoding="utf-8",
+                          env=subprocess_env(**env), timeout=timeout, cwd=ROOT)
+
+
+def test_help_is_clear():
+    out = run("--help")
+    assert out.returncode == 0
+    for word in ("build", "ask", "serve", "eval", "QA_MODEL", "QA_CACHE_DIR", "examples"):
+        assert word in out.stdout
+    for sub in ("build", "ask", "serve", "eval"):
+        h = run(sub, "--help")
+        assert h.returncode == 0 and "--model" in h.stdout and "--index" in h.stdout, sub
+    assert "--json" in run("ask", "--help").stdout
+    assert run().returncode == 2
+
+
+def test_ask_human_output_leads_with_the_answer():
+    out = run("ask", "2021年山西煤炭产量是多少？", "--k", "3")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("答案 Answer:") and "11.9亿吨" in lines[0]
+    assert any(line.startswith("[1] ") for line in lines) and any(line.startswith("[3] ") for line in lines)
+    assert "字符" in out.stdout and "score" in out.stdout
+
+
+def test_ask_json_is_exact_and_unescaped():
+    out = run("ask", "How much coal did Shanxi produce in 2021?", "--json", "--k", "2")
+    assert out.returncode == 0, out.stderr
+    assert "\\u" not in out.stdout and "山西" in out.stdout
+    data = json.loads(out.stdout)
+    assert set(data) == {"answer", "confident", "passages"}
+    assert len(data["passages"]) == 2
+    assert set(data["passages"][0]) == {"text", "score", "rank", "doc", "section", "start", "end", "answer",
+                                        "answer_start", "answer_end"}
+
+
+def test_ask_says_when_there_is_no_answer():
+    out = run("ask", "2019年陕西省GDP是多少？", "--k", "2")
+    assert out.returncode == 0
+    assert out.stdout.startswith("文中似乎没有回答这个问题")
+    assert "[1] " in out.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (("ask", ""), "empty"),
+    (("ask", "   "), "empty"),
+    (("ask", "煤炭", "--k", "0"), "k must"),
+    (("ask", "煤炭", "--k", "1000"), "k must"),
+])
+def test_bad_input_exits_2_with_a_message(args, message):
+    out = run(*args, timeout=60)
+    assert out.returncode == 2
+    assert message in out.stderr and out.stdout == ""
+
+
+def test_bad_mode_is_refused_by_argparse():
+    out = run("ask", "煤炭", "--mode", "fuzzy", timeout=60)
+    assert out.returncode == 2 and "invalid choice" in out.stderr
+
+
+def test_build_into_another_folder_and_ask_it(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.md").write_text("# 说明\n\n本项目的吉祥物是一只名叫阿福的熊猫。它住在太原。", encoding="utf-8")
+    index = tmp_path / "index"
+    out = run("build", str(docs), "--index", str(index))
+    assert out.returncode == 0, out.stderr
+    assert "indexed 1 document(s)" in out.stderr and (index / "manifest.json").exists()
+    ans = run("ask", "吉祥物叫什么名字？", "--index", str(index), "--json", "--k", "1")
+    assert ans.returncode == 0, ans.stderr
+    assert json.loads(ans.stdout)["passages"][0]["doc"] == "note.md"
+
+
+def test_build_reports_missing_documents(tmp_path):
+    out = run("build", str(tmp_path / "nowhere"), "--index", str(tmp_path / "i"))
+    assert out.returncode == 1 and "No such document" in out.stderr
+
+
+def test_corrupt_index_is_rebuilt_with_a_message(tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(ROOT / "embeddings", index)
+    # the copy's manifest points at ../seeds relative to embeddings/; give it the same layout
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(ROOT / "seeds" / "000_d45281373ae632ae.txt", tmp_path / "seeds")
+    gen = json.loads((index / "manifest.json").read_text(encoding="utf-8"))["generation"]
+    (index / gen / "dense.faiss").write_bytes(b"broken")
+    out = run("ask", "2021年山西煤炭产量是多少？", "--index", str(index), "--k", "1")
+    assert out.returncode == 0, out.stderr
+    assert "rebuilding the index" in out.stderr and "damaged" in out.stderr
+    assert "11.9亿吨" in out.stdout
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    out = run("ask", "煤炭", "--model", str(tmp_path / "no-model-here"), timeout=120)
+    assert out.returncode == 1
+    assert "model" in out.stderr.lower() and "Traceback" not in out.stderr
