@@ -109,9 +109,16 @@ def absent_terms(question: str, corpus: str) -> int:
 
 
 def absent_names(question: str, corpus: str) -> int:
-    """Place, person and organisation names of the question that the documents never use."""
-    return min(2, sum(1 for w, flag in _words(lexical.normalize(question))
-                      if flag[:2] in ("ns", "nr", "nt") and len(w) >= 2 and w not in corpus))
+    """Names the documents never use: places, people and organisations, and, in a Chinese
+    question, foreign-script terms such as ``GDP``."""
+    chinese = cjk_share(question) >= 0.5
+    n = 0
+    for w, flag in _words(lexical.normalize(question)):
+        if len(w) < 2 or w in corpus:
+            continue
+        if flag[:2] in ("ns", "nr", "nt") or (chinese and flag == "eng" and w not in _EN_STOP):
+            n += 1
+    return min(2, n)
 
 
 # What kind of answer a question wants, from its question words (Chinese and English).

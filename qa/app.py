@@ -320,18 +320,6 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY) -> g
 
 # -- serving -------------------------------------------------------------------------------------
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``qa serve`` (``--index`` and ``--model`` are added by the CLI)."""
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default: 127.0.0.1, this machine only; "
-                             "use 0.0.0.0 to accept connections from the network)")
-    parser.add_argument("--port", type=int, default=7860,
-                        help="port to listen on (default: 7860; 0 picks a free port)")
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
-                        help=f"questions answered at the same time; the rest wait in the queue "
-                             f"(default: {DEFAULT_CONCURRENCY}, fits two CPU cores)")
-
-
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.bind((host, 0))

@@ -23,6 +23,9 @@ environment:
 """.format(sep=os.pathsep)
 
 
+SERVE_CONCURRENCY = 2
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", metavar="DIR", help="index folder (default: $QA_INDEX or embeddings/)")
     p.add_argument("--model", metavar="NAME_OR_PATH",
@@ -57,21 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="start the web chat",
                        description="Serve the chat page (and its API) on http://HOST:PORT.")
-    try:
-        from . import app
-        app.add_arguments(s)
-    except ImportError:  # pragma: no cover
-        pass
+    # declared here, not in qa.app, so that `qa ask` never pays for importing gradio
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only; "
+                        "use 0.0.0.0 to accept connections from the network)")
+    s.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860; 0 picks a free port)")
+    s.add_argument("--concurrency", type=int, default=SERVE_CONCURRENCY, metavar="N",
+                   help=f"questions answered at the same time; the rest wait in the queue "
+                        f"(default: {SERVE_CONCURRENCY}, fits two CPU cores)")
     _common(s)
 
     e = sub.add_parser("eval", help="score retrieval and answers on a question set",
                        description="Evaluate on the shipped question set (or --set FILE): hit@k, MRR, "
                        "nDCG, answer accuracy, F1 and abstention, per mode and kind.")
-    try:
-        from . import evaluate
-        evaluate.add_arguments(e)
-    except ImportError:  # pragma: no cover
-        pass
+    from . import evaluate  # light: matplotlib and the model load only when it runs
+
+    evaluate.add_arguments(e)
     _common(e)
     return parser
 
