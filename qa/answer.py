@@ -4,18 +4,21 @@ Answer sentence: every sentence of a retrieved passage is scored by a blend of
 its own dense cosine with the question and the idf-weighted share of the
 question's tokens it contains (figures count whole); the best one is the answer.
 
-Confidence ("no answer"): a logistic model over signals that separate answerable
-from unanswerable questions — how much of the question's content (characters,
-words, figures, names) occurs in the documents at all, whether its figures
-occur, the best sentence cosine, the dense margin and whether the dense and
-lexical rankings agree. Its weights and threshold are fitted on the dev part of
-the question set by ``qa eval --fit`` and stored in ``qa/data/calibration.json``.
+Confidence ("no answer"): three hard checks, each a sign that the documents lack
+what the question asks about — a figure of the question never occurs in them, a
+name (place, person, organisation, or a foreign-script term in a Chinese
+question) never occurs in them, or the best sentence holds nothing of the kind
+the question wants (a number for 多少, a time for 哪一年, ...) — plus a soft
+score (a logistic fit of content coverage) that orders the rest. The soft
+weights and the threshold are fitted on the dev part of the question set by
+``qa eval --fit`` and stored in ``qa/data/calibration.json``.
 """
 from __future__ import annotations
 
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
@@ -73,11 +76,6 @@ def best_sentence(q_vec: np.ndarray, sent_vecs: np.ndarray, sent_texts: list[str
 # ----------------------------------------------------------------------------
 # confidence
 # ----------------------------------------------------------------------------
-FEATURES = ("content_coverage", "absent_terms", "absent_names", "missing_figures", "top_sentence_cos", "dense_z",
-            "support", "agreement", "type_match", "cjk_share")
-
-_QUESTION_WORDS = {"多少", "几个", "几条", "几重", "哪些", "哪个", "哪一", "什么", "怎么", "怎样", "如何", "为什么",
-                   "是否", "有没有", "现在", "目前", "一共", "总共", "文章", "这篇", "篇文章", "作者", "部分", "标题"}
 _jieba = None
 
 
@@ -95,30 +93,17 @@ def _words(text: str) -> list[tuple[str, str]]:
     return [(w, f) for w, f in _jieba.cut(text)]
 
 
-def absent_terms(question: str, corpus: str) -> int:
-    """Nouns, names and measure words of the question (2+ characters) that the documents never use."""
-    n = 0
-    for w, flag in _words(lexical.normalize(question)):
-        if len(w) < 2 or w in _QUESTION_WORDS or not flag[:1] in ("n", "m", "t"):
-            continue
-        if not any("\u4e00" <= ch <= "\u9fff" for ch in w) and not w[0].isdigit():
-            continue
-        if w not in corpus:
-            n += 1
-    return min(n, 3)
-
-
-def absent_names(question: str, corpus: str) -> int:
+def absent_names(question: str, corpus: str) -> list[str]:
     """Names the documents never use: places, people and organisations, and, in a Chinese
     question, foreign-script terms such as ``GDP``."""
     chinese = cjk_share(question) >= 0.5
-    n = 0
-    for w, flag in _words(lexical.normalize(question)):
-        if len(w) < 2 or w in corpus:
+    out = []
+    for w, flag in _words(unicodedata.normalize("NFKC", question)):
+        if len(w) < 2 or lexical.normalize(w) in corpus or w in out:
             continue
         if flag[:2] in ("ns", "nr", "nt") or (chinese and flag == "eng" and w not in _EN_STOP):
-            n += 1
-    return min(2, n)
+            out.append(w)
+    return out
 
 
 # What kind of answer a question wants, from its question words (Chinese and English).
@@ -167,41 +152,23 @@ class Signals:
     """What ``ask()`` measures to decide whether the documents answer."""
 
     content_coverage: float  # share of the question's content tokens found anywhere in the documents
-    absent_terms: float  # nouns/names/figures of the question (2+ chars) absent from the documents, 0..3
-    absent_names: float  # place/person/organisation names of the question absent from the documents, 0..2
-    missing_figures: float  # 1 if a figure of the question (2019年, 5%) never occurs in the documents
-    top_sentence_cos: float  # best sentence cosine in the documents
-    dense_z: float  # how far the best sentence stands out: (best - mean) / std of all sentence cosines
-    support: float  # idf-weighted share of the question's content tokens in the top passage
-    agreement: float  # 1 if dense and lexical top-1 chunks agree, 0.5 if in each other's top 3
-    type_match: float  # 1 if the answer sentence holds the kind of thing asked for (number, time...)
-    cjk_share: float  # share of Chinese characters among the question's letters
-
-    def vector(self) -> np.ndarray:
-        return np.array([getattr(self, f) for f in FEATURES], dtype=np.float64)
+    absent_names: list[str]  # names of the question the documents never use (陕西省, GDP)
+    missing_figures: list[str]  # figures of the question the documents never use (2019年)
+    type_match: float  # 1 if the answer sentence holds the kind of thing asked for, 0 if not, 0.5 no kind
 
 
-def signals(question: str, lex: lexical.LexicalIndex, corpus: str, dense: np.ndarray,
-            lex_scores: np.ndarray, sent_cos: np.ndarray, top_text: str, answer_sentence: str) -> Signals:
-    """Measure the no-answer signals for one question (``corpus``: all documents' text, normalised)."""
+def signals(question: str, lex: lexical.LexicalIndex, corpus: str, answer_sentence: str) -> Signals:
+    """Measure the no-answer signals for one question.
+
+    ``corpus``: all documents' text, normalised; ``answer_sentence``: the sentence ``ask()`` would answer with.
+    """
     content = content_tokens(question)
-    ccov = sum(t in lex.vocab for t in content) / len(content) if content else 0.0
-    figs = lexical.figures(question)
-    missing = float(any(f not in lex.vocab for f in figs))
-    order = np.argsort(-dense)
-    if lex_scores.max() <= 0:
-        agree = 0.0
-    else:
-        lorder = np.argsort(-lex_scores)
-        agree = 1.0 if order[0] == lorder[0] else 0.5 if (order[0] in lorder[:3] or lorder[0] in order[:3]) else 0.0
-    cos = sent_cos if sent_cos.size > 1 else dense
-    top_s = float(cos.max())
-    z = float((cos.max() - cos.mean()) / (cos.std() + 1e-6))
-    support = overlap(content, top_text, lex)
-    return Signals(content_coverage=ccov, absent_terms=float(absent_terms(question, corpus)),
-                   absent_names=float(absent_names(question, corpus)), missing_figures=missing,
-                   top_sentence_cos=top_s, dense_z=z, support=support, agreement=agree,
-                   type_match=type_match(question, answer_sentence), cjk_share=cjk_share(question))
+    return Signals(
+        content_coverage=sum(t in lex.vocab for t in content) / len(content) if content else 0.0,
+        absent_names=absent_names(question, corpus),
+        missing_figures=[f for f in dict.fromkeys(lexical.figures(question)) if f not in lex.vocab],
+        type_match=type_match(question, answer_sentence),
+    )
 
 
 #: The soft score reads these; the hard checks are missing_figures, absent_names and type_match == 0.
@@ -209,14 +176,16 @@ SOFT_FEATURES = ("content_coverage",)
 
 
 def failed_checks(s: Signals) -> list[str]:
-    """The hard checks a question fails: each means the documents lack what it asks about."""
+    """The hard checks a question fails, as reasons: each means the documents lack what it asks about."""
     out = []
     if s.missing_figures:
-        out.append("a figure of the question does not occur in the documents")
+        out.append(f"文中没有出现问题里的数字 {'、'.join(s.missing_figures)} "
+                   f"(the document never mentions {', '.join(s.missing_figures)})")
     if s.absent_names:
-        out.append("a name in the question does not occur in the documents")
+        out.append(f"文中没有出现问题里的名称 {'、'.join(s.absent_names)} "
+                   f"(the document never mentions {', '.join(s.absent_names)})")
     if s.type_match == 0:
-        out.append("the best sentence holds nothing of the kind asked for")
+        out.append("最相关的句子里没有问题所问的那类信息 (the best sentence holds nothing of the kind asked for)")
     return out
 
 

@@ -122,7 +122,7 @@ class Retriever:
         self.calibration = answer_mod.Calibration.load()
         self._sent_chunk = np.array([s[0] for s in self.index.sentence_spans], dtype=np.int64)
         self._corpus = answer_mod.lexical.normalize("\n".join(self.index.documents.values()))
-        answer_mod.absent_terms("预热", self._corpus)  # load the word segmenter now, not on the first question
+        answer_mod.absent_names("预热", self._corpus)  # load the word segmenter now, not on the first question
         self._lock = threading.Lock()
 
     def _get_embedder(self) -> Embedder:
@@ -178,6 +178,8 @@ class Retriever:
         passages = self._passages(text, s, k)
         sig = self._signals(text, s)
         confident = bool(passages) and self.calibration.probability(sig) >= self.calibration.threshold
+        if not confident:
+            notes.extend(answer_mod.failed_checks(sig))
         return Answer(answer=passages[0].answer if confident and passages else None,
                       confident=confident, passages=passages, notes=notes)
 
@@ -189,8 +191,7 @@ class Retriever:
     def _signals(self, text: str, s: dict) -> answer_mod.Signals:
         """No-answer signals, measured on the hybrid ranking whatever the mode, so all modes abstain alike."""
         top = self._passages(text, {**s, "scores": s["hybrid"]}, 1)[0]
-        return answer_mod.signals(text, self.index.lexical, self._corpus, s["dense"], s["lex"],
-                                  s["sent_cos"], top.text, top.answer)
+        return answer_mod.signals(text, self.index.lexical, self._corpus, top.answer)
 
 
 _default: Retriever | None = None

@@ -145,3 +145,12 @@ def test_huge_question_is_cut_with_a_note():
 ])
 def test_odd_unicode_is_fine(q):
     assert "11.9亿吨" in retrieve(q, k=3)[0].text
+
+
+def test_no_answer_says_why():
+    a = ask("2019年陕西省的煤炭产量是多少？")
+    assert not a.confident
+    why = " ".join(a.notes)
+    assert "陕西省" in why and "2019年" in why
+    b = ask("这篇文章的作者叫什么名字？")
+    assert any("kind asked for" in n for n in b.notes)
