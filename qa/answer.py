@@ -215,10 +215,12 @@ class Calibration:
         return 0.5 * (not failed_checks(s)) + 0.5 * self.soft(s)
 
     @classmethod
-    def load(cls) -> "Calibration":
-        """The fitted calibration shipped in ``qa/data/calibration.json`` (or the unfitted default)."""
+    def load(cls, path=None) -> "Calibration":
+        """The fitted calibration at ``path``, by default the one shipped in ``qa/data/calibration.json``
+        (or the unfitted default when there is none)."""
         try:
-            data = json.loads(resources.files("qa").joinpath("data/calibration.json").read_text("utf-8"))
+            src = path if path is not None else resources.files("qa").joinpath("data/calibration.json")
+            data = json.loads(src.read_text("utf-8"))
             if data.get("features") == list(SOFT_FEATURES):
                 return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"],
                            data.get("info", {}))

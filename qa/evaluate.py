@@ -300,10 +300,8 @@ def calibration_path() -> Path:
 def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
     """Fit the no-answer calibration on ``dev_items``, write it and reload it into ``retriever``."""
     from . import answer
+    from .answer import fit_calibration
 
-    fit_calibration = getattr(answer, "fit_calibration", None)
-    if fit_calibration is None:
-        raise ValueError("--fit needs qa.answer.fit_calibration, which this version of qa does not have")
     if not dev_items:
         raise ValueError("--fit needs questions with split 'dev' in the set")
     if all(i.answerable for i in dev_items) or not any(i.answerable for i in dev_items):
@@ -318,12 +316,12 @@ def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".calibration-", suffix=".json", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(calibration.to_json() + "\n")
+            f.write(calibration.to_json())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    retriever.calibration = answer.Calibration.load()
+    retriever.calibration = answer.Calibration.load(target)
     return target
 
 

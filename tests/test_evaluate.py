@@ -169,27 +169,20 @@ def test_reports_from_fake_retriever(tmp_path):
     assert table.splitlines()[0].split()[:4] == ["mode", "kind", "n", "hit@1"]
 
 
-def test_fit_writes_and_reloads_the_calibration(tmp_path, monkeypatch):
+def test_fit_writes_and_reloads_the_calibration(tmp_path, monkeypatch, retriever):
+    """--fit with the real retriever and fitting, on the shipped dev split, into a temporary file."""
     from qa import answer
 
-    seen = {}
-    fitted = answer.Calibration.fallback()
-    fitted.threshold, fitted.info = 0.42, {"fitted": True}
-
-    def fake_fit(signals, answerable):
-        seen["args"] = (list(signals), list(answerable))
-        return fitted
-
     target = tmp_path / "calibration.json"
-    monkeypatch.setattr(answer, "fit_calibration", fake_fit, raising=False)
     monkeypatch.setattr(evaluate, "calibration_path", lambda: target)
-    monkeypatch.setattr(answer.Calibration, "load", classmethod(lambda cls: "reloaded"))
-    fake = FakeRetriever()
-    dev = [FAKE_ITEMS[0], FAKE_ITEMS[2]]
-    assert evaluate.fit(fake, dev, progress=False) == target
-    assert seen["args"] == (["Q1", "Q3"], [True, False])  # the dev questions' signals and answerability
-    assert json.loads(target.read_text(encoding="utf-8"))["threshold"] == 0.42
-    assert fake.calibration == "reloaded"  # reloaded from the written file
+    monkeypatch.setattr(retriever, "calibration", retriever.calibration)  # restored after the test
+    dev = evaluate.select_split(evaluate.load_set(evaluate.default_set_path(), retriever.index.documents), "dev")
+    assert evaluate.fit(retriever, dev, progress=False) == target
+    written = json.loads(target.read_text(encoding="utf-8"))
+    assert written["info"]["fitted"] and written["info"]["n"] == len(dev)
+    assert written["info"]["dev_answerable_kept"] >= written["info"]["min_kept"]
+    assert retriever.calibration.threshold == written["threshold"]  # reloaded from the written file
+    assert retriever.calibration == answer.Calibration.load(target)
     with pytest.raises(ValueError, match="both answerable and unanswerable"):
         evaluate.fit(FakeRetriever(), [FAKE_ITEMS[0]], progress=False)
     with pytest.raises(ValueError, match="split 'dev'"):
