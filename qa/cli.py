@@ -103,13 +103,12 @@ def cmd_build(args) -> int:
 
 def format_answer(result, question: str) -> str:
     """Human-readable answer: the answer sentence first, then numbered passages."""
-    lines = []
-    for note in result.notes:
-        lines.append(f"note: {note}")
     if result.confident:
-        lines.append(f"答案 Answer: {result.answer}")
+        lines = [f"答案 Answer: {result.answer}"]
     else:
-        lines.append("文中似乎没有回答这个问题。The document does not seem to answer this question.")
+        lines = ["文中似乎没有回答这个问题。The document does not seem to answer this question."]
+    lines += [f"note: {note}" for note in result.notes]
+    if not result.confident:
         lines.append("最接近的段落 Nearest passages:")
     lines.append("")
     for p in result.passages:
