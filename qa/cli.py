@@ -34,6 +34,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import chunking
     from .retriever import MAX_K, MODES
 
     parser = argparse.ArgumentParser(
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "The new index replaces the old one atomically.")
     b.add_argument("paths", nargs="*", metavar="PATH", help="documents or folders (default: $QA_DOCS or seeds/)")
     b.add_argument("--max-chars", type=int, default=None, metavar="N",
-                   help="largest chunk in characters (default: 200)")
+                   help=f"largest chunk in characters (default: {chunking.DEFAULT_MAX_CHARS})")
     _common(b)
 
     a = sub.add_parser("ask", help="answer one question",
@@ -93,7 +94,7 @@ def cmd_build(args) -> int:
 
     sources = [Path(p) for p in args.paths] or default_sources()
     folder = Path(args.index) if args.index else default_index_dir()
-    max_chars = args.max_chars or chunking.DEFAULT_MAX_CHARS
+    max_chars = chunking.DEFAULT_MAX_CHARS if args.max_chars is None else args.max_chars
     if max_chars < 20:
         print("qa build: --max-chars must be at least 20", file=sys.stderr)
         return 2
@@ -101,7 +102,7 @@ def cmd_build(args) -> int:
     return 0
 
 
-def format_answer(result, question: str) -> str:
+def format_answer(result) -> str:
     """Human-readable answer: the answer sentence first, then numbered passages."""
     if result.confident:
         lines = [f"答案 Answer: {result.answer}"]
@@ -134,7 +135,7 @@ def cmd_ask(args) -> int:
             print(f"note: {note}", file=sys.stderr)
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(format_answer(result, args.question))
+        sys.stdout.write(format_answer(result))
     return 0
 
 

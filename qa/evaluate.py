@@ -518,7 +518,7 @@ def run(args) -> int:
     if not set_path.is_file():
         raise FileNotFoundError(f"No such question set: {set_path}")
     load_set(set_path, check_documents=False)  # format errors before the model loads
-    progress = not getattr(args, "quiet", False)
+    progress = True
     retriever = Retriever(index_dir=args.index, model=args.model)
     items = load_set(set_path, retriever.index.documents)
     fitted_to = None

@@ -9,6 +9,7 @@ Scores (``Passage.score``, higher is better) by mode:
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import answer as answer_mod
 from . import fusion
-from .embedding import Embedder, resolve_model
+from .embedding import DEFAULT_MODEL, Embedder, cache_dir, resolve_model
 from .index import Index, default_index_dir, default_sources, open_index
 
 MODES = ("hybrid", "dense", "lexical")
@@ -108,13 +109,18 @@ class Retriever:
         150 for a new index). ``rebuild=False`` raises :class:`IndexError_` instead of rebuilding.
         """
         self.mode = check_mode(mode)
+        if index_dir is None and os.environ.get("QA_INDEX"):
+            index_dir = os.environ["QA_INDEX"]  # as explicit as --index: keeps its own sources
+        if index_dir is None and (model or os.environ.get("QA_MODEL")) not in (None, DEFAULT_MODEL):
+            # another model never overwrites the committed index: it gets its own folder
+            index_dir = cache_dir() / ("index-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(model or os.environ["QA_MODEL"])))
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
         self.model_name = model
         self.max_chars = max_chars
         log = log or (lambda m: print(m, file=sys.stderr, flush=True))
         model_id, _ = resolve_model(model)
         self._embedder: Embedder | None = None
-        if sources is None and index_dir is None:
+        if sources is None and (index_dir is None or self.index_dir.parent == cache_dir()):
             sources = default_sources()
         self.index: Index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
                                        self._get_embedder, max_chars, model_id, rebuild, log)
@@ -174,6 +180,9 @@ class Retriever:
         """Retrieve, pick the answer sentence and say whether the documents answer."""
         text, notes = clean_question(question)
         k, mode = check_k(k), check_mode(mode or self.mode)
+        if len(text) > 200 and self.embedder.token_count(text) > self.embedder.max_tokens:
+            notes.append(f"The model reads {self.embedder.max_tokens} tokens at most; the rest of the "
+                         f"question was not embedded (问题超出模型可读长度，后面部分未参与语义检索).")
         s = self._score(text, mode)
         passages = self._passages(text, s, k)
         sig = self._signals(text, s)

@@ -13,9 +13,12 @@ SEED = ROOT / "seeds" / "000_d45281373ae632ae.txt"
 
 @pytest.fixture(scope="session")
 def retriever():
-    from qa.retriever import default_retriever
+    import qa.retriever as r
 
-    return default_retriever()
+    # never rebuild here: a stale committed index must fail, not be rebuilt quietly
+    if r._default is None:
+        r._default = r.Retriever(rebuild=False)
+    return r._default
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +34,8 @@ def seed_text() -> str:
 
 
 def qa_command() -> list[str]:
-    """The installed ``qa`` console script run by this interpreter."""
-    return [sys.executable, "-m", "qa.cli"]
+    """The installed ``qa`` console script beside this interpreter."""
+    return [str(Path(sys.executable).parent / "qa")]
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

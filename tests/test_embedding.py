@@ -85,7 +85,7 @@ int main(int argc, char **argv) {{
         assert tok("query: " + text)["input_ids"] == [int(x) for x in line.split()], text
 
 
-def test_default_model_folder_is_versioned_and_complete():
+def test_default_model_folder_is_versioned_and_complete(embedder):
     folder = default_model_dir()
     assert folder.name.endswith(f"-conv{CONVERSION_VERSION}")
     for name in ("modules.json", "config_sentence_transformers.json"):
