@@ -48,13 +48,3 @@ def hybrid(dense: np.ndarray, lex: np.ndarray, coverage: float, lex_weight: floa
     w = lex_weight * coverage
     lx = lex / lex.max() if lex.size and lex.max() > 0 else np.zeros_like(dense)
     return (1 - w) * minmax(dense) + w * lx
-
-
-def rrf(*rankings: np.ndarray, k: int = 60) -> np.ndarray:
-    """Reciprocal-rank fusion of score vectors (kept for comparison in the evaluation)."""
-    out = np.zeros_like(rankings[0], dtype=np.float64)
-    for scores in rankings:
-        ranks = np.empty(len(scores), dtype=np.int64)
-        ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
-        out += 1.0 / (k + ranks)
-    return out

@@ -185,7 +185,7 @@ class Retriever:
                          f"question was not embedded (问题超出模型可读长度，后面部分未参与语义检索).")
         s = self._score(text, mode)
         passages = self._passages(text, s, k)
-        sig = self._signals(text, s)
+        sig = self._signals(text, s, passages[0] if mode == "hybrid" else None)
         confident = bool(passages) and self.calibration.probability(sig) >= self.calibration.threshold
         if not confident:
             notes.extend(answer_mod.failed_checks(sig))
@@ -197,9 +197,13 @@ class Retriever:
         text, _ = clean_question(question)
         return self._signals(text, self._score(text, "hybrid"))
 
-    def _signals(self, text: str, s: dict) -> answer_mod.Signals:
-        """No-answer signals, measured on the hybrid ranking whatever the mode, so all modes abstain alike."""
-        top = self._passages(text, {**s, "scores": s["hybrid"]}, 1)[0]
+    def _signals(self, text: str, s: dict, top: Passage | None = None) -> answer_mod.Signals:
+        """No-answer signals, measured on the hybrid ranking whatever the mode, so all modes abstain alike.
+
+        ``top``: the hybrid top passage when the caller already has it.
+        """
+        if top is None:
+            top = self._passages(text, {**s, "scores": s["hybrid"]}, 1)[0]
         return answer_mod.signals(text, self.index.lexical, self._corpus, top.answer)
 
 
