@@ -20,14 +20,19 @@ from pathlib import Path
 import numpy as np
 
 from . import answer as answer_mod
-from . import fusion
+from . import fusion, noanswer, spans
 from .embedding import DEFAULT_MODEL, cache_dir, load_embedder, model_id
 from .index import Index, check_max_chars, default_index_dir, default_sources, open_index
+from .query import Query, analyse
 
 MODES = ("hybrid", "dense", "lexical")
 MAX_K = 100
 #: Longer questions are cut to this many characters (with a note); e5 reads 512 tokens at most.
 MAX_QUESTION_CHARS = 1000
+#: A passage this far down, scoring at least this share of the top one's, may move to the top when only
+#: it holds the kind of answer the question wants (see Retriever._assess).
+PROMOTE_DEPTH = 3
+PROMOTE_RATIO = 0.85
 
 
 @dataclass
@@ -51,15 +56,23 @@ class Passage:
 
 @dataclass
 class Answer:
-    """The answer sentence (None when the documents do not seem to answer) and its passages."""
+    """The answer sentence (None when the documents do not seem to answer), its short span, and the passages.
+
+    ``short`` is None when no crisp span fits (why/how questions: the sentence is the answer) and
+    whenever ``confident`` is False.
+    """
 
     answer: str | None
     confident: bool
     passages: list[Passage]
     notes: list[str] = field(default_factory=list)  # e.g. "question was cut"; not part of to_dict()
+    short: str | None = None  # the crisp answer (11.9亿吨) inside the answer sentence, when one fits
+    short_start: int | None = None  # document offsets: document[short_start:short_end] == short
+    short_end: int | None = None
 
     def to_dict(self) -> dict:
-        return {"answer": self.answer, "confident": self.confident,
+        return {"answer": self.answer, "confident": self.confident, "short": self.short,
+                "short_start": self.short_start, "short_end": self.short_end,
                 "passages": [p.to_dict() for p in self.passages]}
 
 
@@ -132,7 +145,7 @@ class Retriever:
         self.index: Index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
                                        self._get_embedder, max_chars, model_id(model), rebuild, log)
         self.embedder = self._get_embedder()
-        self.calibration = answer_mod.Calibration.load()
+        self.calibration = noanswer.Calibration.load()
         self._sent_chunk = np.asarray(self.index.store.sent_spans[:, 0], dtype=np.int64)
         self._lock = threading.Lock()
 
@@ -158,12 +171,13 @@ class Retriever:
         scores = {"dense": dense, "lexical": lex, "hybrid": hyb}[mode]
         return {"q": q, "scores": scores, "dense": dense, "lex": lex, "hybrid": hyb, "sent_cos": sent_cos}
 
-    def _passages(self, question: str, s: dict, k: int) -> list[Passage]:
+    def _passages(self, question: str, s: dict, k: int) -> tuple[list[Passage], list]:
+        """The top ``k`` passages by ``s["scores"]``, each with its answer sentence, and their chunks."""
         ix = self.index
         order = np.argsort(-s["scores"], kind="stable")[:k]
         q_tokens = answer_mod.content_tokens(question) or answer_mod.lexical.tokenize(question)
-        out = []
-        for rank, c in enumerate(ix.store.get_chunks(order), 1):
+        out, chunks = [], ix.store.get_chunks(order)
+        for rank, c in enumerate(chunks, 1):
             lo, hi = (int(x) for x in ix.store.chunk_sents[c.id])
             texts = [c.text[a - c.start:b - c.start] for a, b in c.sentences]
             best, _ = answer_mod.best_sentence(s["q"], np.asarray(ix.sentence_vectors[lo:hi]), texts, q_tokens,
@@ -172,44 +186,96 @@ class Retriever:
             out.append(Passage(text=c.text, score=round(float(s["scores"][c.id]), 6), rank=rank, doc=c.doc,
                                section=c.section, start=c.start, end=c.end, answer=texts[best],
                                answer_start=a, answer_end=b))
-        return out
+        return out, chunks
+
+    def _short(self, query: Query, chunk, answer_start: int, q_vec: np.ndarray) -> spans.Short | None:
+        """The short answer inside ``chunk``, preferring its answer sentence (starting at ``answer_start``)."""
+        sents = [chunk.text[a - chunk.start:b - chunk.start] for a, b in chunk.sentences]
+        offsets = [a for a, _ in chunk.sentences]
+        first = next((i for i, (a, _) in enumerate(chunk.sentences) if a == answer_start), 0)
+        clause_sim = None
+        if query.english:  # its words cannot be matched: rank the candidates' clauses by meaning
+            def clause_sim(texts: list[str]) -> list[float]:
+                with self._lock:
+                    return [float(x) for x in self.embedder.encode_documents(texts) @ q_vec]
+        return spans.short_answer(query, sents, offsets, self.index.lexical, first, clause_sim)
+
+    def _assess(self, text: str, query: Query, s: dict, k: int):
+        """Rank by the hybrid score and judge the top passage: (passages, chunks, short, signals).
+
+        For a question that wants a checkable kind of answer (a figure, a time, a name, a list), a
+        passage among the next two whose score is close to the top one's and which holds a span of
+        that kind tied to the question's focus, where the top one holds none, moves to the top.
+        """
+        passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, max(k, PROMOTE_DEPTH))
+        short = self._short(query, chunks[0], passages[0].answer_start, s["q"])
+        if query.typed and not query.incomplete and (short is None or not short.tied):
+            for j in range(1, min(PROMOTE_DEPTH, len(passages))):
+                if passages[j].score < PROMOTE_RATIO * passages[0].score:
+                    break
+                other = self._short(query, chunks[j], passages[j].answer_start, s["q"])
+                if other is not None and other.tied:
+                    passages.insert(0, passages.pop(j))
+                    chunks.insert(0, chunks.pop(j))
+                    for rank, p in enumerate(passages, 1):
+                        p.rank = rank
+                    short = other
+                    break
+        sig = noanswer.signals(query, self.index.lexical, self.contains, chunks[0].section + "\n" + chunks[0].text,
+                               short)
+        return passages[:k], chunks[:k], short, sig
+
+    @staticmethod
+    def _move_answer(p: Passage, chunk, short: spans.Short) -> None:
+        """Make the sentence that holds the short answer the passage's answer sentence."""
+        for a, b in chunk.sentences:
+            if a <= short.start and short.end <= b:
+                p.answer, p.answer_start, p.answer_end = chunk.text[a - chunk.start:b - chunk.start], a, b
+                return
 
     # -- public API ----------------------------------------------------------
     def retrieve(self, question: str, k: int = 5, mode: str | None = None) -> list[Passage]:
         """The ``k`` passages that best answer ``question``, best first."""
         text, _ = clean_question(question)
         k, mode = check_k(k), check_mode(mode or self.mode)
-        return self._passages(text, self._score(text, mode), k)
+        return self._passages(text, self._score(text, mode), k)[0]
 
     def ask(self, question: str, k: int = 5, mode: str | None = None) -> Answer:
-        """Retrieve, pick the answer sentence and say whether the documents answer."""
+        """Retrieve, pick the answer sentence and its short span, and say whether the documents answer.
+
+        Whether they answer is judged on the hybrid ranking whatever the mode, so every mode
+        abstains alike.
+        """
         text, notes = clean_question(question)
         k, mode = check_k(k), check_mode(mode or self.mode)
         if len(text) > 200 and self.embedder.token_count(text) > self.embedder.max_tokens:
             notes.append(f"The model reads {self.embedder.max_tokens} tokens at most; the rest of the "
                          f"question was not embedded (问题超出模型可读长度，后面部分未参与语义检索).")
+        query = analyse(text)
         s = self._score(text, mode)
-        passages = self._passages(text, s, k)
-        sig = self._signals(text, s, passages[0] if mode == "hybrid" else None)
+        hybrid, hchunks, short, sig = self._assess(text, query, s, k)
+        if mode == "hybrid":
+            passages, chunks = hybrid, hchunks
+        else:
+            passages, chunks = self._passages(text, s, k)
+            if chunks[0].id != hchunks[0].id:
+                short = self._short(query, chunks[0], passages[0].answer_start, s["q"]) if short else None
         confident = bool(passages) and self.calibration.probability(sig) >= self.calibration.threshold
         if not confident:
-            notes.extend(answer_mod.failed_checks(sig))
+            notes.extend(noanswer.failed_checks(sig))
+        if confident and short is not None and short.tied:
+            self._move_answer(passages[0], chunks[0], short)
+        else:
+            short = None
         return Answer(answer=passages[0].answer if confident and passages else None,
-                      confident=confident, passages=passages, notes=notes)
+                      confident=confident, passages=passages, notes=notes,
+                      short=short.text if short else None, short_start=short.start if short else None,
+                      short_end=short.end if short else None)
 
-    def signals(self, question: str) -> answer_mod.Signals:
+    def signals(self, question: str) -> noanswer.Signals:
         """The no-answer signals for ``question`` (used to fit the calibration)."""
         text, _ = clean_question(question)
-        return self._signals(text, self._score(text, "hybrid"))
-
-    def _signals(self, text: str, s: dict, top: Passage | None = None) -> answer_mod.Signals:
-        """No-answer signals, measured on the hybrid ranking whatever the mode, so all modes abstain alike.
-
-        ``top``: the hybrid top passage when the caller already has it.
-        """
-        if top is None:
-            top = self._passages(text, {**s, "scores": s["hybrid"]}, 1)[0]
-        return answer_mod.signals(text, self.index.lexical, self.contains, top.answer)
+        return self._assess(text, analyse(text), self._score(text, "hybrid"), 1)[3]
 
 
 _default: Retriever | None = None

@@ -1,0 +1,251 @@
+"""Deciding that the documents do not answer: checks that each name what is missing.
+
+A confident wrong answer is the worst thing this bot can do, and the embedding model
+cannot tell on its own: an unanswerable Chinese question scores a cosine of 0.82 to
+0.87 with its nearest passage, inside the range of answerable ones. So the decision
+rests on checks that each say the documents lack what the question asks about, and
+each becomes the reason shown to the user:
+
+1. **A figure of the question never occurs in the documents** (``2019年``): the
+   question is about a year or amount the documents do not cover.
+2. **A name never occurs in them**: a place, person or organisation (``陕西省``), or
+   a foreign-script term in a Chinese question (``GDP``).
+3. **Nothing of the kind asked for is tied to what is asked about.** A question that
+   wants a figure, a time, a name or a list (:mod:`qa.query`) is answered only by a
+   span of that kind, in the asked unit, in a clause that carries the question's focus
+   (:mod:`qa.spans`). This is what catches near misses, the questions that share the
+   article's words but ask for a fact it never states: a count of companies (家) where
+   the sentence counts industrial chains (条), people affected where it counts people
+   evacuated, a number of cases where it gives a resolution rate.
+4. **A qualifier of the question is missing from the answer**: the question asks for
+   the highest (最高), the per-capita (人均) or a national (全国) figure and the clause
+   gives the average, the total, the province's.
+5. **The question has no topic of its own** (那去年呢？, 它增长了多少？, 为什么？): a
+   follow-up asked without its conversation is not answered blind (:mod:`qa.followup`
+   resolves it when the conversation is given).
+
+A question that fails a check is not answered. The rest are ordered by a soft score
+(a logistic fit of content coverage), whose threshold ``qa eval --fit`` sets on the dev
+split so that almost every answerable dev question stays answered; the fit lives in
+``qa/data/calibration.json``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from . import lexical, words
+from .answer import content_tokens
+from .query import SCOPES, Query, cjk_share
+
+_EN_STOP = set("the a an of in on at to for from by with and or is are was were be been what which who whom "
+               "how many much did does do when where why this that these those it its as about article "
+               "text say says said according".split())
+_WANT_LABEL = {"amount": ("数量", "an amount"), "count": ("数目", "a count"), "percent": ("比例", "a percentage"),
+               "ordinal": ("次序", "an ordinal"), "time": ("时间", "a time"), "place": ("地点", "a place"),
+               "person": ("人名或职务", "a person"), "org": ("机构名称", "an organisation"),
+               "list": ("列举的各项", "a list of items")}
+
+
+def absent_names(question: str, contains) -> list[str]:
+    """Names the documents never use: places, people and organisations, and, in a Chinese
+    question, foreign-script terms such as ``GDP``.
+
+    ``contains``: a callable telling whether a phrase occurs in the documents (or their text).
+    """
+    if isinstance(contains, str):
+        corpus = lexical.normalize(contains)
+        contains = corpus.__contains__
+    chinese = cjk_share(question) >= 0.5
+    out = []
+    for w, flag in words.cut(unicodedata.normalize("NFKC", question)):
+        if len(w) < 2 or w in out:
+            continue
+        if (flag[:2] in ("ns", "nr", "nt") or (chinese and flag == "eng" and w.lower() not in _EN_STOP)) \
+                and not contains(lexical.normalize(w)):
+            if len(w) >= 4 and flag != "eng" and contains(w[:2]) and contains(w[2:]):
+                continue  # a compound of words the documents use (重大 + 意义) tagged as a name by mistake
+            out.append(w)
+    return out
+
+
+def missing_qualifiers(query: Query, passage: str, clause: str | None = None) -> list[str]:
+    """Qualifiers of the question (最高, 人均, 第一批, 全国 …) that the answer lacks: the clause of the
+    short answer when there is one (``年均`` elsewhere in the sentence qualifies another figure),
+    else the passage.
+
+    A scope word (全国, 全省 …) counts as missing only when the passage speaks of another
+    scope: most passages about the province never say 全省.
+    """
+    text = lexical.normalize(clause if clause else passage)
+    whole = lexical.normalize(passage)
+    out = [w for w in query.qualifiers if w not in text]
+    for w in SCOPES:
+        if w in query.text and w not in whole and any(o in whole for o in SCOPES if o != w):
+            out.append(w)
+    return out
+
+
+@dataclass
+class Signals:
+    """What ``ask()`` measures to decide whether the documents answer."""
+
+    content_coverage: float  # share of the question's content tokens found anywhere in the documents
+    absent_names: list[str]  # names of the question the documents never use (陕西省, GDP)
+    missing_figures: list[str]  # figures of the question the documents never use (2019年)
+    want: str | None = None  # the kind of answer asked for (qa.query)
+    span: str | None = None  # the short answer found, when one of the wanted kind is tied to the focus
+    untied: bool = False  # the question wants a checkable kind and no span of it is tied to its focus
+    focus: list[str] = field(default_factory=list)
+    missing_qualifiers: list[str] = field(default_factory=list)  # 最高, 人均, 全国 … absent from the passage
+    incomplete: str | None = None  # the question has no topic of its own (a follow-up)
+
+
+def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, span) -> Signals:
+    """Measure the no-answer signals for one question.
+
+    ``contains``: tells whether a phrase occurs in the documents; ``passage``: the top passage's
+    text; ``span``: the :class:`qa.spans.Short` found in it (or None).
+    """
+    question = query.text
+    content = content_tokens(question)
+    figures = list(dict.fromkeys(lexical.figures(question)))
+    known = lex.lookup(content + figures)
+    untied = query.typed and (span is None or not span.tied)
+    return Signals(
+        content_coverage=sum(t in known for t in content) / len(content) if content else 0.0,
+        absent_names=absent_names(question, contains),
+        missing_figures=[f for f in figures if f not in known],
+        want=query.want,
+        span=span.text if span is not None and span.tied else None,
+        untied=bool(untied),
+        focus=list(query.focus),
+        missing_qualifiers=missing_qualifiers(query, passage, span.context if span is not None and span.tied
+                                              else None),
+        incomplete=query.incomplete,
+    )
+
+
+#: The soft score reads these; the hard checks are the rest (see :func:`failed_checks`).
+SOFT_FEATURES = ("content_coverage",)
+
+
+def failed_checks(s: Signals) -> list[str]:
+    """The checks a question fails, as reasons: each means the documents lack what it asks about."""
+    out = []
+    if s.incomplete:
+        out.append("这个问题缺少主题，像是接着上文问的：请把问题写完整，例如“2021年山西煤炭产量是多少？”"
+                   "(the question has no topic of its own; ask a complete question)")
+    if s.missing_figures:
+        out.append(f"文中没有出现问题里的数字 {'、'.join(s.missing_figures)} "
+                   f"(the document never mentions {', '.join(s.missing_figures)})")
+    if s.absent_names:
+        out.append(f"文中没有出现问题里的名称 {'、'.join(s.absent_names)} "
+                   f"(the document never mentions {', '.join(s.absent_names)})")
+    if s.missing_qualifiers:
+        q = "”“".join(s.missing_qualifiers)
+        out.append(f"文中没有提到“{q}”(the passage does not give the {', '.join(s.missing_qualifiers)} figure)")
+    if s.untied and not s.incomplete:
+        cn, en = _WANT_LABEL.get(s.want or "", ("所问的信息", "what is asked"))
+        about = f"与“{'、'.join(s.focus[:2])}”相关的" if s.focus else ""
+        out.append(f"最相关的段落里没有{about}{cn} (the passage holds no {en} tied to what is asked)")
+    return out
+
+
+@dataclass
+class Calibration:
+    """Answerability score in [0, 1]; ``confident`` when the score >= ``threshold``.
+
+    ``score = 0.5 * (no check fails) + 0.5 * sigmoid(w . (x - mean) / scale + b)``, where
+    ``x`` are the :data:`SOFT_FEATURES`. A failed check puts the score below 0.5; the soft
+    part orders the rest. Weights and threshold come from :func:`fit_calibration` on the dev part.
+    """
+
+    weights: list[float]
+    bias: float
+    mean: list[float]
+    scale: list[float]
+    threshold: float
+    info: dict
+
+    def soft(self, s: Signals) -> float:
+        x = (np.array([getattr(s, f) for f in SOFT_FEATURES]) - np.array(self.mean)) / np.array(self.scale)
+        z = float(np.dot(self.weights, x) + self.bias)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def probability(self, s: Signals) -> float:
+        """The answerability score of a question's signals, in [0, 1]."""
+        return 0.5 * (not failed_checks(s)) + 0.5 * self.soft(s)
+
+    @classmethod
+    def load(cls, path=None) -> "Calibration":
+        """The fitted calibration at ``path``, by default the one shipped in ``qa/data/calibration.json``
+        (or the unfitted default when there is none)."""
+        try:
+            src = path if path is not None else resources.files("qa").joinpath("data/calibration.json")
+            data = json.loads(src.read_text("utf-8"))
+            if data.get("features") == list(SOFT_FEATURES):
+                return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"],
+                           data.get("info", {}))
+        except (FileNotFoundError, ValueError, KeyError):
+            pass
+        return cls.fallback()
+
+    @classmethod
+    def fallback(cls) -> "Calibration":
+        """Before any fit: the checks alone decide."""
+        n = len(SOFT_FEATURES)
+        return cls([0.0] * n, 0.0, [0.0] * n, [1.0] * n, 0.5, {"fitted": False})
+
+    def to_json(self) -> str:
+        return json.dumps({"features": list(SOFT_FEATURES), "weights": self.weights, "bias": self.bias,
+                           "mean": self.mean, "scale": self.scale, "threshold": self.threshold,
+                           "info": self.info}, indent=1, ensure_ascii=False) + "\n"
+
+
+def fit_calibration(signals_list: list[Signals], answerable: list[bool], min_kept: float = 0.97,
+                    l2: float = 10.0, steps: int = 3000) -> Calibration:
+    """Fit the soft score on (dev) questions that pass the checks, then pick the threshold.
+
+    The threshold is the highest score cut that still keeps ``min_kept`` of the answerable
+    questions confident: almost no answerable question is flagged, as many unanswerable
+    ones as possible are.
+    """
+    y_all = np.array(answerable, dtype=bool)
+    if y_all.all() or not y_all.any():
+        raise ValueError("fitting the calibration needs both answerable and unanswerable questions")
+    passing = [i for i, s in enumerate(signals_list) if not failed_checks(s)]
+    X = np.array([[getattr(signals_list[i], f) for f in SOFT_FEATURES] for i in passing], dtype=np.float64)
+    X = X.reshape(len(passing), len(SOFT_FEATURES))
+    y = y_all[passing].astype(np.float64)
+    n = len(SOFT_FEATURES)
+    mean = X.mean(0) if len(X) else np.zeros(n)
+    scale = X.std(0) if len(X) else np.ones(n)
+    scale[scale < 1e-9] = 1.0
+    w, b = np.zeros(n), 0.0
+    if 0 < y.sum() < len(y):
+        Z = (X - mean) / scale
+        cw = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))  # class-balanced
+        for _ in range(steps):  # gradient descent on the weighted, L2-regularised log loss
+            p = 1 / (1 + np.exp(-np.clip(Z @ w + b, -50, 50)))
+            g = cw * (p - y)
+            w -= 0.1 * (Z.T @ g / len(y) + l2 * w / len(y))
+            b -= 0.1 * g.mean()
+    cal = Calibration([round(float(v), 6) for v in w], round(float(b), 6), [round(float(v), 6) for v in mean],
+                      [round(float(v), 6) for v in scale], 0.5, {})
+    scores = np.array([cal.probability(s) for s in signals_list])
+    best = 0.5
+    for t in sorted(set(np.round(scores, 6))):
+        if t >= 0.5 and (scores[y_all] >= t).mean() >= min_kept:
+            best = float(t)
+    cal.threshold = round(best, 6)
+    cal.info = {"fitted": True, "n": int(len(y_all)), "n_unanswerable": int((~y_all).sum()),
+                "min_kept": min_kept, "l2": l2,
+                "dev_answerable_kept": round(float((scores[y_all] >= best).mean()), 4),
+                "dev_unanswerable_flagged": round(float((scores[~y_all] < best).mean()), 4)}
+    return cal

@@ -1,0 +1,731 @@
+"""The short answer: the span inside the answer sentence that answers (``11.9亿吨``, ``第三次``, ``头等大事``).
+
+A sentence answers a question; a user wants the few characters that do. The span is
+chosen by what the question wants (:mod:`qa.query`):
+
+* **Figures** (多少/几/第几/比例, how many/much, what percentage): every figure of the
+  sentence is a candidate — Arabic or Chinese numerals with their unit, ``%``, rates
+  written bare after a 率 (``死亡率0.009``), ordinals. A candidate must be of the kind
+  asked (a percentage for 比例, a count in the same measure word for ``几起``), and
+  among those the one whose clause carries the question's focus wins: in
+  ``死亡事故8起，死亡11人，百万吨死亡率0.009``, ``死了多少人`` picks ``11人`` (unit 人,
+  clause 死亡), ``几起事故`` picks ``8起``. A figure the question already states is
+  never the answer. ``分别`` asks for the whole run (``33.33%、56%、60.43%``).
+* **Times, places, people, organisations**: time expressions (``去年10月``,
+  ``虎年春节前夕``), names from the word cut (``ns``, ``nr``, ``nt``) and titles
+  (``…书记``) are candidates, ranked the same way.
+* **Lists** (哪些/哪几/哪三): runs of items joined by 、 (and a closing 和/及), or of
+  adjacent 《titles》, from the first item to the last, without the verb before or the
+  ``等…`` after; the run whose clause carries the focus, and whose length matches
+  ``哪三``, wins.
+* **Phrases** (什么/哪个, and 如何 when the gap is short): the question is laid over
+  the sentence; the words on each side of the question word anchor it, and what the
+  sentence has between the anchors fills the gap (``把国家安全作为[头等]大事`` for
+  ``把国家安全作为什么大事``). A head noun right after 什么 is kept (头等大事).
+
+Ties to the focus are measured with the index's idf: sharing a rare word (死亡) counts,
+sharing 的 does not. :func:`short_answer` returns the span with exact document offsets,
+or None when no crisp span fits (why/how questions: the sentence is the answer).
+The same candidates tell :mod:`qa.noanswer` whether the sentence holds anything of
+the kind asked that is tied to what is asked about.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import lexical, words
+from .query import UNITS, Query
+
+_DIGITS = r"(?<![A-Za-z0-9.．])[0-9０-９]+(?:[.,．][0-9０-９]+)*"
+_CN = r"[一二两三四五六七八九十]+"
+_UNIT_RE = "|".join(map(re.escape, UNITS))
+_FIGURE = re.compile(
+    rf"(?P<ord>第(?:{_DIGITS}|{_CN})(?:{_UNIT_RE}|季度)?)"
+    rf"|(?P<pct>百分之(?:{_DIGITS}|{_CN})|{_DIGITS}(?:[%％‰]|个百分点))"
+    rf"|(?P<num>{_DIGITS}(?:万|亿)?(?:{_UNIT_RE})?)"
+    rf"|(?P<cn>(?<![“\"‘「]){_CN}(?:{_UNIT_RE})(?![”\"’」]))"
+)
+_COUNT_UNITS = {"个", "次", "起", "人", "户", "件", "条", "家", "项", "名", "座", "所", "种", "批", "场", "位", "部", "处",
+                "篇", "届", "只", "台", "套", "宗", "例", "艘", "架", "枚", "张", "份", "支", "人次", "年", "天", "倍", "轮",
+                "期", "周", "月", "岁"}
+_TIME = re.compile(
+    r"(?:(?:[0-9０-９]{4}|[今去前明上]|[鼠牛虎兔龙蛇马羊猴鸡狗猪])年(?:[0-9０-９]{1,2}月(?:[0-9０-９]{1,2}日)?)?"
+    r"(?:春节|元旦|国庆|中秋|除夕|年初|年底|年末|上半年|下半年)?(?:前夕|前后|以前|之前|以后|之后|以来|期间|底|初|末|前|后)?"
+    r"|[0-9０-９]{1,2}月(?:[0-9０-９]{1,2}日)?(?:以来|前后|底|初|前|后)?"
+    r"|(?:春节|元旦|国庆|中秋|除夕)(?:前夕|前后|期间|以来|前|后)?"
+    r"|(?:近|这)?[一二两三四五六七八九十0-9]+年(?:来|以来)|今年以来|近年来|近年)"
+)
+_TITLE = re.compile(r"[\u4e00-\u9fff（）()]{1,14}?(?:总书记|书记|省长|市长|县长|主任|部长|主席|总理|局长|厅长|委员长|委员|"
+                    r"院长|校长|董事长|总经理|主编|记者)")
+_NAME_POS = ("ns", "nr", "nt")
+_STOP_EDGE = "的了是为达和与及等在对将把被从由于以其"
+_OPEN, _CLOSE = "“‘「『《（(\"'", "”’」』》）)\"'"
+_CLAUSE = re.compile(r"[，,。；;！？?!：:（）()]")
+_ITEM_SEP = "、"
+
+
+@dataclass
+class Candidate:
+    """A possible short answer inside one sentence (offsets relative to the sentence)."""
+
+    text: str
+    start: int
+    end: int
+    kind: str  # amount|percent|count|ordinal|number|time|place|person|org|list|phrase
+    unit: str | None = None
+    context: str = ""
+    items: int = 1
+
+
+@dataclass
+class Short:
+    """The chosen span: ``text`` at document offsets ``[start, end)``; ``tied`` when its clause carries
+    the question's focus (or the question has none to check)."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+    tied: bool
+    sentence: int  # index of the sentence it came from
+    score: float = 0.0
+    context: str = ""  # the clause it sits in
+
+
+# -- candidates ----------------------------------------------------------------------------------------
+def _clause(sentence: str, a: int, b: int, items: bool = True) -> str:
+    """The clause around ``[a, b)``: to the previous and next clause mark (and 、 when ``items``)."""
+    marks = "，,。；;！？?!：:" + (_ITEM_SEP if items else "")
+    lo = max((sentence.rfind(p, 0, a) for p in marks), default=-1) + 1
+    his = [i for i in (sentence.find(p, b) for p in marks) if i >= 0]
+    return sentence[lo:min(his) if his else len(sentence)]
+
+
+def figures(sentence: str) -> list[Candidate]:
+    out = []
+    for m in _FIGURE.finditer(sentence):
+        text, a, b = m.group(), m.start(), m.end()
+        if m.lastgroup == "ord":
+            kind, unit = "ordinal", None
+        elif m.lastgroup == "pct":
+            kind, unit = "percent", "%"
+        else:
+            um = re.search(rf"(?:万|亿)?({_UNIT_RE})$", text)
+            unit = um.group(1) if um else None
+            if unit == "年" and re.fullmatch(r"[0-9０-９]{4}年", text):
+                continue  # a year is a time, not an amount
+            if unit in ("月", "日") and re.fullmatch(r"[0-9０-９]{1,2}[月日]", text):
+                continue
+            if unit is None:
+                left = sentence[max(0, a - 4):a]
+                kind = "percent" if re.search(r"(率|比|系数|指数|占比|比例)(为|达|是)?$", left) else "number"
+                if re.search(r"[年月日]$", sentence[b:b + 1]):
+                    continue
+            elif unit in _COUNT_UNITS:
+                kind = "count"
+            else:
+                kind = "amount"
+        out.append(Candidate(text, a, b, kind, unit, _figure_context(sentence, a, b)))
+    return out
+
+
+def _figure_context(sentence: str, a: int, b: int) -> str:
+    """The clause a figure sits in; when that clause says little besides the figure (``死亡11人``,
+    ``办结率达99%``, ``增长10.5%``), the clause before it too, which names what is counted."""
+    marks = "，,。；;！？?!：:、"
+    lo = max((sentence.rfind(p, 0, a) for p in marks), default=-1) + 1
+    his = [i for i in (sentence.find(p, b) for p in marks) if i >= 0]
+    hi = min(his) if his else len(sentence)
+    own = sentence[lo:hi]
+    while len(sentence[lo:hi]) - (b - a) <= 4 and lo > 0:
+        # little besides the figure: take in the clause (or list item) before, up to one that says
+        # something: 同比分别下降33.33%、56%、60.43%  /  全省煤矿发生…死亡事故8起，死亡11人
+        prev_lo = max((sentence.rfind(p, 0, lo - 1) for p in marks), default=-1) + 1
+        own = sentence[prev_lo:lo - 1] + "，" + own
+        if sentence[lo - 1] != _ITEM_SEP and len(re.sub(r"[0-9.%％万亿]", "", sentence[prev_lo:lo - 1])) > 4:
+            break
+        if sentence[lo - 1] == _ITEM_SEP and len(re.sub(rf"{_DIGITS}[^、，]*", "", sentence[prev_lo:lo - 1])) > 4:
+            break
+        lo = prev_lo
+    return own
+
+
+def times(sentence: str) -> list[Candidate]:
+    out = []
+    for m in _TIME.finditer(sentence):
+        if m.group():
+            ctx = _clause(sentence, m.start(), m.end(), False)
+            if len(ctx.strip()) <= len(m.group()) + 2:  # a time heading its sentence: 虎年春节前夕，…
+                nxt = _CLAUSE.search(sentence, m.end())
+                if nxt:
+                    ctx += _clause(sentence, nxt.end(), nxt.end(), False)
+            out.append(Candidate(m.group(), m.start(), m.end(), "time", None, ctx))
+    return out
+
+
+def names(sentence: str) -> list[Candidate]:
+    """Places, people and organisations (runs of name words), and titles."""
+    out, pos, run = [], 0, []
+    cut = words.cut(sentence)
+    for w, flag in cut + [("", "x")]:
+        start = sentence.find(w, pos) if w else len(sentence)
+        pos = start + len(w)
+        if w and flag.startswith(_NAME_POS) and len(w) >= 2 or (run and flag.startswith(_NAME_POS)):
+            run.append((w, flag, start))
+            continue
+        if run:
+            a, b = run[0][2], run[-1][2] + len(run[-1][0])
+            flags = [f for _, f, _ in run]
+            kind = "person" if any(f.startswith("nr") for f in flags) else \
+                "org" if any(f.startswith("nt") for f in flags) else "place" if any(f.startswith("ns") for f in flags) \
+                else "org"
+            out.append(Candidate(sentence[a:b], a, b, kind, None, _clause(sentence, a, b)))
+            run = []
+    for m in _TITLE.finditer(sentence):
+        a = m.start()
+        while a < m.end() and sentence[a] in "（(":
+            a += 1
+        text = sentence[a:m.end()]
+        text = re.sub(r"^(?:作者为|作者是|由|为|是)", "", text)
+        a = m.end() - len(text)
+        out.append(Candidate(text, a, m.end(), "person", None, _clause(sentence, a, m.end())))
+    return out
+
+
+def lists(sentence: str, query: Query | None = None) -> list[Candidate]:
+    """Runs of 、-joined items (and a closing 和/及/与 item), runs of adjacent 《titles》 or “names”, and,
+    for a question that asks for two things, two items joined by 和/与/及."""
+    out = []
+    for m in re.finditer(r"(?:《[^《》]{1,40}》){2,}|(?:“[^“”]{1,16}”){2,}", sentence):
+        out.append(Candidate(m.group(), m.start(), m.end(), "list", None, _clause(sentence, m.start(), m.end(), False),
+                             items=m.group().count(m.group()[0])))
+    cut = _cut_offsets(sentence)
+    seps = [i for i, c in enumerate(sentence) if c == _ITEM_SEP]
+    runs: list[list[int]] = []
+    if seps:  # group separators that belong to one run: no clause mark between them
+        cur = [seps[0]]
+        for i in seps[1:]:
+            if _CLAUSE.search(sentence[cur[-1] + 1:i]) or i - cur[-1] > 24 or "等" in sentence[cur[-1] + 1:i]:
+                runs.append(cur)
+                cur = [i]
+            else:
+                cur.append(i)
+        runs.append(cur)
+    for run in runs:
+        others = [j - i - 1 for i, j in zip(run, run[1:])]
+        a = _item_start(sentence, run[0], cut, others)
+        b = _item_end(sentence, run[-1], cut)
+        if a is None or b is None or b - a < 3:
+            continue
+        if query is not None:  # a verb of the question before the first item is not part of it
+            a = _strip_lead(sentence, a, run[0], query, min(others + [b - run[-1] - 1]))
+        c = _list_candidate(sentence, a, b)
+        if c is not None:
+            out.append(c)
+    if query is not None and query.n_items == 2:
+        for m in re.finditer(r"(?<=[\u4e00-\u9fff”》])(?:和|与|及)(?=[\u4e00-\u9fff“《])", sentence):
+            if any(r[0] <= m.start() <= r[-1] + 16 for r in runs):
+                continue
+            a = _item_start(sentence, m.start(), cut, [])
+            b = _item_end(sentence, m.start(), cut)
+            if a is None or b is None:
+                continue
+            a = _strip_lead(sentence, a, m.start(), query, 2)
+            head = re.match(r"[^，。；、]{0,2}?(?:两|二)?[个项种场条部类大]?([\u4e00-\u9fff]{1,2})", query.right)
+            after = sentence[b:b + 8]
+            if not (re.match(r"(?:等)?(?:两|二)[个项种场条部类]", after) or (head and head.group(1) in after)):
+                continue  # two things joined by 和 answer "which two" only when the sentence counts or names them
+            c = _list_candidate(sentence, a, b, sep=m.group())
+            if c is not None:
+                out.append(c)
+    return out
+
+
+def _strip_lead(sentence: str, a: int, sep: int, query: Query, shortest: int) -> int:
+    """Move the start of a list past words the question itself uses (重点培育|特钢材料、…), as long as
+    the first item stays as long as the shortest other item."""
+    for k in range(min(sep - a - 1, 8), 1, -1):
+        if sentence[a:a + k] in query.text and sep - (a + k) >= max(2, shortest):
+            return a + k
+    return a
+
+
+def _list_candidate(sentence: str, a: int, b: int, sep: str = _ITEM_SEP) -> Candidate | None:
+    text = sentence[a:b]
+    while text and text[0] in _OPEN and text[-1] in _CLOSE and text.count(text[0]) == 1:
+        text, a, b = text[1:-1], a + 1, b - 1  # quotes that wrap the whole run
+    if len(text) > 120 or len(text) < 3:
+        return None
+    items = text.split(sep)
+    if not _parallel(items):
+        return None
+    n = len(items) + (sep == _ITEM_SEP and bool(re.search(r"[^、]{1,14}(?:和|及|以及|与)[^、]{1,14}$", items[-1])))
+    return Candidate(text, a, b, "list", None, _clause(sentence, a, b, False), items=n)
+
+
+def _parallel(items: list[str]) -> bool:
+    """Items of one list look alike: similar lengths, and quoted all or none
+    (``“华北水塔”、筑牢…屏障`` is a name and a clause, not a list)."""
+    lens = [len(i) for i in items if i]
+    if len(lens) < len(items) or max(lens) > 4 * min(lens) + 2:
+        return False
+    quoted = [it[:1] in _OPEN and it[-1:] in _CLOSE for it in items]
+    return all(quoted) or not any(quoted)
+
+
+def _cut_offsets(sentence: str) -> list[tuple[int, int, str]]:
+    out, pos = [], 0
+    for w, flag in words.cut(sentence):
+        start = sentence.find(w, pos)
+        if start < 0:
+            continue
+        out.append((start, start + len(w), flag))
+        pos = start + len(w)
+    return out
+
+
+def _item_start(sentence: str, sep: int, cut, others: list[int]) -> int | None:
+    """Start of the first item of a run whose first separator is at ``sep``: walk back over the words
+    before it to a preposition, a clause mark, or a verb once the item is as long as the others are on
+    average, never making it longer than the longest other item (keeping a lead character that the next
+    item repeats: 从源头上抓、从短板上抓)."""
+    before = [w for w in cut if w[1] <= sep]
+    if not before:
+        return None
+    start = before[-1][0]
+    mean = sum(others) / len(others) if others else 4
+    longest = max(others) if others else 8
+    for a, b, flag in reversed(before[:-1]):
+        text = sentence[a:b]
+        if _CLAUSE.search(text) or text in _OPEN or text in _CLOSE and text != "》" or \
+                flag in ("p", "c", "d", "x", "r", "y") or flag.startswith("u") or text in ("是", "为", "有", "即"):
+            break
+        if flag == "v" and sep - start >= 2 or sep - a > max(longest + 1, mean + 2):
+            break
+        start = a
+    nxt = sentence[sep + 1:sep + 2]
+    if start > 0 and nxt and sentence[start - 1] == nxt and nxt not in _OPEN:
+        start -= 1  # parallel items: 从源头上抓、从短板上抓
+    if start > 0 and sentence[start - 1] in _OPEN and sentence[start - 1] != "《":
+        start -= 1
+    return start
+
+
+def _item_end(sentence: str, sep: int, cut) -> int | None:
+    """End of the last item after the last separator: up to 等, 的, a clause mark, or a closing
+    quote — through one 和/及/与 that joins a final item."""
+    rest = sentence[sep + 1:]
+    m = re.match(r"[^，,。；;！？?!：:、（）()]*", rest)
+    seg = m.group()
+    cut_at = len(seg)
+    for pat in (r"等", r"的", r"[”’」』]", r"这|此", r"[“‘「『]"):
+        mm = re.search(pat, seg[1:])
+        if mm:
+            cut_at = min(cut_at, mm.start() + 1 + (1 if pat == r"[”’」』]" and seg[:1] in _OPEN else 0))
+    end = sep + 1 + cut_at
+    return end if end > sep + 1 else None
+
+
+# -- choosing -------------------------------------------------------------------------------------------
+def _tokens(word: str) -> list[str]:
+    """The tokens that show ``word`` in a text: its bigrams (a shared single character of a longer
+    word is chance), or the character itself for a one-character word; figures and Latin words whole."""
+    toks = lexical.tokenize(word)
+    cjk = [t for t in toks if lexical.is_cjk_token(t)]
+    if len(word) > 1 and any(len(t) == 2 for t in cjk):
+        cjk = [t for t in cjk if len(t) == 2]
+    return list(dict.fromkeys(cjk + [t for t in toks if not lexical.is_cjk_token(t)]))
+
+
+def _cover(word: str, have: set[str], lex: lexical.LexicalIndex) -> float:
+    """idf-weighted share of ``word``'s tokens found in the token set ``have`` (0..1)."""
+    toks = _tokens(word)
+    if not toks:
+        return 0.0
+    found = lex.lookup(toks)
+    weights = [(lex_idf(lex, found.get(t)), t in have) for t in toks]
+    total = sum(w for w, _ in weights)
+    return sum(w for w, hit in weights if hit) / total if total > 0 else 0.0
+
+
+def lex_idf(lex: lexical.LexicalIndex, entry) -> float:
+    if not entry:
+        return 0.0
+    import math
+
+    n = entry[1]
+    return math.log(1 + (lex.n_docs - n + 0.5) / (n + 0.5))
+
+
+#: A candidate is tied to the question when its clause carries at least this share of the focus
+#: (weighted, over the focus words the passage uses at all); chosen on the dev split.
+TIE_MIN = 0.5
+
+
+def tie(query: Query, context: str, lex: lexical.LexicalIndex) -> float:
+    """How much ``context`` carries the question's focus, in [0, 1]: the idf-weighted share of the
+    focus words' tokens it holds, over the focus words the documents use at all (a colloquial word
+    the documents never use cannot be held against a clause, but 粮食 in a question about 粮食总产量
+    is held against a clause about 煤炭产量)."""
+    have = set(lexical.tokenize(context))
+    num = den = 0.0
+    for f in query.focus:
+        toks = _tokens(f)
+        found = lex.lookup(toks)
+        if not found:
+            continue
+        den += 1.0
+        num += _cover(f, have, lex)
+    return num / den if den else 1.0  # nothing of the question is in the documents' words: no evidence
+
+
+_RATE_CLASSES = [("share", re.compile(r"比重|占比|比例|份额|百分比|占.{0,6}的?比|share|proportion|percentage of", re.I)),
+                 ("up", re.compile(r"增长|增幅|增速|提高|上升|增加|grow|increase|rise", re.I)),
+                 ("down", re.compile(r"下降|降幅|降低|减少|decline|decrease|fall|drop", re.I)),
+                 ("rate", re.compile(r"([\u4e00-\u9fff]{1,3})率"))]
+
+
+def rate_class(text: str) -> tuple[str, str] | None:
+    """What a percentage measures, from the words around it: a share, a rise, a fall, or a named
+    rate (化解率); None when nothing says."""
+    for name, pat in _RATE_CLASSES:
+        m = None
+        for m in pat.finditer(text):
+            pass
+        if m:
+            return name, (m.group(1) if name == "rate" else "")
+    return None
+
+
+def _direction_compatible(query: Query, c: Candidate) -> bool:
+    """A question about a rise or a fall (增长了多少) is not answered by a level (净输出电量…)."""
+    q = rate_class(query.left + " " + query.right) if not query.english else rate_class(query.text)
+    if q is None or q[0] not in ("up", "down"):
+        return True
+    mine = rate_class(c.context[:c.context.rfind(c.text)] if c.text in c.context else c.context)
+    return mine is not None and mine[0] == q[0]
+
+
+def _rate_compatible(query: Query, c: Candidate) -> bool:
+    q = rate_class(query.left + " " + query.right) if not query.english else rate_class(query.text)
+    if q is None:
+        return True
+    mine = rate_class(c.context[:c.context.rfind(c.text)] if c.text in c.context else c.context)
+    if mine is None:
+        return True
+    if q[0] != mine[0]:
+        return False
+    return q[0] != "rate" or q[1][-1:] == mine[1][-1:]
+
+
+_PLACE_HEAD = re.compile(r"^(?:个|座)?(?:省市|省份|省|城市|市|县|区|地方|地区|国家)")
+
+
+def _compatible(query: Query, c: Candidate) -> bool:
+    want = query.want
+    if want == "percent":
+        return c.kind == "percent" and _rate_compatible(query, c)
+    if want in ("count", "amount"):
+        if c.kind not in ("count", "amount", "number", "percent", "ordinal"):
+            return False
+        if c.kind == "ordinal":  # 第三次 answers 几次
+            return bool(query.unit) and query.unit != "个" and c.text.endswith(query.unit)
+        if query.unit and query.unit not in ("个",):
+            ok = c.unit == query.unit or (c.unit or "").endswith(query.unit)
+        else:
+            ok = c.kind != "percent" or want == "amount"
+        return ok and _direction_compatible(query, c)
+    if want == "ordinal":
+        return c.kind == "ordinal"
+    if want == "time":
+        return c.kind == "time"
+    if want == "name":  # a person's name, not a title: 叫什么名字
+        return c.kind == "person" and not _TITLE.fullmatch(c.text)
+    if want in ("place", "person", "org"):
+        return c.kind in ((want, "org") if want == "person" else (want,)) or \
+            (want == "org" and c.kind == "person" and "书记" not in c.text)
+    if want == "list":
+        if c.kind != "list" or (query.n_items and c.items != query.n_items):
+            return False
+        if _PLACE_HEAD.match(query.right):  # 哪几个省市: the items must be places
+            return all(any(f.startswith("ns") for _, f in words.cut(it)) for it in c.text.split(_ITEM_SEP))
+        return True
+    return False
+
+
+def _in_question(query: Query, c: Candidate) -> bool:
+    q = lexical.normalize(query.text)
+    t = lexical.normalize(c.text)
+    if t in q:
+        return True
+    bare = re.match(r"[0-9.]+", t)
+    return bool(bare) and c.kind in ("count", "amount") and bare.group() in re.findall(r"[0-9.]+", q) and \
+        query.want not in ("count", "amount")
+
+
+def candidates(query: Query, sentence: str) -> list[Candidate]:
+    """The candidates of the kind ``query`` wants in ``sentence`` (not the ones the question states)."""
+    if query.want in ("count", "amount", "percent", "ordinal"):
+        pool = figures(sentence)
+    elif query.want == "time":
+        pool = times(sentence)
+    elif query.want in ("place", "person", "org", "name"):
+        pool = names(sentence)
+    elif query.want == "list":
+        pool = lists(sentence, query)
+    else:
+        return []
+    return [c for c in pool if _compatible(query, c) and not _in_question(query, c)]
+
+
+def _several(query: Query, sentence: str, best: Candidate, pool: list[Candidate]) -> Candidate:
+    """For 分别/respectively: the 、-run of figures around ``best``."""
+    same = sorted((c for c in pool if c.kind == best.kind), key=lambda c: c.start)
+    run = [best]
+    for c in same:
+        if c.start >= run[-1].end and re.fullmatch(r"[、和及与,，]?", sentence[run[-1].end:c.start]):
+            run.append(c)
+    for c in reversed(same):
+        if c.end <= run[0].start and re.fullmatch(r"[、和及与]", sentence[c.end:run[0].start]):
+            run.insert(0, c)
+    if len(run) < 2:
+        return best
+    a, b = run[0].start, run[-1].end
+    return Candidate(sentence[a:b], a, b, best.kind, best.unit, best.context, items=len(run))
+
+
+def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, first: int = 0,
+               clause_sim=None) -> tuple[int, Candidate, float] | None:
+    """The best candidate of the wanted kind over ``sentences``: (sentence index, candidate, tie).
+
+    Sentence ``first`` (the answer sentence) is preferred on equal ties; for English questions,
+    whose words cannot be matched, ``clause_sim`` (texts -> cosine with the question) ranks the
+    candidates' clauses.
+    """
+    best = None
+    pools = [(i, c) for i, s in enumerate(sentences) for c in candidates(query, s)]
+    sims = None
+    if clause_sim is not None and len(pools) > 1:
+        ctx = list(dict.fromkeys(c.context for _, c in pools))
+        got = dict(zip(ctx, clause_sim(ctx)))
+        sims = [got[c.context] for _, c in pools]
+    for n, (i, c) in enumerate(pools):
+        # a list is the matter of its sentence: it is tied through the whole sentence, and among the
+        # lists of a sentence the one whose own clause (and items) carry the focus ranks first
+        ctx = sentences[i] if c.kind == "list" or query.several else c.context
+        t = tie(query, ctx, lex) if query.focus else 0.0
+        score = t + (0.15 if i == first else 0.0) - 0.002 * c.start
+        if c.kind == "list":
+            score += 0.5 * tie(query, c.context, lex) + 0.02 * c.items
+        if query.want == "amount":  # an amount asked without a unit: a level before a percentage
+            score -= {"amount": 0.0, "count": 0.05, "number": 0.1, "percent": 0.6}.get(c.kind, 0.0)
+        if query.want == "time" and re.search(r"来$", c.text):
+            score -= 0.1  # a period (五年来) answers "when" worse than a point in time
+        if sims is not None:
+            score += 2 * sims[n]
+        if best is None or score > best[3]:
+            best = (i, c, t, score)
+    if best is None:
+        return None
+    i, c, t, _ = best
+    if query.several and c.kind in ("count", "amount", "percent", "number"):
+        c = _several(query, sentences[i], c, candidates(query, sentences[i]))
+    return i, c, t
+
+
+# -- phrases: lay the question over the sentence ---------------------------------------------------------
+_TRAILING_PARTICLES = re.compile(r"[的了是为着过，, ]+$")
+_NOUNISH = ("n", "nr", "ns", "nt", "nz", "j", "eng", "l", "i", "b", "vn", "an")
+
+
+def _anchor(part: str, sentence: str, lo: int, hi: int, prefer_end: bool) -> tuple[int, int] | None:
+    """Where a piece of the question's text re-appears in ``sentence[lo:hi]``: the longest common
+    substring (>= 2 characters), preferring one near the gap (the end of the left part, the start
+    of the right part). Returns its (start, end) in the sentence, the occurrence nearest the gap."""
+    best = None
+    n = len(part)
+    for i in range(n):
+        for j in range(n, i + 1, -1):
+            sub = part[i:j]
+            if best is not None and len(sub) < best[0] - 2:
+                break
+            at = sentence.rfind(sub, lo, hi) if prefer_end else sentence.find(sub, lo, hi)
+            if at < 0:
+                continue
+            gap = (n - j) if prefer_end else i
+            score = len(sub) - 0.35 * gap
+            if best is None or score > best[0]:
+                best = (score, at, at + len(sub))
+            break
+    return (best[1], best[2]) if best else None
+
+
+def _trim(text: str, a: int) -> tuple[str, int]:
+    """Drop particles and verbs of being at the edges, and quotes that wrap the whole span."""
+    while text and (text[0] in "的了是为达和及与、：:，, " or text[0] in _CLOSE):
+        text, a = text[1:], a + 1
+    while text and (text[-1] in "的了是，,。；;：: " or text[-1] in _OPEN):
+        text = text[:-1]
+    while len(text) >= 2 and text[0] in _OPEN and text[-1] in _CLOSE and text.count(text[0]) == 1 and \
+            text[0] != "《":
+        text, a = text[1:-1], a + 1
+    return text, a
+
+
+def _strip_question_words(text: str, a: int, query: Query, keep: str = "") -> tuple[str, int]:
+    """An answer does not repeat the question: drop question words (>= 2 characters) at its edges."""
+    q = query.text
+    floor = len(keep) + 2  # what is left must still say more than the head noun
+    changed = True
+    while changed and len(text) > 2:
+        changed = False
+        for k in range(min(len(text) - floor, 12), 1, -1):
+            if text[:k] in q and not keep.startswith(text[:k]):
+                text, a, changed = text[k:], a + k, True
+                break
+            if text[-k:] in q and text[-k:] != keep and not (keep and text.endswith(keep)):
+                text, changed = text[:-k], True
+                break
+        text, a = _trim(text, a)
+    return text, a
+
+
+def _noun_phrases(sentence: str, head: str) -> list[tuple[int, int]]:
+    """Noun phrases of ``sentence`` that end with ``head`` (…能源基地, “文明守望工程”), with coordinated
+    ones joined (综合能源基地和电力外送基地)."""
+    cut = _cut_offsets(sentence)
+    out = []
+    for m in re.finditer(re.escape(head), sentence):
+        b = m.end()
+        if b < len(sentence) and sentence[b] in "”’」』》":
+            opening = sentence.rfind({"”": "“", "’": "‘", "」": "「", "』": "『", "》": "《"}[sentence[b]], 0, m.start())
+            if opening >= 0 and not _CLAUSE.search(sentence[opening:b]):
+                out.append((opening, b + 1))  # a quoted name: “文明守望工程”
+                continue
+        a = m.start()
+        for s_, e_, flag in reversed([w for w in cut if w[1] <= m.start()]):
+            text = sentence[s_:e_]
+            if e_ != a and not (e_ == a - 1 and sentence[a - 1] in _OPEN):
+                break
+            if _CLAUSE.search(text) or text in ("和", "及", "与", "、", "等") or not (
+                    flag.startswith(_NOUNISH) or text in _OPEN or text in _CLOSE or flag in ("a", "m")):
+                break
+            a = s_
+        if a < m.start():
+            out.append((a, b))
+    joined = []
+    for a, b in out:
+        if joined and re.fullmatch(r"[和及与、]", sentence[joined[-1][1]:a]):
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    return joined
+
+
+def phrase_span(query: Query, sentence: str) -> Candidate | None:
+    """The part of ``sentence`` that fills the question's gap (see the module docstring)."""
+    if not query.wh or query.english:
+        return None
+    left = _TRAILING_PARTICLES.sub("", re.sub(r"^(?:请问|那么?|山西(?:省)?|我省)", "", query.left))
+    right = _TRAILING_PARTICLES.sub("", query.right.lstrip("的是为了"))
+    head = ""
+    if query.want in ("phrase", "list", "time", "place", "person", "org") and right:
+        cut = words.cut(right)
+        if cut and cut[0][1].startswith(("n", "vn")):
+            head = cut[0][0]  # 什么大事 -> the answer ends with 大事
+    if not head and not right:
+        m = re.search(r"哪一?([篇部项条种份类个])$", query.text[query.wh[0]:query.wh[1]])
+        if m and m.group(1) != "个":
+            head = m.group(1)  # 哪一篇 -> the answer ends with 篇
+    if head and head in sentence:
+        q_norm = lexical.normalize(query.text)
+        nps = _noun_phrases(sentence, head)
+        lft = _anchor(left, sentence, 0, len(sentence), True) if len(left) >= 2 else None
+        after = [x for x in nps if lft is None or x[1] > lft[1]]
+        fresh = [x for x in after if lexical.normalize(_trim(sentence[x[0]:x[1]], x[0])[0]) not in q_norm]
+        if fresh:
+            a, b = fresh[0]
+            if lft is not None and fresh[0] == after[0] and not _CLAUSE.search(sentence[lft[1]:b]) and \
+                    b - lft[1] <= 30:
+                a = lft[1]  # from the anchor: 坚决守住|不发生…底线 (or into the phrase: 国家重要|综合能源基地)
+            m = re.match(rf"(?:和|及|与|、)[^，。；、和]{{1,12}}?{re.escape(head)}", sentence[b:])
+            if m:
+                b += m.end()  # coordinated: 综合能源基地和电力外送基地
+            text, a = _trim(sentence[a:b], a)
+            if text and len(text) <= 30:
+                return Candidate(text, a, a + len(text), "phrase")
+    r = _anchor(right, sentence, 0, len(sentence), False) if len(right) >= 2 else None
+    limit = r[0] if r else len(sentence)
+    lft = _anchor(left, sentence, 0, limit, True) if len(left) >= 2 else None
+    if lft is None and r is None or (query.want == "how" and (lft is None or r is None)):
+        return None
+    if lft is not None:
+        a = lft[1]
+    else:
+        # only the right anchor: the phrase is the noun run just before it (实施好|石太高铁|生态廊道)
+        a = r[0]
+        for s_, e_, flag in reversed([w for w in _cut_offsets(sentence[:r[0]])]):
+            if _CLAUSE.search(sentence[s_:e_]) or not flag.startswith(_NOUNISH):
+                break
+            a = s_
+    if r is not None and r[0] >= a:
+        b = r[0]
+    else:
+        m = _CLAUSE.search(sentence, a)
+        b = m.start() if m else len(sentence)
+    if b <= a or not _trim(sentence[a:b], a)[0]:
+        if lft is None:
+            return None
+        # nothing after the anchor: the answer comes before it (X是Y asked as Y是什么)
+        lo = max((sentence.rfind(p, 0, lft[0]) for p in "，,。；;！？?!：:"), default=-1) + 1
+        text, a2 = _trim(sentence[lo:lft[0]], lo)
+        text = re.sub(r"(是|为)$", "", text)
+        text, a2 = _strip_question_words(text, a2, query)
+        return Candidate(text, a2, a2 + len(text), "phrase") if 0 < len(text) <= 30 else None
+    text, a = _trim(sentence[a:b], a)
+    if _CLAUSE.search(text):
+        text, a = _trim(text[:_CLAUSE.search(text).start()], a)
+    text, a = _strip_question_words(text, a, query)
+    if not text or len(text) > 20:
+        return None
+    return Candidate(text, a, a + len(text), "phrase")
+
+
+def quoted_term(sentence: str) -> Candidate | None:
+    """The one quoted name of a sentence, with the noun it names (“七进”活动), for English what/which
+    questions, whose words cannot be laid over a Chinese sentence."""
+    found = list(re.finditer(r"“([^“”]{2,12})”([\u4e00-\u9fff]{0,2}?(?:活动|行动|工程|经验|机制|制度|战略|体系))?", sentence))
+    named = [m for m in found if m.group(2)]
+    if len(named) == 1:
+        found = named
+    if len(found) != 1:
+        return None
+    m = found[0]
+    if m.group(2):
+        return Candidate(m.group(), m.start(), m.end(), "phrase")
+    return Candidate(m.group(1), m.start(1), m.end(1), "phrase")
+
+
+def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: lexical.LexicalIndex,
+                 first: int = 0, clause_sim=None) -> Short | None:
+    """The short answer among ``sentences`` (document offsets ``offsets``), or None.
+
+    ``first``: the answer sentence's index (preferred); ``clause_sim``: texts -> cosine with the
+    question, used to rank candidates for questions in English.
+    """
+    if query.want in (None, "how"):
+        return None  # why/how: the sentence is the answer
+    if query.typed:
+        got = typed_span(query, sentences, lex, first, clause_sim if query.english else None)
+        if got is not None:
+            i, c, t = got
+            tied = t >= TIE_MIN or query.english or not query.focus
+            return Short(c.text, offsets[i] + c.start, offsets[i] + c.end, c.kind, tied, i, t,
+                         sentences[i] if c.kind == "list" else c.context)
+        return None
+    c = quoted_term(sentences[first]) if query.english and query.want == "phrase" else \
+        phrase_span(query, sentences[first])
+    if c is None or (query.want == "how" and len(c.text) > 8):
+        return None
+    return Short(c.text, offsets[first] + c.start, offsets[first] + c.end, "phrase", True, first)
