@@ -42,19 +42,19 @@ UNITS = sorted(set("""亿千瓦时 万千瓦时 千瓦时 亿千瓦 万千瓦 �
 #: Nouns that imply a count of people when asked with 多少 and no measure word.
 _PEOPLE = ("群众", "人员", "人口", "干部", "党员", "职工", "学生", "居民", "农民", "游客", "员工", "代表", "人")
 _RATE_NOUN = re.compile(r"(比例|占比|比重|百分比|份额|覆盖率|\w{0,4}率)$")
-_HOW = re.compile(r"为什么|为何|为啥|怎么样|怎样|怎么|如何|咋样|咋")
+_HOW = re.compile(r"(?<![作成认因以称视行])为什么|为何|为啥|怎么样|怎样|怎么|如何|咋样|咋")
 _YESNO = re.compile(r"是不是|有没有|是否|能否|会不会|要不要|[吗么嘛][？?！!。\s]*$|没[？?]?\s*$")
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("ordinal", re.compile(r"第几[次个批届位名季度]*")),
     ("time", re.compile(r"哪一年|哪年|哪一天|哪天|哪个月|几月份?|几号|什么时候|什么时间点?|何时|啥时候|多会儿|哪个时候")),
     ("place", re.compile(r"在哪[里儿个]?|哪里|哪儿|哪个(?:城市|地方|省份?|市|县|区|机场|国家)|哪座城市|什么地方|哪个地区|何地|何处")),
-    ("name", re.compile(r"叫什么名字|什么名字|名字是什么|叫什么|姓什么|姓名")),
+    ("name", re.compile(r"叫什么名字|什么名字|名字是什么|姓什么|姓名")),
     ("person", re.compile(r"是谁|谁|哪位|什么人|什么身份|啥身份|什么职务|什么职位")),
     ("org", re.compile(r"哪家|哪个部门|哪个单位|哪个机构|什么机构|什么部门|什么单位")),
     ("list", re.compile(rf"有哪些|哪些|哪几[个项种条类部方面大]*|哪[二两三四五六七八九十]+[个项种条类部方面大件]*|包括什么")),
     ("number", re.compile(r"多少|多大|多高|多长|多重|(?<![这那好前近])几(?=[个条项起次人名家座件种倍年天户批场处所位届成])|"
                           r"百分之几|几成|(?<![这那好前近])几(?!乎)|多不多|高不高|大不大|多吗|高吗")),
-    ("phrase", re.compile(r"什么|啥|哪一?[个条项种部篇份类方面]?|何种")),
+    ("phrase", re.compile(r"(?:怎样|怎么样|什么样|如何|咋样)的(?=[\u4e00-\u9fff])|什么|啥|哪一?[个条项种部篇份类方面]?|何种")),
 ]
 _EN_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("percent", re.compile(r"\bwhat (?:percentage|share|proportion|rate|ratio|fraction)\b|\bby what percentage\b|"
@@ -226,14 +226,14 @@ def analyse(question: str) -> Query:
     how = _HOW.search(text)
     for kind, pat in _PATTERNS:
         for m in pat.finditer(text):
-            if how and how.start() <= m.start() < how.end():
+            if how and how.start() <= m.start() < how.end() and not m.group().endswith("的"):
                 continue  # 什么 inside 为什么
             found = (kind, m)
             break
         if found:
             break
-    if found is not None and how and found[0] == "phrase":
-        found = None  # 为什么/怎么 … 什么: the question asks why or how
+    if found is not None and how and found[0] == "phrase" and not found[1].group().endswith("的"):
+        found = None  # 为什么/怎么 … 什么: the question asks why or how (怎样的+noun asks what kind of)
     if found is None:
         q.want = "how" if _HOW.search(text) else None
         m = _HOW.search(text)
@@ -273,6 +273,9 @@ def analyse(question: str) -> Query:
     q.several = bool(re.search(r"分别|各是|各为|各自", text)) or (q.want in ("amount", "count", "percent") and
                                                                 bool(re.search(r"、|和|与|及", q.left)))
     q.focus = _focus(content, q)
+    q.content = [w for w, f, _ in content if not f.startswith(("t", "m", "ns")) and (len(w) > 1 or f == "n")]
+    if not q.typed:  # 最根本的考量: a superlative of an abstract noun asks for no figure
+        q.qualifiers = [w for w in q.qualifiers if not w.startswith("最")]
     return q
 
 

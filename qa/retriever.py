@@ -263,7 +263,7 @@ class Retriever:
         confident = bool(passages) and self.calibration.probability(sig) >= self.calibration.threshold
         if not confident:
             notes.extend(noanswer.failed_checks(sig))
-        if confident and short is not None and short.tied:
+        if confident and short is not None and short.tied and short.crisp:
             self._move_answer(passages[0], chunks[0], short)
         else:
             short = None

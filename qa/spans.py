@@ -59,6 +59,8 @@ _TIME = re.compile(
 _TITLE = re.compile(r"[\u4e00-\u9fff（）()]{1,14}?(?:总书记|书记|省长|市长|县长|主任|部长|主席|总理|局长|厅长|委员长|委员|"
                     r"院长|校长|董事长|总经理|主编|记者)")
 _NAME_POS = ("ns", "nr", "nt")
+#: A long "place" must look like one (jieba's dictionary tags 确保安全 as a place).
+_PLACE_SUFFIX = re.compile(r"(?:省|市|县|区|镇|乡|村|州|盟|旗|河|山|湖|海|江|岛|港|湾|机场|地区|盆地|流域|高原|平原|国)$")
 _STOP_EDGE = "的了是为达和与及等在对将把被从由于以其"
 _OPEN, _CLOSE = "“‘「『《（(\"'", "”’」』》）)\"'"
 _CLAUSE = re.compile(r"[，,。；;！？?!：:（）()]")
@@ -91,6 +93,7 @@ class Short:
     sentence: int  # index of the sentence it came from
     score: float = 0.0
     context: str = ""  # the clause it sits in
+    crisp: bool = True  # sure enough to show (a list tied only through its sentence is not)
 
 
 # -- candidates ----------------------------------------------------------------------------------------
@@ -137,6 +140,8 @@ def _figure_context(sentence: str, a: int, b: int) -> str:
     lo = max((sentence.rfind(p, 0, a) for p in marks), default=-1) + 1
     his = [i for i in (sentence.find(p, b) for p in marks) if i >= 0]
     hi = min(his) if his else len(sentence)
+    if "等" in sentence[lo:a]:  # 特钢材料、…、合成生物等10条产业链: the count belongs to the whole list
+        return _clause(sentence, a, b, False)
     own = sentence[lo:hi]
     while len(sentence[lo:hi]) - (b - a) <= 4 and lo > 0:
         # little besides the figure: take in the clause (or list item) before, up to one that says
@@ -180,7 +185,9 @@ def names(sentence: str) -> list[Candidate]:
             kind = "person" if any(f.startswith("nr") for f in flags) else \
                 "org" if any(f.startswith("nt") for f in flags) else "place" if any(f.startswith("ns") for f in flags) \
                 else "org"
-            out.append(Candidate(sentence[a:b], a, b, kind, None, _clause(sentence, a, b)))
+            text = sentence[a:b]
+            if kind != "place" or len(text) <= 3 or _PLACE_SUFFIX.search(text):
+                out.append(Candidate(text, a, b, kind, None, _clause(sentence, a, b)))
             run = []
     for m in _TITLE.finditer(sentence):
         a = m.start()
@@ -301,8 +308,9 @@ def _item_start(sentence: str, sep: int, cut, others: list[int]) -> int | None:
         if _CLAUSE.search(text) or text in _OPEN or text in _CLOSE and text != "》" or \
                 flag in ("p", "c", "d", "x", "r", "y") or flag.startswith("u") or text in ("是", "为", "有", "即"):
             break
-        if flag == "v" and sep - start >= 2 or sep - a > max(longest + 1, mean + 2):
-            break
+        if flag in ("v", "vn") and sep - start >= 2 and not _verb_led(sentence[start:sep]) or \
+                sep - a > max(longest + 1, mean + 2):
+            break  # the verb that governs the list (抓好|煤矿、…), unless the item is verb + verb (防汛救灾)
         start = a
     nxt = sentence[sep + 1:sep + 2]
     if start > 0 and nxt and sentence[start - 1] == nxt and nxt not in _OPEN:
@@ -312,6 +320,11 @@ def _item_start(sentence: str, sep: int, cut, others: list[int]) -> int | None:
     return start
 
 
+def _verb_led(text: str) -> bool:
+    cut = words.cut(text)
+    return bool(cut) and cut[0][1] == "v" and len(cut[0][0]) >= 2
+
+
 def _item_end(sentence: str, sep: int, cut) -> int | None:
     """End of the last item after the last separator: up to 等, 的, a clause mark, or a closing
     quote — through one 和/及/与 that joins a final item."""
@@ -319,7 +332,7 @@ def _item_end(sentence: str, sep: int, cut) -> int | None:
     m = re.match(r"[^，,。；;！？?!：:、（）()]*", rest)
     seg = m.group()
     cut_at = len(seg)
-    for pat in (r"等", r"的", r"[”’」』]", r"这|此", r"[“‘「『]"):
+    for pat in (r"等", r"的", r"[”’」』]", r"这|此", r"[“‘「『]", r"[两二三四五六七八九十\d]+[个项种场条部类大件]"):
         mm = re.search(pat, seg[1:])
         if mm:
             cut_at = min(cut_at, mm.start() + 1 + (1 if pat == r"[”’」』]" and seg[:1] in _OPEN else 0))
@@ -363,14 +376,14 @@ def lex_idf(lex: lexical.LexicalIndex, entry) -> float:
 TIE_MIN = 0.5
 
 
-def tie(query: Query, context: str, lex: lexical.LexicalIndex) -> float:
+def tie(query: Query, context: str, lex: lexical.LexicalIndex, focus: list[str] | None = None) -> float:
     """How much ``context`` carries the question's focus, in [0, 1]: the idf-weighted share of the
     focus words' tokens it holds, over the focus words the documents use at all (a colloquial word
     the documents never use cannot be held against a clause, but 粮食 in a question about 粮食总产量
     is held against a clause about 煤炭产量)."""
     have = set(lexical.tokenize(context))
     num = den = 0.0
-    for f in query.focus:
+    for f in (query.focus if focus is None else focus):
         toks = _tokens(f)
         found = lex.lookup(toks)
         if not found:
@@ -511,10 +524,11 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         got = dict(zip(ctx, clause_sim(ctx)))
         sims = [got[c.context] for _, c in pools]
     for n, (i, c) in enumerate(pools):
-        # a list is the matter of its sentence: it is tied through the whole sentence, and among the
-        # lists of a sentence the one whose own clause (and items) carry the focus ranks first
+        # a list is the matter of its sentence: it is tied through the whole sentence (and every
+        # clause of the question), and among the lists of a sentence the one whose own clause carries
+        # the focus ranks first
         ctx = sentences[i] if c.kind == "list" or query.several else c.context
-        t = tie(query, ctx, lex) if query.focus else 0.0
+        t = tie(query, ctx, lex, query.content if c.kind == "list" else None) if query.focus else 0.0
         score = t + (0.15 if i == first else 0.0) - 0.002 * c.start
         if c.kind == "list":
             score += 0.5 * tie(query, c.context, lex) + 0.02 * c.items
@@ -623,21 +637,58 @@ def _noun_phrases(sentence: str, head: str) -> list[tuple[int, int]]:
     return joined
 
 
+def _balanced(text: str) -> bool:
+    return all(text.count(o) == text.count(c) for o, c in zip("“‘「『《（(", "”’」』》）)"))
+
+
+def _head(query: Query, right: str) -> str:
+    """The noun the gap ends with: 什么大事 -> 大事, 什么安全屏障 -> 安全屏障, 哪一篇 -> 篇."""
+    if query.want in ("phrase", "list", "time", "place", "person", "org") and right:
+        cut = words.cut(right)
+        head = ""
+        for w, flag in cut[:2]:
+            if not flag.startswith(("n", "vn", "an")):
+                break
+            head += w
+        if head:
+            return head
+    if not right:
+        m = re.search(r"哪一?([篇部项条种份类个])$", query.text[query.wh[0]:query.wh[1]])
+        if m and m.group(1) != "个":
+            return m.group(1)
+    return ""
+
+
+def _reverse(query: Query, sentence: str, anchor: tuple[int, int]) -> Candidate | None:
+    """X是Y asked as Y是什么: the answer is the clause before the anchor; a pronoun there (这是…)
+    points to the clause before it."""
+    lo = max((sentence.rfind(p, 0, anchor[0]) for p in "，,。；;！？?!：:"), default=-1) + 1
+    text, a = _trim(sentence[lo:anchor[0]], lo)
+    text = re.sub(r"(?:就是|也是|都是|是|为)$", "", text)
+    if text in ("这", "此", "这些", "这也", "其", "它", "这一", "这正") and lo > 0:
+        lo2 = max((sentence.rfind(p, 0, lo - 1) for p in "。；;！？?!"), default=-1) + 1
+        text, a = _trim(sentence[lo2:lo - 1], lo2)
+    if "、" in text and sentence[:anchor[0]].endswith("的"):  # a list modifying the anchor: 努力建设|人人有责、…的
+        runs = [c for c in lists(text, query) if c.end >= len(text) - 2]
+        if runs:
+            text, a = runs[-1].text, a + runs[-1].start
+    text, a = _strip_question_words(text, a, query)
+    return Candidate(text, a, a + len(text), "phrase") if 0 < len(text) <= 30 and _balanced(text) else None
+
+
 def phrase_span(query: Query, sentence: str) -> Candidate | None:
-    """The part of ``sentence`` that fills the question's gap (see the module docstring)."""
+    """The part of ``sentence`` that fills the question's gap (see the module docstring).
+
+    The question's text must line up with the sentence right at the gap: the anchor on the left
+    has to take in the words just before the question word (or the one on the right the words
+    just after it), and be at least three characters or most of that side, so a sentence that
+    merely shares a word with the question yields nothing.
+    """
     if not query.wh or query.english:
         return None
     left = _TRAILING_PARTICLES.sub("", re.sub(r"^(?:请问|那么?|山西(?:省)?|我省)", "", query.left))
     right = _TRAILING_PARTICLES.sub("", query.right.lstrip("的是为了"))
-    head = ""
-    if query.want in ("phrase", "list", "time", "place", "person", "org") and right:
-        cut = words.cut(right)
-        if cut and cut[0][1].startswith(("n", "vn")):
-            head = cut[0][0]  # 什么大事 -> the answer ends with 大事
-    if not head and not right:
-        m = re.search(r"哪一?([篇部项条种份类个])$", query.text[query.wh[0]:query.wh[1]])
-        if m and m.group(1) != "个":
-            head = m.group(1)  # 哪一篇 -> the answer ends with 篇
+    head = _head(query, right)
     if head and head in sentence:
         q_norm = lexical.normalize(query.text)
         nps = _noun_phrases(sentence, head)
@@ -646,19 +697,28 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
         fresh = [x for x in after if lexical.normalize(_trim(sentence[x[0]:x[1]], x[0])[0]) not in q_norm]
         if fresh:
             a, b = fresh[0]
+            gap = _cut_offsets(sentence[lft[1]:a]) if lft is not None and lft[1] <= a else []
             if lft is not None and fresh[0] == after[0] and not _CLAUSE.search(sentence[lft[1]:b]) and \
-                    b - lft[1] <= 30:
-                a = lft[1]  # from the anchor: 坚决守住|不发生…底线 (or into the phrase: 国家重要|综合能源基地)
+                    b - lft[1] <= 30 and not (len(gap) == 1 and gap[0][2] == "v"):
+                a = lft[1]  # from the anchor: 坚决守住|不发生…底线 (not over a lone verb: 安全生产创|历史最好水平)
             m = re.match(rf"(?:和|及|与|、)[^，。；、和]{{1,12}}?{re.escape(head)}", sentence[b:])
             if m:
                 b += m.end()  # coordinated: 综合能源基地和电力外送基地
             text, a = _trim(sentence[a:b], a)
-            if text and len(text) <= 30:
+            if text and len(text) <= 30 and _balanced(text):
                 return Candidate(text, a, a + len(text), "phrase")
+    # 哪一条铁路沿线的生态廊道…: the words after the question word up to 的 are what the answer replaces
+    m = re.match(r"[^的，。]{1,6}的(.{2,})$", right) if query.want == "phrase" else None
+    if m and right[:m.start(1)] not in sentence:
+        right = m.group(1)
     r = _anchor(right, sentence, 0, len(sentence), False) if len(right) >= 2 else None
     limit = r[0] if r else len(sentence)
     lft = _anchor(left, sentence, 0, limit, True) if len(left) >= 2 else None
-    if lft is None and r is None or (query.want == "how" and (lft is None or r is None)):
+    if lft is not None and not _strong(left, sentence[lft[0]:lft[1]], at_end=True):
+        lft = None
+    if r is not None and not _strong(right, sentence[r[0]:r[1]], at_end=False):
+        r = None
+    if lft is None and r is None:
         return None
     if lft is not None:
         a = lft[1]
@@ -675,30 +735,34 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
         m = _CLAUSE.search(sentence, a)
         b = m.start() if m else len(sentence)
     if b <= a or not _trim(sentence[a:b], a)[0]:
-        if lft is None:
+        before = sentence[:lft[0]] if lft is not None else ""
+        if lft is None or not (re.search(r"(?:是|为|有)$", query.left) or before.endswith("的")):
             return None
-        # nothing after the anchor: the answer comes before it (X是Y asked as Y是什么)
-        lo = max((sentence.rfind(p, 0, lft[0]) for p in "，,。；;！？?!：:"), default=-1) + 1
-        text, a2 = _trim(sentence[lo:lft[0]], lo)
-        text = re.sub(r"(是|为)$", "", text)
-        text, a2 = _strip_question_words(text, a2, query)
-        return Candidate(text, a2, a2 + len(text), "phrase") if 0 < len(text) <= 30 else None
+        return _reverse(query, sentence, lft)
     text, a = _trim(sentence[a:b], a)
     if _CLAUSE.search(text):
         text, a = _trim(text[:_CLAUSE.search(text).start()], a)
     text, a = _strip_question_words(text, a, query)
-    if not text or len(text) > 20:
+    if not text or len(text) > 20 or not _balanced(text):
         return None
     return Candidate(text, a, a + len(text), "phrase")
+
+
+def _strong(side: str, matched: str, at_end: bool) -> bool:
+    """An anchor counts when it takes in the question's words next to the gap (allowing two
+    characters) and is three characters long or most of that side of the question."""
+    pos = side.rfind(matched) if at_end else side.find(matched)
+    if pos < 0:
+        return False
+    rest = side[pos + len(matched):] if at_end else side[:pos]
+    near = not rest or (len(rest) == 1 and rest in "的了着过在是为有要将把被")
+    return near and (len(matched) >= 3 or len(matched) >= 0.6 * len(side))
 
 
 def quoted_term(sentence: str) -> Candidate | None:
     """The one quoted name of a sentence, with the noun it names (“七进”活动), for English what/which
     questions, whose words cannot be laid over a Chinese sentence."""
     found = list(re.finditer(r"“([^“”]{2,12})”([\u4e00-\u9fff]{0,2}?(?:活动|行动|工程|经验|机制|制度|战略|体系))?", sentence))
-    named = [m for m in found if m.group(2)]
-    if len(named) == 1:
-        found = named
     if len(found) != 1:
         return None
     m = found[0]
@@ -721,11 +785,13 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
         if got is not None:
             i, c, t = got
             tied = t >= TIE_MIN or query.english or not query.focus
+            crisp = tied
+            if c.kind == "list" and not query.english and not (query.n_items and c.items == query.n_items):
+                crisp = tie(query, c.context, lex) > 0 or not query.focus
             return Short(c.text, offsets[i] + c.start, offsets[i] + c.end, c.kind, tied, i, t,
-                         sentences[i] if c.kind == "list" else c.context)
+                         sentences[i] if c.kind == "list" else c.context, crisp)
         return None
-    c = quoted_term(sentences[first]) if query.english and query.want == "phrase" else \
-        phrase_span(query, sentences[first])
+    c = phrase_span(query, sentences[first])
     if c is None or (query.want == "how" and len(c.text) > 8):
         return None
     return Short(c.text, offsets[first] + c.start, offsets[first] + c.end, "phrase", True, first)
