@@ -86,7 +86,8 @@ def missing_qualifiers(query: Query, passage: str, clause: str | None = None) ->
     whole = lexical.normalize(passage)
     out = [w for w in query.qualifiers if w not in text]
     for w in SCOPES:
-        if w in query.text and w not in whole and any(o in whole for o in SCOPES if o != w):
+        if w in query.text and w not in whole and any(o in whole for o in SCOPES + ("我省", "本省", "我市")
+                                                      if o != w and not (w == "全省" and o in ("我省", "本省"))):
             out.append(w)
     return out
 

@@ -92,6 +92,7 @@ _EN_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
 #: Words that change what is measured: a sentence that lacks them does not answer.
 QUALIFIERS = ("峰值", "平均", "人均", "年均", "日均", "月均", "户均", "累计", "直接", "间接", "新增", "净增", "每年",
               "每月", "每天", "目标", "计划", "预计", "预期", "规划", "上年", "去年同期")
+_PLAN_WORDS = ("目标", "计划", "预计", "预期", "规划")
 #: Superlatives (最严重), ordinals (第一批), negated kinds (非煤 in 非煤矿山) and "every kind of" (各行业)
 #: qualify what is asked just as much.
 _ORDINAL_QUALIFIER = re.compile(r"最[\u4e00-\u9fff]{1,2}?(?=的|[？?，,]|$|[\u4e00-\u9fff])|第[一二三四五六七八九十两\d]+[次批届个轮期]|"
@@ -111,7 +112,7 @@ _EN_FOLLOWUP = re.compile(r"^\s*(?:and|what about|how about)\b.{0,30}\??\s*$|^\s
 
 _STOP_WORDS = set("的 了 是 在 吗 呢 吧 啊 么 嘛 呀 有 没 和 与 及 或 也 都 就 还 又 被 把 对 从 到 向 给 让 于 以 其 这 那 些 个 不 "
                   "请问 一下 一共 总共 共 到底 具体 究竟 大概 大约 目前 现在 现 那个 这个 那些 这些 我们 你们 他们 我省 全省 山西 "
-                  "山西省 我 你 他 她 它 文章 文中 文 提到 里面 这篇 作者 说 讲 啥 咋 了解 知道 告诉".split())
+                  "山西省 我 你 他 她 它 文章 文中 文 提到 里面 这篇 作者 说 讲 啥 咋 了解 知道 告诉 同比 环比 比上年 较上年".split())
 _CONTENT_POS = ("n", "v", "a", "vn", "an", "nz", "ns", "nr", "nt", "i", "l", "j", "eng", "b", "s", "f")
 
 
@@ -249,7 +250,8 @@ def analyse(question: str) -> Query:
                 unit, _ = _unit_after(m.group()[1:])
             q.unit = unit
             before = re.sub(r"(是|为|达|达到|有|约|大约|共|一共|总共|了|到|到了)+$", "", text[:m.start()])
-            if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or unit in ("个百分点", "百分点"):
+            if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or unit in ("个百分点", "百分点") or \
+                    re.match(r"(?:的)?(?:比例|比重|占比|百分比)", after):
                 q.want = "percent"
             elif unit in (None,) and re.search(r"(浓度|产量|电量|总量|规模|面积|长度|金额|收入|投资|损失|容量|用量|排放量)$", before):
                 q.want = "amount"
@@ -274,8 +276,8 @@ def analyse(question: str) -> Query:
                                                                 bool(re.search(r"、|和|与|及", q.left)))
     q.focus = _focus(content, q)
     q.content = [w for w, f, _ in content if not f.startswith(("t", "m", "ns")) and (len(w) > 1 or f == "n")]
-    if not q.typed:  # 最根本的考量: a superlative of an abstract noun asks for no figure
-        q.qualifiers = [w for w in q.qualifiers if not w.startswith("最")]
+    if not q.typed:  # 最根本的考量, 想达到啥目标: superlatives and plans qualify figures, not phrases
+        q.qualifiers = [w for w in q.qualifiers if not w.startswith("最") and w not in _PLAN_WORDS]
     return q
 
 

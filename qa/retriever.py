@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import answer as answer_mod
-from . import fusion, noanswer, spans
+from . import followup, fusion, noanswer, spans
 from .embedding import DEFAULT_MODEL, cache_dir, load_embedder, model_id
 from .index import Index, check_max_chars, default_index_dir, default_sources, open_index
 from .query import Query, analyse
@@ -33,6 +33,10 @@ MAX_QUESTION_CHARS = 1000
 #: it holds the kind of answer the question wants (see Retriever._assess).
 PROMOTE_DEPTH = 3
 PROMOTE_RATIO = 0.85
+#: The reply to a follow-up that the conversation cannot resolve.
+ASK_AGAIN = ("这个问题像是接着上文问的，但前面的对话里找不到它说的是什么：请把问题写完整，例如“2021年山西煤炭产量是多少？”"
+             "(this looks like a follow-up, but the conversation does not say what it is about: please ask a "
+             "complete question)")
 
 
 @dataclass
@@ -69,10 +73,11 @@ class Answer:
     short: str | None = None  # the crisp answer (11.9亿吨) inside the answer sentence, when one fits
     short_start: int | None = None  # document offsets: document[short_start:short_end] == short
     short_end: int | None = None
+    resolved: str | None = None  # the question as understood from the conversation (None without a history)
 
     def to_dict(self) -> dict:
         return {"answer": self.answer, "confident": self.confident, "short": self.short,
-                "short_start": self.short_start, "short_end": self.short_end,
+                "short_start": self.short_start, "short_end": self.short_end, "resolved": self.resolved,
                 "passages": [p.to_dict() for p in self.passages]}
 
 
@@ -240,18 +245,30 @@ class Retriever:
         k, mode = check_k(k), check_mode(mode or self.mode)
         return self._passages(text, self._score(text, mode), k)[0]
 
-    def ask(self, question: str, k: int = 5, mode: str | None = None) -> Answer:
+    def ask(self, question: str, k: int = 5, mode: str | None = None, history=None) -> Answer:
         """Retrieve, pick the answer sentence and its short span, and say whether the documents answer.
 
-        Whether they answer is judged on the hybrid ranking whatever the mode, so every mode
+        ``history``: the earlier turns of a conversation, oldest first (questions as strings, or
+        chat messages ``{"role", "content"}``); a follow-up borrows its topic from them
+        (:mod:`qa.followup`) and ``Answer.resolved`` says how it was understood. Whether the
+        documents answer is judged on the hybrid ranking whatever the mode, so every mode
         abstains alike.
         """
         text, notes = clean_question(question)
         k, mode = check_k(k), check_mode(mode or self.mode)
+        resolved = None
+        if history is not None:
+            res = self._resolve(text, history)
+            if res.text is None:
+                passages = self._passages(text, self._score(text, mode), k)[0]
+                return Answer(answer=None, confident=False, passages=passages, notes=notes + [ASK_AGAIN])
+            resolved = text = res.text
         if len(text) > 200 and self.embedder.token_count(text) > self.embedder.max_tokens:
             notes.append(f"The model reads {self.embedder.max_tokens} tokens at most; the rest of the "
                          f"question was not embedded (问题超出模型可读长度，后面部分未参与语义检索).")
         query = analyse(text)
+        if resolved is not None:
+            query.incomplete = None  # its topic came from the conversation
         s = self._score(text, mode)
         hybrid, hchunks, short, sig = self._assess(text, query, s, k)
         if mode == "hybrid":
@@ -270,12 +287,30 @@ class Retriever:
         return Answer(answer=passages[0].answer if confident and passages else None,
                       confident=confident, passages=passages, notes=notes,
                       short=short.text if short else None, short_start=short.start if short else None,
-                      short_end=short.end if short else None)
+                      short_end=short.end if short else None, resolved=resolved)
 
-    def signals(self, question: str) -> noanswer.Signals:
+    def _resolve(self, text: str, history) -> followup.Resolution:
+        turns = []
+        for turn in followup.history_questions(history):
+            try:
+                turns.append(clean_question(turn)[0])
+            except ValueError:
+                continue  # an empty earlier turn says nothing
+        return followup.resolve(text, turns, self.contains)
+
+    def signals(self, question: str, history=None) -> noanswer.Signals:
         """The no-answer signals for ``question`` (used to fit the calibration)."""
         text, _ = clean_question(question)
-        return self._assess(text, analyse(text), self._score(text, "hybrid"), 1)[3]
+        if history is not None:
+            res = self._resolve(text, history)
+            if res.text is None:
+                return noanswer.Signals(0.0, [], [], incomplete="unresolved")
+            text = res.text
+            query = analyse(text)
+            query.incomplete = None
+        else:
+            query = analyse(text)
+        return self._assess(text, query, self._score(text, "hybrid"), 1)[3]
 
 
 _default: Retriever | None = None
@@ -306,11 +341,12 @@ def retrieve(question: str, k: int = 5, mode: str = "hybrid") -> list[Passage]:
     return default_retriever().retrieve(question, k=k, mode=mode)
 
 
-def ask(question: str, k: int = 5, mode: str = "hybrid") -> Answer:
+def ask(question: str, k: int = 5, mode: str = "hybrid", history=None) -> Answer:
     """The answer sentence, whether it is trustworthy, and the passages, from the default index.
 
     ``answer`` is None and ``confident`` False when the documents do not seem to answer;
     the nearest passages are returned all the same.
     """
     _validate(question, k, mode)
-    return default_retriever().ask(question, k=k, mode=mode)
+    followup.history_questions(history)
+    return default_retriever().ask(question, k=k, mode=mode, history=history)

@@ -390,11 +390,11 @@ def tie(query: Query, context: str, lex: lexical.LexicalIndex, focus: list[str] 
             continue
         den += 1.0
         num += _cover(f, have, lex)
-    return num / den if den else 1.0  # nothing of the question is in the documents' words: no evidence
+    return num / den if den else 0.0  # nothing the question asks about is in the documents' words
 
 
 _RATE_CLASSES = [("share", re.compile(r"比重|占比|比例|份额|百分比|占.{0,6}的?比|share|proportion|percentage of", re.I)),
-                 ("up", re.compile(r"增长|增幅|增速|提高|上升|增加|grow|increase|rise", re.I)),
+                 ("up", re.compile(r"增长|增幅|增速|提高|上升|增加|上涨|涨|grow|increase|rise", re.I)),
                  ("down", re.compile(r"下降|降幅|降低|减少|decline|decrease|fall|drop", re.I)),
                  ("rate", re.compile(r"([\u4e00-\u9fff]{1,3})率"))]
 
