@@ -48,6 +48,8 @@ from pathlib import Path
 from . import metrics
 
 SPLITS = ("dev", "test")
+#: Kinds whose questions the documents do not answer (``answers`` must be ``[]``).
+UNANSWERABLE_KINDS = ("unanswerable", "near-miss", "followup-unanswerable", "followup-unresolvable")
 FIELDS: dict[str, type] = {"id": str, "question": str, "kind": str, "answers": list, "doc": str, "split": str}
 #: Depth of the ranked list scored by MRR and nDCG.
 RANK_DEPTH = 10
@@ -62,6 +64,9 @@ DEFINITIONS = """\
 - **F1**: CMRC 2018 F1 of that answer sentence against the golds, best over golds: NFKC and lower case, each CJK character one token, each run of Latin letters/digits one token (decimals kept whole), punctuation and whitespace dropped; overlap = longest common contiguous token sequence; F1 = 2PR/(P+R).
 - **abst-P / abst-R**: abstention precision and recall; the bot abstains when `ask()` is not confident; positives are the unanswerable questions. P = abstained ∩ unanswerable / abstained, R = abstained ∩ unanswerable / unanswerable; "–" where the denominator is 0.
 - **abst**: share of the row's questions the bot abstained on (for an answerable kind: its false "no answer" rate).
+- **sEM / sF1**: the short answer (`Answer.short`, None when the bot gives none or abstains) against the question's `short` golds: exact match after NFKC, lower case and dropping whitespace and punctuation, and CMRC F1 as above; over answerable questions that have a short gold.
+- **answered / near-miss flagged / far-off flagged**: share of answerable questions answered (confident), of near-miss unanswerable questions (kind `near-miss`, and unanswerable follow-ups) and of far-off ones (other unanswerable kinds) given "no answer".
+- **Dialogues** (kinds `followup*`, the last turn asked with its `history`): *resolved and answered correctly*: follow-ups for which the bot found a topic, answered, and whose answer sentence holds a gold; *rewritten*: complete questions whose `Answer.resolved` differs from the question; *asked again*: unresolvable follow-ups that got the ask-again reply.
 - **ms**: mean wall time of one `ask()` call, in milliseconds.
 - Retrieval metrics, acc and F1 are averaged over answerable questions only; n counts all questions of the row.
 """
@@ -78,10 +83,24 @@ class Item:
     doc: str
     split: str
     line: int = 0
+    short: tuple[str, ...] = ()
+    history: tuple[str, ...] | None = None
+    resolved: str | None = None
 
     @property
     def answerable(self) -> bool:
         return bool(self.answers)
+
+    @property
+    def dialogue(self) -> bool:
+        return self.history is not None
+
+    @property
+    def group(self) -> str:
+        """Which abstention figure the question counts in: answerable, near-miss or far-off."""
+        if self.answerable:
+            return "answerable"
+        return "near-miss" if "near" in self.kind or self.kind == "followup-unanswerable" else "far-off"
 
 
 # ----------------------------------------------------------------------------
@@ -151,8 +170,17 @@ def load_set(path: str | os.PathLike, documents: Mapping[str, str] | None = None
                 raise fail(f"field 'answers' must hold non-empty strings, found {a!r}")
         if obj["split"] not in SPLITS:
             raise fail(f"unknown split {obj['split']!r}: use one of {', '.join(SPLITS)}")
-        if obj["kind"] == "unanswerable" and answers:
-            raise fail("kind 'unanswerable' but answers are given: use \"answers\": [] for an unanswerable question")
+        if obj["kind"] in UNANSWERABLE_KINDS and answers:
+            raise fail(f"kind {obj['kind']!r} but answers are given: use \"answers\": [] for an unanswerable question")
+        short = obj.get("short", [])
+        if not isinstance(short, list) or not all(isinstance(a, str) and a for a in short):
+            raise fail("field 'short' must be a list of non-empty strings")
+        history = obj.get("history")
+        if history is not None and (not isinstance(history, list) or not all(isinstance(h, str) for h in history)):
+            raise fail("field 'history' must be a list of earlier questions (strings), oldest first")
+        resolved = obj.get("resolved")
+        if resolved is not None and not isinstance(resolved, str):
+            raise fail("field 'resolved' must be a string or null")
         if obj["id"] in seen:
             raise fail(f"duplicate id {obj['id']!r} (first on line {seen[obj['id']]})")
         seen[obj["id"]] = lineno
@@ -160,11 +188,11 @@ def load_set(path: str | os.PathLike, documents: Mapping[str, str] | None = None
             if obj["doc"] not in docs:
                 known = ", ".join(sorted(docs)[:5]) + (" …" if len(docs) > 5 else "")
                 raise fail(f"unknown document {obj['doc']!r} (indexed: {known or 'none'})")
-            for a in answers:
+            for a in list(answers) + list(short):
                 if a not in docs[obj["doc"]]:
                     raise fail(f"gold string {_short(a)!r} is not an exact substring of document {obj['doc']!r}")
         items.append(Item(obj["id"], obj["question"], obj["kind"], tuple(answers), obj["doc"], obj["split"],
-                          lineno))
+                          lineno, tuple(short), tuple(history) if history is not None else None, resolved))
     if not items:
         raise ValueError(f"{name}: no questions in the file")
     return items
@@ -192,6 +220,14 @@ def _aggregate(records: list[dict], ks: Sequence[int]) -> dict:
     out["ndcg@10"] = _mean([x["ndcg@10"] for x in ans])
     out["accuracy"] = _mean([float(x["correct"]) for x in ans])
     out["f1"] = _mean([x["f1"] for x in ans])
+    with_short = [x for x in ans if x.get("short_gold")]
+    out["n_short"] = len(with_short)
+    out["short_em"] = _mean([float(x["short_em"]) for x in with_short])
+    out["short_f1"] = _mean([x["short_f1"] for x in with_short])
+    out["answered"] = _mean([float(not x["abstained"]) for x in ans])
+    for group in ("near-miss", "far-off"):
+        g = [x for x in records if x.get("group") == group]
+        out[f"{group}_flagged"] = _mean([float(x["abstained"]) for x in g])
     out["abstention_precision"] = p
     out["abstention_recall"] = r
     out["abstained"] = _mean([float(x["abstained"]) for x in records])
@@ -199,6 +235,32 @@ def _aggregate(records: list[dict], ks: Sequence[int]) -> dict:
     out["latency_p95_ms"] = (statistics.quantiles([x["ms"] for x in records], n=20)[-1]
                              if len(records) > 1 else out["latency_ms"])
     return out
+
+
+def _dialogue(records: list[dict]) -> dict | None:
+    """Scores of the last turns of the dialogues (kinds ``followup*``): follow-ups resolved and answered
+    correctly, complete questions rewritten (wrongly), unanswerable follow-ups flagged, unresolvable
+    ones asked again."""
+    d = [r for r in records if r["kind"].startswith("followup")]
+    if not d:
+        return None
+    follow = [r for r in d if r["kind"] == "followup"]
+    complete = [r for r in d if r["kind"] == "followup-complete"]
+    unans = [r for r in d if r["kind"] == "followup-unanswerable"]
+    unres = [r for r in d if r["kind"] == "followup-unresolvable"]
+    return {
+        "n": len(d),
+        "resolved_and_correct": _mean([float(r["resolved"] is not None and r["confident"] and r["correct"])
+                                       for r in follow]),
+        "resolved": _mean([float(r["resolved"] is not None) for r in follow]),
+        "hit@1": _mean([r["hits"]["hit@1"] for r in follow]),
+        "wrong_rewrites": _mean([float(r["rewritten"]) for r in complete]),
+        "complete_correct": _mean([float(r["correct"]) for r in complete]),
+        "unanswerable_flagged": _mean([float(r["abstained"]) for r in unans]),
+        "unresolvable_asked_again": _mean([float(r["asked_again"] and r["abstained"]) for r in unres]),
+        "counts": {"followup": len(follow), "complete": len(complete), "unanswerable": len(unans),
+                   "unresolvable": len(unres)},
+    }
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -233,7 +295,9 @@ def evaluate(retriever, items: Sequence[Item], modes: Sequence[str] = ("dense", 
     probs = []
     for it in items:
         bar.set_postfix_str("no-answer signals", refresh=False)
-        probs.append(float(retriever.calibration.probability(retriever.signals(it.question))))
+        sig = retriever.signals(it.question, history=list(it.history)) if it.dialogue else \
+            retriever.signals(it.question)
+        probs.append(float(retriever.calibration.probability(sig)))
         bar.update()
 
     out_modes: dict = {}
@@ -242,7 +306,10 @@ def evaluate(retriever, items: Sequence[Item], modes: Sequence[str] = ("dense", 
         for it in items:
             bar.set_postfix_str(mode, refresh=False)
             t0 = time.perf_counter()
-            result = retriever.ask(it.question, k=depth, mode=mode)
+            if it.dialogue:
+                result = retriever.ask(it.question, k=depth, mode=mode, history=list(it.history))
+            else:
+                result = retriever.ask(it.question, k=depth, mode=mode)
             ms = (time.perf_counter() - t0) * 1000
             ranked = [any(g in p.text for g in it.answers) for p in result.passages]
             top = result.passages[0] if result.passages else None
@@ -260,12 +327,22 @@ def evaluate(retriever, items: Sequence[Item], modes: Sequence[str] = ("dense", 
                 "f1": metrics.char_f1(sentence, it.answers),
                 "confident": bool(result.confident),
                 "abstained": not result.confident,
+                "group": it.group,
+                "short": result.short,
+                "short_gold": list(it.short),
+                "short_em": metrics.exact_match(result.short, it.short),
+                "short_f1": metrics.char_f1(result.short, it.short),
+                "resolved": getattr(result, "resolved", None),
+                "rewritten": bool(it.dialogue and getattr(result, "resolved", None) is not None
+                                  and result.resolved != it.question.strip()),
+                "asked_again": bool(it.dialogue and getattr(result, "resolved", None) is None),
                 "ms": ms,
             })
             bar.update()
         out_modes[mode] = {
             "overall": _aggregate(records, ks),
             "by_kind": {kind: _aggregate([r for r in records if r["kind"] == kind], ks) for kind in kinds},
+            "dialogue": _dialogue(records),
             "items": records,
         }
     bar.close()
@@ -293,14 +370,14 @@ def evaluate(retriever, items: Sequence[Item], modes: Sequence[str] = ("dense", 
 # --fit
 # ----------------------------------------------------------------------------
 def calibration_path() -> Path:
-    """Where :meth:`qa.answer.Calibration.load` reads the fitted calibration."""
+    """Where :meth:`qa.noanswer.Calibration.load` reads the fitted calibration."""
     return Path(str(resources.files("qa").joinpath("data/calibration.json")))
 
 
 def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
     """Fit the no-answer calibration on ``dev_items``, write it and reload it into ``retriever``."""
-    from . import answer
-    from .answer import fit_calibration
+    from . import noanswer
+    from .noanswer import fit_calibration
 
     if not dev_items:
         raise ValueError("--fit needs questions with split 'dev' in the set")
@@ -309,7 +386,8 @@ def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
     signals = []
     with _progress(len(dev_items), "qa eval --fit", progress) as bar:
         for it in dev_items:
-            signals.append(retriever.signals(it.question))
+            signals.append(retriever.signals(it.question, history=list(it.history)) if it.dialogue
+                           else retriever.signals(it.question))
             bar.update()
     calibration = fit_calibration(signals, [i.answerable for i in dev_items])
     target = calibration_path()
@@ -321,7 +399,7 @@ def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    retriever.calibration = answer.Calibration.load(target)
+    retriever.calibration = noanswer.Calibration.load(target)
     return target
 
 
@@ -339,16 +417,36 @@ def _fmt(v, digits: int = 3) -> str:
 def table_rows(result: dict) -> tuple[list[str], list[list[str]]]:
     """Header and rows (mode x kind, overall first) of the results table, as text."""
     ks = result["ks"]
-    header = ["mode", "kind", "n", *[f"hit@{k}" for k in ks], "MRR", "nDCG", "acc", "F1",
+    header = ["mode", "kind", "n", *[f"hit@{k}" for k in ks], "MRR", "nDCG", "acc", "F1", "sEM", "sF1",
               "abst-P", "abst-R", "abst", "ms"]
     rows = []
     for mode, m in result["modes"].items():
         for kind, agg in [("all", m["overall"]), *m["by_kind"].items()]:
             rows.append([mode, kind, str(agg["n"]), *[_fmt(agg[f"hit@{k}"]) for k in ks], _fmt(agg["mrr@10"]),
-                         _fmt(agg["ndcg@10"]), _fmt(agg["accuracy"]), _fmt(agg["f1"]),
-                         _fmt(agg["abstention_precision"]), _fmt(agg["abstention_recall"]),
-                         _fmt(agg["abstained"]), _fmt(agg["latency_ms"], 1)])
+                         _fmt(agg["ndcg@10"]), _fmt(agg["accuracy"]), _fmt(agg["f1"]), _fmt(agg.get("short_em")),
+                         _fmt(agg.get("short_f1")), _fmt(agg["abstention_precision"]),
+                         _fmt(agg["abstention_recall"]), _fmt(agg["abstained"]), _fmt(agg["latency_ms"], 1)])
     return header, rows
+
+
+def summary_lines(result: dict) -> list[str]:
+    """The headline figures per mode: short answers, who is answered and who is flagged, dialogues."""
+    out = []
+    for mode, m in result["modes"].items():
+        o = m["overall"]
+        out.append(f"{mode}: short answers EM {_fmt(o.get('short_em'))}, F1 {_fmt(o.get('short_f1'))} "
+                   f"(over {o.get('n_short', 0)} questions with a short gold); answerable answered "
+                   f"{_fmt(o.get('answered'))}; near-miss flagged {_fmt(o.get('near-miss_flagged'))}; "
+                   f"far-off flagged {_fmt(o.get('far-off_flagged'))}")
+        d = m.get("dialogue")
+        if d:
+            c = d["counts"]
+            out.append(f"{mode} dialogues: follow-ups resolved and answered correctly "
+                       f"{_fmt(d['resolved_and_correct'])} (n={c['followup']}), complete questions rewritten "
+                       f"{_fmt(d['wrong_rewrites'])} (n={c['complete']}), unanswerable follow-ups flagged "
+                       f"{_fmt(d['unanswerable_flagged'])} (n={c['unanswerable']}), unresolvable ones asked again "
+                       f"{_fmt(d['unresolvable_asked_again'])} (n={c['unresolvable']})")
+    return out
 
 
 def format_table(result: dict) -> str:
@@ -388,6 +486,7 @@ def format_markdown(result: dict, meta: dict) -> str:
     ]
     for r in rows:
         lines.append("| " + " | ".join(f"**{c}**" if r[1] == "all" and i < 2 else c for i, c in enumerate(r)) + " |")
+    lines += ["", "## Short answers, abstention and dialogues", ""] + [f"- {x}" for x in summary_lines(result)]
     lines += ["", "![chart](chart.png)", "",
               "## Abstention trade-off", "",
               "The bot answers when the calibrated probability p ≥ threshold. *Answerable kept*: share of "
@@ -505,6 +604,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also report hit@N next to hit@1, hit@3, hit@5 (default: 5)")
     parser.add_argument("--out", metavar="DIR", default="reports",
                         help="folder for report.json, report.md and chart.png (default: reports/)")
+    parser.add_argument("--kinds", metavar="LIST", default=None,
+                        help="comma-separated kinds to score (default: all); e.g. the set before near-miss "
+                             "questions and dialogues: fact,paraphrase,colloquial,figure,list,english,unanswerable")
     parser.add_argument("--fit", action="store_true",
                         help="first fit the no-answer calibration on the dev split and save it to "
                              "qa/data/calibration.json, then evaluate")
@@ -530,8 +632,12 @@ def run(args) -> int:
             print("qa eval: note: the scores include the questions the calibration was fitted on",
                   file=sys.stderr)
     chosen = select_split(items, args.split)
+    if getattr(args, "kinds", None):
+        wanted = {k.strip() for k in args.kinds.split(",") if k.strip()}
+        chosen = [i for i in chosen if i.kind in wanted]
     if not chosen:
-        raise ValueError(f"{set_path.name}: no questions in split {args.split!r}")
+        raise ValueError(f"{set_path.name}: no questions in split {args.split!r}"
+                         + (f" of kinds {args.kinds}" if getattr(args, "kinds", None) else ""))
     result = evaluate(retriever, chosen, args.modes, args.k, progress)
     manifest = retriever.index.manifest
     meta = {
@@ -553,6 +659,8 @@ def run(args) -> int:
     kept, flagged = ab["at_threshold"]["answerable_kept"], ab["at_threshold"]["unanswerable_flagged"]
     print(f"no answer: threshold {ab['threshold']:.3f}: answerable kept {_fmt(kept)}, "
           f"unanswerable flagged {_fmt(flagged)}")
+    for line in summary_lines(result):
+        print(line)
     for w in result["warnings"]:
         print(f"warning: {w}")
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["hit_at_k", "mrr_at_k", "ndcg_at_k", "normalize", "answer_correct", "cmrc_tokens", "char_f1",
+__all__ = ["hit_at_k", "mrr_at_k", "ndcg_at_k", "normalize", "answer_correct", "exact_match", "cmrc_tokens", "char_f1",
            "abstention_pr", "tradeoff_rates", "tradeoff_curve"]
 
 
@@ -125,6 +125,18 @@ def _longest_common_substring(a: Sequence[str], b: Sequence[str]) -> int:
                 best = max(best, cur[j])
         prev = cur
     return best
+
+
+_EM_STRIP = re.compile(r"[\s\W_]+")
+
+
+def exact_match(prediction: str | None, golds: Sequence[str]) -> float:
+    """1.0 when the prediction equals one of the golds after NFKC, lower case and dropping
+    whitespace and punctuation (quotes, brackets, 、), else 0.0. No prediction or no gold: 0.0."""
+    if not prediction or not golds:
+        return 0.0
+    p = _EM_STRIP.sub("", normalize(prediction).lower())
+    return 1.0 if any(p and p == _EM_STRIP.sub("", normalize(g).lower()) for g in golds) else 0.0
 
 
 def char_f1(prediction: str | None, golds: Sequence[str]) -> float:
