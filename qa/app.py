@@ -57,12 +57,10 @@ SCORE_HELP = {
 
 INTRO = """\
 # 文档问答 · qa
-用中文或英文就下面这篇文章提问：机器人先给出**回答问题的那句话**，再列出它所依据的段落
-（章节、在全文中的位置、相关度），答案句用<mark>高亮</mark>标出。文章里找不到答案时，会直接说明，
-并列出最接近的段落供参考。全部在本机离线运行。
-
-**注意：每一轮只根据当前这一个问题检索，不记忆之前的对话**；追问时请把问题写完整
-（例如写“2021年山西煤炭产量是多少？”，而不是“那去年呢？”）。
+用中文或英文就文章提问：机器人先给出**简短的答案**（如 **11.9亿吨**），再给出**回答问题的那句话**和它所依据的段落
+（章节、在全文中的位置、相关度），答案句用<mark>高亮</mark>标出。文章里找不到答案时，会直接说明缺了什么，
+并列出最接近的段落供参考。可以接着追问（如“同比涨了多少？”），回复里的“理解为”会说明机器人怎样理解了追问；
+换话题时点“新对话”。每条回复下的 👍/👎 帮助我们改进。全部在本机离线运行。
 """
 
 # The chat scrolls by itself (autoscroll is off, so a long reply does not hide its answer
@@ -94,6 +92,7 @@ SHOW_REPLY_JS = """() => setTimeout(() => {
 CSS = """
 .qa-article { max-height: 70vh; overflow-y: auto; line-height: 1.8; padding: 0 .5em; }
 .qa-article mark { padding: 0 .1em; }
+.qa-short { font-size: 1.25em; color: #b45309; }
 """
 
 # Markdown syntax characters, entity-encoded so that text from the document or the user is shown
@@ -109,12 +108,18 @@ def esc(text: object) -> str:
     return escaped.replace("\n", "<br>")
 
 
-def _mark_answer(p: Passage) -> str:
-    """The passage's text, escaped, with its answer sentence wrapped in <mark>."""
+def _mark_answer(p: Passage, short: tuple[int, int] | None = None) -> str:
+    """The passage's text, escaped, with its answer sentence wrapped in <mark> and the short answer
+    (document offsets ``short``), when it lies inside, in bold."""
     a, b = p.answer_start - p.start, p.answer_end - p.start
-    if p.answer and 0 <= a < b <= len(p.text):
-        return esc(p.text[:a]) + "<mark>" + esc(p.text[a:b]) + "</mark>" + esc(p.text[b:])
-    return esc(p.text)
+    if not (p.answer and 0 <= a < b <= len(p.text)):
+        return esc(p.text)
+    inner = esc(p.text[a:b])
+    if short is not None and p.answer_start <= short[0] < short[1] <= p.answer_end:
+        x, y = short[0] - p.answer_start, short[1] - p.answer_start
+        sent = p.text[a:b]
+        inner = esc(sent[:x]) + "<strong>" + esc(sent[x:y]) + "</strong>" + esc(sent[y:])
+    return esc(p.text[:a]) + "<mark>" + inner + "</mark>" + esc(p.text[b:])
 
 
 def _position(p: Passage, doc_len: int | None) -> str:
@@ -125,15 +130,27 @@ def _position(p: Passage, doc_len: int | None) -> str:
 
 
 def format_reply(result: Answer, doc_lengths: dict[str, int] | None = None, mode: str = "hybrid",
-                 seconds: float | None = None) -> str:
-    """The assistant's message (Markdown with escaped text): answer sentence first, then citations."""
+                 seconds: float | None = None, question: str | None = None) -> str:
+    """The assistant's message (Markdown with escaped text): how a follow-up was understood, the short
+    answer, the sentence that answers (the short answer in bold), then the citations."""
     doc_lengths = doc_lengths or {}
     multi_doc = len(doc_lengths) > 1
     lines: list[str] = []
+    if result.resolved and (question is None or result.resolved != question.strip()):
+        lines.append(f"🔎 **理解为：** {esc(result.resolved)}")
+        lines.append("")
     for note in result.notes:
         lines.append(f"ℹ️ 提示：{esc(note)}")
         lines.append("")
-    if result.confident and result.answer:
+    short = (result.short_start, result.short_end) if result.short else None
+    if result.confident and result.answer and result.short:
+        top = result.passages[0]
+        lines.append(f"**答案：** <strong class=\"qa-short\">{esc(result.short)}</strong>")
+        lines.append("")
+        lines.append(f"依据：{_mark_answer(top, short).split('<mark>', 1)[1].split('</mark>', 1)[0]}（见 [1]）")
+        lines.append("")
+        lines.append("**引用段落**（按相关度排序，答案句已高亮，答案加粗）")
+    elif result.confident and result.answer:
         lines.append(f"**答案：** {esc(result.answer)}（见 [1]）")
         lines.append("")
         lines.append("**引用段落**（按相关度排序，答案句已高亮）")
@@ -150,7 +167,7 @@ def format_reply(result: Answer, doc_lengths: dict[str, int] | None = None, mode
         meta.append(f"相关度：**{p.score:.3f}**")
         lines.append(" · ".join(meta))
         lines.append("")
-        lines.append("> " + _mark_answer(p))
+        lines.append("> " + _mark_answer(p, short if p.rank == 1 and result.confident else None))
         lines.append("")
     if not result.passages:
         lines.append("（没有找到段落）")
@@ -228,8 +245,16 @@ def _echo(message: str) -> str:
     return esc(message)
 
 
-def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
-    """The chat page and the ``/ask`` API over one loaded ``retriever``."""
+#: Earlier questions of one conversation kept for follow-ups, and replies remembered for 👍/👎.
+MAX_TURNS = 8
+MAX_RATED = 20
+
+
+def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY, feedback=None) -> gr.Blocks:
+    """The chat page and the ``/ask`` API over one loaded ``retriever``.
+
+    ``feedback``: a :class:`qa.feedback.FeedbackStore` for the 👍/👎 buttons (None: no buttons).
+    """
     documents = retriever.index.documents
     doc_lengths = {name: len(text) for name, text in documents.items()}
 
@@ -238,49 +263,81 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY) -> g
         history.append({"role": "user", "content": _echo(message or "")})
         return "", history, message or ""
 
-    def answer(question: str, history: list, k: float, mode: str):
-        history = list(history or [])
+    def answer(question: str, history: list, k: float, mode: str, asked: list, rated: dict):
+        history, asked, rated = list(history or []), list(asked or []), dict(rated or {})
         try:
             clean_question(question)
         except ValueError:
             history.append({"role": "assistant", "content":
                             "⚠️ **问题不能为空。** 请在下面的输入框里输入一个关于这篇文章的问题，"
                             "例如“2021年山西煤炭产量是多少？”，或点击示例问题。"})
-            return history, gr.skip()
+            return history, gr.skip(), asked, rated
         try:
             t0 = time.perf_counter()
-            result = retriever.ask(question, k=_coerce_k(k), mode=check_mode(mode))
+            result = retriever.ask(question, k=_coerce_k(k), mode=check_mode(mode), history=asked)
             seconds = time.perf_counter() - t0
         except ValueError as exc:
             history.append({"role": "assistant", "content": f"⚠️ 出错了：{esc(exc)}"})
-            return history, gr.skip()
-        history.append({"role": "assistant", "content": format_reply(result, doc_lengths, mode, seconds)})
+            return history, gr.skip(), asked, rated
+        history.append({"role": "assistant",
+                        "content": format_reply(result, doc_lengths, mode, seconds, question=question)})
+        # the conversation goes on from how the question was understood
+        asked = (asked + [result.resolved or question])[-MAX_TURNS:]
+        rated[str(len(history) - 1)] = {"question": question, "answer": result.to_dict(), "mode": mode}
+        while len(rated) > MAX_RATED:
+            rated.pop(next(iter(rated)))
         rank = result.passages[0].rank if result.confident and result.passages else None
-        return history, article_html(documents, result.passages, rank)
+        return history, article_html(documents, result.passages, rank), asked, rated
 
-    def api_ask(question: str, k: int = DEFAULT_K, mode: str = "hybrid") -> dict:
-        """Answer one question: the same JSON as `qa ask --json` (answer, confident, passages)."""
+    def api_ask(question: str, k: int = DEFAULT_K, mode: str = "hybrid", history: list | None = None) -> dict:
+        """Answer one question: the same JSON as `qa ask --json` (answer, short, confident, resolved,
+        passages). `history`: the earlier questions of the conversation, oldest first, for follow-ups."""
         try:
-            return retriever.ask(question, k=_coerce_k(k), mode=check_mode(mode)).to_dict()
+            return retriever.ask(question, k=_coerce_k(k), mode=check_mode(mode), history=history).to_dict()
         except ValueError as exc:
             raise gr.Error(str(exc), title="Bad request", print_exception=False) from None
+
+    def on_like(rated: dict, data: gr.LikeData):
+        if feedback is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        turn = (rated or {}).get(str(index))
+        if turn is None:
+            return None, gr.update(visible=False), "（这条回复太早了，无法记录评价）"
+        liked = data.liked is True or data.liked == "Like"
+        row = feedback.add(1 if liked else -1, turn["question"], turn["answer"], turn["mode"],
+                           retriever.index.generation)
+        if liked:
+            return None, gr.update(visible=False), "👍 已记录，谢谢！"
+        return row, gr.update(visible=True, value=""), "👎 已记录。可以在下面说说哪里不对（可选）。"
+
+    def on_comment(row, text: str):
+        if feedback is None or row is None or not (text or "").strip():
+            return gr.update(visible=row is not None), "（没有可提交的意见）"
+        feedback.comment(int(row), text.strip())
+        return gr.update(visible=False, value=""), "意见已记录，谢谢！"
 
     with gr.Blocks(title="qa · 文档问答", analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(
-                    label="对话（每一轮独立检索，不记忆上文）", height=620, latex_delimiters=[],
-                    buttons=["copy", "copy_all"], feedback_options=None, elem_id="qa-chat",
-                    placeholder="在下方输入问题，或点击示例问题。", autoscroll=False)
+                    label="对话（可以追问；换话题请点“新对话”）", height=620, latex_delimiters=[],
+                    buttons=["copy", "copy_all"], feedback_options=("Like", "Dislike") if feedback else None,
+                    elem_id="qa-chat", placeholder="在下方输入问题，或点击示例问题。", autoscroll=False)
                 with gr.Row():
                     question = gr.Textbox(placeholder="输入关于文章的问题（中文或英文），按回车发送",
                                           show_label=False, scale=6, max_lines=4, elem_id="qa-question")
                     send = gr.Button("发送", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+                feedback_status = gr.Markdown("", elem_id="qa-feedback-status")
+                with gr.Row(visible=False) as comment_row:
+                    comment = gr.Textbox(placeholder="哪里不对？（可选，例如：答案应该是……）", show_label=False,
+                                         scale=6, max_lines=3, elem_id="qa-comment")
+                    comment_send = gr.Button("提交意见", size="sm", scale=1, min_width=80, elem_id="qa-comment-send")
                 gr.Markdown("**示例问题**（点击即提问；最后一个是文章回答不了的问题）")
                 with gr.Row():
                     example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
-                clear = gr.Button("清空对话", size="sm", variant="stop")
+                clear = gr.Button("新对话", size="sm", variant="stop", elem_id="qa-new")
                 gr.Markdown("<small>同时提问的人多时需要排队：等待期间对话框右下角显示排队位置"
                             "（queue: 位置/总数）和已等待的时间。</small>")
             with gr.Column(scale=2, min_width=320):
@@ -293,27 +350,40 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY) -> g
                     article = gr.HTML(article_html(documents), elem_id="qa-article")
 
         pending = gr.State("")
+        asked = gr.State([])  # this conversation's questions, as understood
+        rated = gr.State({})  # reply index -> what was asked and answered, for 👍/👎
+        rating_row = gr.State(None)
         quiet = dict(queue=False, show_progress="hidden", api_visibility="private")
 
         def chain(event):
             """Echo the question at once, answer it through the queue, then show the reply and the
             cited passage."""
             event.then(None, js=SCROLL_CHAT_TO_END_JS, **quiet)
-            event.then(answer, [pending, chatbot, k, mode], [chatbot, article], show_progress="full",
-                       show_progress_on=[chatbot], concurrency_limit=concurrency, concurrency_id="qa",
-                       api_visibility="private").then(None, js=SHOW_REPLY_JS, **quiet)
+            event.then(answer, [pending, chatbot, k, mode, asked, rated], [chatbot, article, asked, rated],
+                       show_progress="full", show_progress_on=[chatbot], concurrency_limit=concurrency,
+                       concurrency_id="qa", api_visibility="private").then(None, js=SHOW_REPLY_JS, **quiet)
 
         for trigger in (question.submit, send.click):
             chain(trigger(add_user, [question, chatbot], [question, chatbot, pending], **quiet))
         for button, text in zip(example_buttons, EXAMPLES):
             chain(button.click(lambda history, text=text: add_user(text, history), [chatbot],
                                [question, chatbot, pending], **quiet))
-        clear.click(lambda: ([], "", article_html(documents)), None, [chatbot, question, article], **quiet)
+        def new_conversation():
+            return [], "", article_html(documents), [], {}, None, gr.update(visible=False), ""
+
+        outputs = [chatbot, question, article, asked, rated, rating_row, comment_row, feedback_status]
+        clear.click(new_conversation, None, outputs, **quiet)
+        chatbot.clear(new_conversation, None, outputs, **quiet)  # the chat's own 🗑 starts afresh too
+        if feedback is not None:
+            chatbot.like(on_like, [rated], [rating_row, comment_row, feedback_status], **quiet)
+            for trigger in (comment.submit, comment_send.click):
+                trigger(on_comment, [rating_row, comment], [comment_row, feedback_status], **quiet)
 
         gr.api(api_ask, api_name="ask", concurrency_limit=concurrency, concurrency_id="qa",
-               api_description=f"Answer a question about the document (k: 1..{MAX_K}, mode: "
-                               f"{' | '.join(MODES)}); returns the same JSON as `qa ask --json`: "
-                               "{answer, confident, passages}.")
+               api_description=f"Answer a question about the documents (k: 1..{MAX_K}, mode: "
+                               f"{' | '.join(MODES)}, history: earlier questions, oldest first); returns the "
+                               "same JSON as `qa ask --json`: {answer, confident, short, short_start, short_end, "
+                               "resolved, passages}.")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=concurrency)
     return demo
 
@@ -328,6 +398,20 @@ def _free_port(host: str) -> int:
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _feedback_store(retriever: Retriever):
+    """The feedback file beside the index (None, with a message, when it cannot be written)."""
+    from .feedback import FeedbackStore, default_path
+
+    path = default_path(retriever.index.folder)
+    try:
+        store = FeedbackStore(path)
+    except (OSError, Exception) as exc:  # noqa: BLE001 - sqlite3 errors too: the page works without 👍/👎
+        _log(f"qa serve: feedback disabled: cannot write {path} ({exc})")
+        return None
+    _log(f"qa: feedback (👍/👎) is stored in {path}")
+    return store
 
 
 def run(args: argparse.Namespace) -> int:
@@ -354,7 +438,7 @@ def run(args: argparse.Namespace) -> int:
              f"({len(retriever.index.chunks)} passages from {len(retriever.index.documents)} document(s))")
         if stop.is_set():
             return 0
-        demo = build_app(retriever, concurrency=args.concurrency)
+        demo = build_app(retriever, concurrency=args.concurrency, feedback=_feedback_store(retriever))
         if port == 0:
             port = _free_port(args.host)
         try:

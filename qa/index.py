@@ -206,7 +206,7 @@ def _clean_leftovers(folder: Path, keep: set[str]) -> None:
 
 
 def _is_index_entry(name: str) -> bool:
-    return name in (MANIFEST, SOURCES, ".lock", "feedback.sqlite") or name.startswith(("g-", ".tmp-", "."))
+    return name in (MANIFEST, SOURCES, ".lock") or name.startswith(("g-", ".tmp-", ".", "feedback.sqlite"))
 
 
 def _check_target(folder: Path) -> None:

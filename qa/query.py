@@ -305,6 +305,7 @@ def _focus(content: list[tuple[str, str, int]], q: Query) -> list[str]:
     lo, hi = _clause_bounds(q.text, *q.wh)
     near = [(min(abs(s - q.wh[0]), abs(s + len(w) - q.wh[1])), w) for w, f, s in content
             if lo <= s < hi and not f.startswith(("t", "m", "ns")) and not re.fullmatch(r"\d+年?|[今去前明]年", w)
+            and w not in SCOPES and not re.fullmatch(r"全[省市县区国]|我省|本省", w)
             and w != q.unit and not q.wh[0] <= s < q.wh[1] and (len(w) > 1 or f == "n")]
     near.sort()
     return list(dict.fromkeys(w for _, w in near))[:8]

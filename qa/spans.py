@@ -250,11 +250,13 @@ def lists(sentence: str, query: Query | None = None) -> list[Candidate]:
 
 
 def _strip_lead(sentence: str, a: int, sep: int, query: Query, shortest: int) -> int:
-    """Move the start of a list past words the question itself uses (重点培育|特钢材料、…), as long as
-    the first item stays as long as the shortest other item."""
-    for k in range(min(sep - a - 1, 8), 1, -1):
-        if sentence[a:a + k] in query.text and sep - (a + k) >= max(2, shortest):
-            return a + k
+    """Move the start of a list past words the question itself uses (重点培育|特钢材料、…, 打好|防疫和…),
+    as long as the first item stays as long as the shortest other item."""
+    for back in (0, 1, 2):
+        for k in range(min(sep - a - 1, 8), 1 - back, -1):
+            lo = a - back
+            if lo >= 0 and k + back >= 2 and sentence[lo:a + k] in query.text and sep - (a + k) >= max(2, shortest):
+                return a + k
     return a
 
 
@@ -432,6 +434,13 @@ def _rate_compatible(query: Query, c: Candidate) -> bool:
     return q[0] != "rate" or q[1][-1:] == mine[1][-1:]
 
 
+def _same_rate(query: Query, c: Candidate) -> bool:
+    """The question names a rate (化解率, 事故率) and the figure is that rate."""
+    q = rate_class(query.left + " " + query.right) if not query.english else None
+    mine = rate_class(c.context[:c.context.rfind(c.text)] if c.text in c.context else c.context)
+    return bool(q and mine and q[0] == mine[0] == "rate" and len(mine[1]) >= 2 and q[1].endswith(mine[1][-2:]))
+
+
 _PLACE_HEAD = re.compile(r"^(?:个|座)?(?:省市|省份|省|城市|市|县|区|地方|地区|国家)")
 
 
@@ -529,6 +538,8 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         # the focus ranks first
         ctx = sentences[i] if c.kind == "list" or query.several else c.context
         t = tie(query, ctx, lex, query.content if c.kind == "list" else None) if query.focus else 0.0
+        if c.kind == "percent" and _same_rate(query, c):
+            t = max(t, 1.0)  # the very rate asked for (事故率 … 事故率0.02)
         score = t + (0.15 if i == first else 0.0) - 0.002 * c.start
         if c.kind == "list":
             score += 0.5 * tie(query, c.context, lex) + 0.02 * c.items
@@ -618,7 +629,10 @@ def _noun_phrases(sentence: str, head: str) -> list[tuple[int, int]]:
                 out.append((opening, b + 1))  # a quoted name: “文明守望工程”
                 continue
         a = m.start()
-        for s_, e_, flag in reversed([w for w in cut if w[1] <= m.start()]):
+        inside = next((w for w in cut if w[0] < a < w[1]), None)
+        if inside is not None:  # the head ends a longer word: 头等大事
+            a = inside[0]
+        for s_, e_, flag in reversed([w for w in cut if w[1] <= a]):
             text = sentence[s_:e_]
             if e_ != a and not (e_ == a - 1 and sentence[a - 1] in _OPEN):
                 break

@@ -102,7 +102,8 @@ def server(tmp_path_factory):
     logs = tmp_path_factory.mktemp("serve")
     out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
     port = _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False",
+               QA_FEEDBACK=str(logs / "feedback.sqlite"))
     with open(out_path, "w") as out, open(err_path, "w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
                                 cwd=ROOT, stdout=out, stderr=err, env=env)
@@ -122,7 +123,7 @@ def server(tmp_path_factory):
                 except httpx.HTTPError:
                     pass
             time.sleep(0.5)
-        yield SimpleNamespace(url=url, proc=proc, stdout=out_path, stderr=err_path)
+        yield SimpleNamespace(url=url, proc=proc, stdout=out_path, stderr=err_path, feedback=logs / "feedback.sqlite")
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -150,7 +151,7 @@ def test_server_logs_loading_and_url(server):
 @pytest.mark.parametrize("question,gold", GOLD)
 def test_api_answers_with_gold_passage(client, question, gold):
     result = client.predict(question, 5, "hybrid", api_name="/ask")
-    assert set(result) == {"answer", "confident", "passages"}
+    assert set(result) == {"answer", "confident", "short", "short_start", "short_end", "resolved", "passages"}
     assert len(result["passages"]) == 5
     for p in result["passages"]:
         assert set(p) == PASSAGE_KEYS
@@ -246,7 +247,7 @@ def test_page_answers_with_citations(page, artifacts, capsys):
     assert "11.9亿吨" in reply.locator("mark").first.inner_text()  # answer highlighted in its passage
     cite = page.locator("#qa-article #qa-cite-1")
     cite.wait_for()
-    assert "每一轮只根据当前这一个问题检索" in page.content()
+    assert "可以接着追问" in page.content()
     page.wait_for_timeout(800)  # the page scrolls the chat to the start of the reply
     chat, head = page.locator("#qa-chat").bounding_box(), reply.locator("strong").first.bounding_box()
     assert chat["y"] <= head["y"] <= chat["y"] + chat["height"], "answer sentence scrolled out of view"
@@ -286,3 +287,44 @@ def test_page_examples_english_and_unanswerable(page):
     reply = _ask(page, click=UNANSWERABLE)
     text = reply.inner_text()
     assert "文中似乎没有回答这个问题" in text and "最接近的段落" in text and "[1]" in text
+
+
+@pytest.mark.browser
+def test_page_leads_with_the_short_answer_and_flags_a_near_miss(page, artifacts):
+    reply = _ask(page, "2021年山西煤矿事故中有多少人死亡？")
+    text = reply.inner_text()
+    assert text.strip().startswith("答案：") and text.splitlines()[0].strip().endswith("11人")
+    assert reply.locator("strong.qa-short").inner_text() == "11人"
+    assert "依据：" in text and text.index("依据：") < text.index("[1]")
+    reply = _ask(page, "去年山西PM2.5日均浓度最高达到多少？")
+    text = reply.inner_text()
+    assert "文中似乎没有回答这个问题" in text and "最高" in text and "最接近的段落" in text
+    assert "答案：" not in text
+    page.screenshot(path=str(artifacts / "near-miss.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_page_conversation_and_feedback(page, server, artifacts):
+    import sqlite3
+
+    _ask(page, "2021年山西煤炭产量是多少？")
+    reply = _ask(page, "同比增长了多少？")
+    text = reply.inner_text()
+    assert "理解为" in text and "煤炭产量" in text and "10.5%" in text
+    reply = _ask(page, "那去年汾河秋汛转移安置了多少群众？")  # a complete question: not rewritten
+    text = reply.inner_text()
+    assert "16.34万人" in text and "理解为" not in text
+    page.screenshot(path=str(artifacts / "conversation.png"), full_page=True)
+    # 👎 on the last reply, with a comment
+    reply.hover()
+    page.locator("#qa-chat button[aria-label='踩'], #qa-chat button[aria-label='Dislike']").last.click()  # zh-CN: 踩
+    page.locator("#qa-comment textarea").wait_for(timeout=10_000)
+    page.locator("#qa-comment textarea").fill("应该再多说说受灾情况")
+    page.locator("#qa-comment-send").click()
+    page.get_by_text("意见已记录").wait_for(timeout=10_000)
+    rows = sqlite3.connect(server.feedback).execute("SELECT rating, question, comment, short FROM feedback").fetchall()
+    assert rows[-1] == (-1, "那去年汾河秋汛转移安置了多少群众？", "应该再多说说受灾情况", "16.34万人")
+    # 新对话 clears the context: the same follow-up now has nothing to lean on
+    page.locator("#qa-new").click()
+    reply = _ask(page, "同比增长了多少？")
+    assert "理解为" not in reply.inner_text()

@@ -32,7 +32,8 @@ def test_ask_human_output_leads_with_the_answer():
     out = run("ask", "2021年山西煤炭产量是多少？", "--k", "3")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("答案 Answer:") and "11.9亿吨" in lines[0]
+    assert lines[0] == "答案 Answer: 11.9亿吨"  # the short answer first, then the sentence as evidence
+    assert lines[1].startswith("依据 Evidence:") and "煤炭产量11.9亿吨" in lines[1]
     assert any(line.startswith("[1] ") for line in lines) and any(line.startswith("[3] ") for line in lines)
     assert "字符" in out.stdout and "score" in out.stdout
 
@@ -42,7 +43,7 @@ def test_ask_json_is_exact_and_unescaped():
     assert out.returncode == 0, out.stderr
     assert "\\u" not in out.stdout and "山西" in out.stdout
     data = json.loads(out.stdout)
-    assert set(data) == {"answer", "confident", "passages"}
+    assert set(data) == {"answer", "confident", "short", "short_start", "short_end", "resolved", "passages"}
     assert len(data["passages"]) == 2
     assert set(data["passages"][0]) == {"text", "score", "rank", "doc", "section", "start", "end", "answer",
                                         "answer_start", "answer_end"}

@@ -118,11 +118,12 @@ class FakeRetriever:
         passages = [SimpleNamespace(text=self.CHUNKS[c], answer=self.CHUNKS[c]) for c in self.ORDER[question]][:k]
         confident = self.P[question] >= self.calibration.threshold
         return SimpleNamespace(passages=passages, confident=confident,
-                               answer=passages[0].answer if confident else None)
+                               answer=passages[0].answer if confident else None,
+                               short="12.6亿吨" if question == "Q1" else None, resolved=None)
 
 
-FAKE_ITEMS = [Item("a", "Q1", "figure", ("12.6亿吨",), "doc.txt", "test", 1),
-              Item("b", "Q2", "fact", ("空气质量优良",), "doc.txt", "test", 2),
+FAKE_ITEMS = [Item("a", "Q1", "figure", ("12.6亿吨",), "doc.txt", "test", 1, ("12.6亿吨",)),
+              Item("b", "Q2", "fact", ("空气质量优良",), "doc.txt", "test", 2, ("280天",)),
               Item("c", "Q3", "unanswerable", (), "doc.txt", "test", 3)]
 
 
@@ -143,6 +144,9 @@ def test_evaluate_on_fake_retriever():
     # abstained (p < 0.5): b and c; unanswerable: c -> P = 1/2, R = 1/1
     assert o["abstention_precision"] == 0.5 and o["abstention_recall"] == 1.0
     assert o["abstained"] == pytest.approx(2 / 3)
+    # short answers: a right (12.6亿吨), b none given -> EM 1/2; answered a; far-off c flagged
+    assert o["short_em"] == 0.5 and o["n_short"] == 2 and o["answered"] == 0.5
+    assert o["far-off_flagged"] == 1.0 and o["near-miss_flagged"] is None
     kinds = result["modes"]["hybrid"]["by_kind"]
     assert list(kinds) == ["figure", "fact", "unanswerable"]
     assert kinds["unanswerable"]["hit@1"] is None and kinds["unanswerable"]["abstention_recall"] == 1.0
@@ -171,7 +175,7 @@ def test_reports_from_fake_retriever(tmp_path):
 
 def test_fit_writes_and_reloads_the_calibration(tmp_path, monkeypatch, retriever):
     """--fit with the real retriever and fitting, on the shipped dev split, into a temporary file."""
-    from qa import answer
+    from qa import noanswer
 
     target = tmp_path / "calibration.json"
     monkeypatch.setattr(evaluate, "calibration_path", lambda: target)
@@ -182,7 +186,7 @@ def test_fit_writes_and_reloads_the_calibration(tmp_path, monkeypatch, retriever
     assert written["info"]["fitted"] and written["info"]["n"] == len(dev)
     assert written["info"]["dev_answerable_kept"] >= written["info"]["min_kept"]
     assert retriever.calibration.threshold == written["threshold"]  # reloaded from the written file
-    assert retriever.calibration == answer.Calibration.load(target)
+    assert retriever.calibration == noanswer.Calibration.load(target)
     with pytest.raises(ValueError, match="both answerable and unanswerable"):
         evaluate.fit(FakeRetriever(), [FAKE_ITEMS[0]], progress=False)
     with pytest.raises(ValueError, match="split 'dev'"):

@@ -1,0 +1,50 @@
+"""Feedback rows survive restarts and concurrent writers, and export in the question-set format."""
+import json
+import threading
+
+from qa.evaluate import load_set
+from qa.feedback import FeedbackStore
+
+ANSWER = {"answer": "煤炭产量11.9亿吨。", "short": "11.9亿吨", "confident": True, "resolved": None,
+          "passages": [{"doc": "a.txt", "start": 0, "end": 10, "rank": 1, "text": "…"}]}
+
+
+def test_add_comment_stats_and_reopen(tmp_path):
+    path = tmp_path / "feedback.sqlite"
+    store = FeedbackStore(path)
+    row = store.add(-1, "煤炭产量是多少？", ANSWER, "hybrid", "g-1")
+    store.comment(row, "答案应该是……")
+    store.add(1, "另一个问题", ANSWER, "dense")
+    again = FeedbackStore(path)  # as after a server restart
+    st = again.stats()
+    assert (st["total"], st["likes"], st["dislikes"], st["with_comment"]) == (2, 1, 1, 1)
+    rows = again.rows()
+    assert rows[0]["question"] == "煤炭产量是多少？" and rows[0]["comment"] == "答案应该是……"
+    assert json.loads(rows[0]["passages"]) == [{"doc": "a.txt", "start": 0, "end": 10, "rank": 1}]
+
+
+def test_concurrent_writers_lose_no_rows(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite")
+
+    def click(n):
+        for i in range(25):
+            store.add(1 if i % 2 else -1, f"q{n}-{i}", ANSWER, "hybrid")
+
+    threads = [threading.Thread(target=click, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.stats()["total"] == 16 * 25
+    assert len({r["question"] for r in store.rows()}) == 16 * 25
+
+
+def test_export_reads_back_as_a_question_set(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite")
+    store.add(1, "喜欢的问题", ANSWER, "hybrid")
+    store.add(-1, "不喜欢的问题", ANSWER, "hybrid")
+    out = tmp_path / "fb.jsonl"
+    assert store.export(out) == 2
+    items = load_set(out, {"a.txt": "煤炭产量11.9亿吨。"})
+    assert [i.kind for i in items] == ["feedback-dislike", "feedback-like"]  # dislikes first
+    assert store.export(tmp_path / "d.jsonl", (-1,)) == 1

@@ -1,0 +1,78 @@
+"""The no-answer checks (each names what is missing) and the calibration fitted on dev."""
+import pytest
+
+from qa.lexical import LexicalIndex
+from qa.noanswer import (Calibration, Signals, absent_names, failed_checks, fit_calibration, missing_qualifiers,
+                         signals)
+from qa.query import analyse
+from qa.spans import short_answer
+
+CORPUS = "山西煤炭产量11.9亿吨。pm2.5平均浓度39微克。（作者为中共山西省委书记）全省重点培育10条产业链。"
+
+
+def test_absent_names():
+    assert absent_names("2021年陕西省煤炭产量是多少？", CORPUS) == ["陕西省"]
+    assert absent_names("山西省2021年的GDP是多少？", CORPUS) == ["GDP"]
+    assert absent_names("山西PM2.5浓度是多少？", CORPUS) == []
+    assert absent_names("What was the GDP of Shanxi?", CORPUS) == []  # English questions: not a signal
+
+
+def test_qualifiers_and_scopes():
+    passage = "去年，全省PM2.5平均浓度39微克/立方米。"
+    assert missing_qualifiers(analyse("去年PM2.5最高浓度是多少？"), passage) == ["最高"]
+    assert missing_qualifiers(analyse("去年PM2.5平均浓度是多少？"), passage) == []
+    assert missing_qualifiers(analyse("全国PM2.5平均浓度是多少？"), passage) == ["全国"]  # the passage says 全省
+    assert missing_qualifiers(analyse("全国PM2.5平均浓度是多少？"), "PM2.5平均浓度39微克。") == []
+
+
+def test_a_count_in_another_unit_is_not_an_answer():
+    lex = LexicalIndex.build([CORPUS, "其他内容。"])
+    sentence = "全省重点培育10条产业链。"
+    for question, untied in [("全省重点培育了多少条产业链？", False), ("产业链上有多少家企业？", True)]:
+        q = analyse(question)
+        sp = short_answer(q, [sentence], [0], lex)
+        sig = signals(q, lex, CORPUS, sentence, sp)
+        assert sig.untied is untied, question
+        assert bool(failed_checks(sig)) is untied
+
+
+def test_failed_checks_name_the_reason():
+    s = Signals(content_coverage=0.8, absent_names=["陕西省"], missing_figures=["2019年"], want="count",
+                untied=True, focus=["企业"], missing_qualifiers=["最高"], incomplete=None)
+    why = " ".join(failed_checks(s))
+    for part in ("2019年", "陕西省", "最高", "企业"):
+        assert part in why
+    assert "请把问题写完整" in failed_checks(Signals(0.0, [], [], incomplete="elliptic"))[0]
+    assert failed_checks(Signals(0.8, [], [])) == []
+
+
+def _sig(cov=0.8, names=(), figs=()):
+    return Signals(content_coverage=cov, absent_names=list(names), missing_figures=list(figs))
+
+
+def test_probability_puts_failed_checks_below_half():
+    cal = Calibration([2.0], 0.0, [0.5], [0.1], 0.5, {})
+    assert cal.probability(_sig(names=["陕西省"])) < 0.5 <= cal.probability(_sig(cov=0.2))
+    assert cal.probability(_sig(cov=0.9)) > cal.probability(_sig(cov=0.6))
+
+
+def test_fit_calibration_keeps_the_answerable():
+    sig = [_sig(cov=c) for c in (0.7, 0.8, 0.85, 0.9, 0.95, 0.75, 0.88, 0.92, 0.81, 0.86)]
+    sig += [_sig(names=["陕西省"]), _sig(figs=["2019年"]), _sig(cov=0.2), _sig(cov=0.3)]
+    answerable = [True] * 10 + [False] * 4
+    cal = fit_calibration(sig, answerable, min_kept=0.9)
+    assert cal.weights[0] > 0
+    kept = sum(cal.probability(s) >= cal.threshold for s in sig[:10]) / 10
+    flagged = sum(cal.probability(s) < cal.threshold for s in sig[10:]) / 4
+    assert kept >= 0.9 and flagged == 1.0
+    with pytest.raises(ValueError, match="both"):
+        fit_calibration(sig[:3], [True] * 3)
+
+
+def test_calibration_json_round_trip(tmp_path):
+    cal = Calibration([0.3], 0.1, [0.6], [0.2], 0.55, {"fitted": True})
+    p = tmp_path / "c.json"
+    p.write_text(cal.to_json(), encoding="utf-8")
+    assert Calibration.load(p) == cal
+    p.write_text("{broken", encoding="utf-8")
+    assert Calibration.load(p) == Calibration.fallback()
