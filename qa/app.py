@@ -35,6 +35,12 @@ DEFAULT_CONCURRENCY = 2
 QUEUE_MAX_SIZE = 256
 #: Longest user message echoed in full in the chat (the question itself is cut by clean_question).
 ECHO_MAX_CHARS = 2000
+#: Sessions whose state (a conversation's questions, its ratable replies) is kept. Every API call is a
+#: session of its own, and Gradio keeps 10,000 by default, which is what made memory grow without a
+#: plateau under load (about 60 KB a request); a thousand conversations fit in about 60 MB.
+SESSION_CAPACITY = 1000
+#: The largest upload (a document for the library), in bytes.
+MAX_UPLOAD_BYTES = 50 << 20
 
 EXAMPLES = [
     "2021年山西煤炭产量是多少？",
@@ -260,8 +266,10 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY, feed
 
     def add_user(message: str, history: list) -> tuple[str, list, str]:
         history = list(history or [])
-        history.append({"role": "user", "content": _echo(message or "")})
-        return "", history, message or ""
+        message = (message or "") if isinstance(message, str) else ""
+        message = message.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be sent back
+        history.append({"role": "user", "content": _echo(message)})
+        return "", history, message
 
     def answer(question: str, history: list, k: float, mode: str, asked: list, rated: dict):
         history, asked, rated = list(history or []), list(asked or []), dict(rated or {})
@@ -416,6 +424,10 @@ def _feedback_store(retriever: Retriever):
 
 def run(args: argparse.Namespace) -> int:
     """``qa serve``: load the model and index once, serve until Ctrl-C or SIGTERM, exit 0."""
+    from starlette.middleware import Middleware
+
+    from .security import AuthError, Guard, is_loopback, load_auth
+
     port = args.port
     if not 0 <= port <= 65535:
         _log(f"qa serve: --port must be from 0 to 65535, not {port}")
@@ -423,6 +435,19 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         _log("qa serve: --concurrency must be at least 1")
         return 2
+    try:
+        logins = load_auth(getattr(args, "auth_file", None))
+    except AuthError as exc:
+        _log(f"qa serve: {exc}")
+        return 2
+    if not is_loopback(args.host) and not logins:
+        if not getattr(args, "insecure_no_auth", False):
+            _log(f"qa serve: refusing to listen on {args.host} without logins: anyone who can reach this machine "
+                 "could use it. Give logins with --auth-file FILE (one 'user:password' per line) or "
+                 "QA_AUTH='user:password', or pass --insecure-no-auth if that is really what you want.")
+            return 2
+        _log("=" * 78 + f"\nqa serve: WARNING: listening on {args.host} WITHOUT LOGINS (--insecure-no-auth).\n"
+             "Anyone who can reach this machine can ask questions and read the documents.\n" + "=" * 78)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -442,8 +467,12 @@ def run(args: argparse.Namespace) -> int:
         if port == 0:
             port = _free_port(args.host)
         try:
-            _, url, _ = demo.launch(server_name=args.host, server_port=port, prevent_thread_lock=True,
-                                    quiet=True, show_error=True, css=CSS, footer_links=["api", "settings"])
+            _, url, _ = demo.launch(
+                server_name=args.host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
+                css=CSS, footer_links=["api", "settings"], auth=logins or None,
+                state_session_capacity=SESSION_CAPACITY, max_file_size=MAX_UPLOAD_BYTES,
+                app_kwargs={"middleware": [Middleware(Guard, api_names=("ask",), uploads=False,
+                                                      max_upload=MAX_UPLOAD_BYTES)]})
         except OSError as exc:
             _log(f"qa serve: cannot listen on {args.host}:{port}: {exc}")
             return 1

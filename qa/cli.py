@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--concurrency", type=int, default=SERVE_CONCURRENCY, metavar="N",
                    help=f"questions answered at the same time; the rest wait in the queue "
                         f"(default: {SERVE_CONCURRENCY}, fits two CPU cores)")
+    s.add_argument("--auth-file", metavar="FILE",
+                   help="logins, one 'user:password' per line (or $QA_AUTH_FILE, or $QA_AUTH='user:password'); "
+                        "required to listen beyond this machine")
+    s.add_argument("--insecure-no-auth", action="store_true",
+                   help="listen beyond this machine without logins (anyone on the network can use the page)")
     _common(s)
 
     f = sub.add_parser("feedback", help="the 👍/👎 ratings given on the chat page",
@@ -237,8 +242,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "feedback":
             return cmd_feedback(args)
         if args.command == "serve":
-            from . import app
-            return app.run(args)
+            import shutil
+            import tempfile
+
+            # uploads land in a folder of this server's own, removed when it stops
+            uploads = tempfile.mkdtemp(prefix="qa-serve-", dir=os.environ.get("GRADIO_TEMP_DIR"))
+            os.environ["GRADIO_TEMP_DIR"] = uploads
+            try:
+                from . import app
+                return app.run(args)
+            finally:
+                shutil.rmtree(uploads, ignore_errors=True)
         if args.command == "eval":
             from . import evaluate
             return evaluate.run(args)

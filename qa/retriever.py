@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import threading
+import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ MAX_QUESTION_CHARS = 1000
 #: it holds the kind of answer the question wants (see Retriever._assess).
 PROMOTE_DEPTH = 3
 PROMOTE_RATIO = 0.85
+#: How often (at most) a retriever looks whether its index folder has a new generation.
+RELOAD_CHECK_S = 1.0
 #: The reply to a follow-up that the conversation cannot resolve.
 ASK_AGAIN = ("这个问题像是接着上文问的，但前面的对话里找不到它说的是什么：请把问题写完整，例如“2021年山西煤炭产量是多少？”"
              "(this looks like a follow-up, but the conversation does not say what it is about: please ask a "
@@ -147,12 +150,64 @@ class Retriever:
         self._embedder = None
         if sources is None and (index_dir is None or self.index_dir.parent == cache_dir()):
             sources = default_sources()
-        self.index: Index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
-                                       self._get_embedder, max_chars, model_id(model), rebuild, log)
+        index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
+                           self._get_embedder, max_chars, model_id(model), rebuild, log)
         self.embedder = self._get_embedder()
         self.calibration = noanswer.Calibration.load()
-        self._sent_chunk = np.asarray(self.index.store.sent_spans[:, 0], dtype=np.int64)
         self._lock = threading.Lock()
+        self._log = log
+        self._local = threading.local()
+        self._view = _View(index)
+        self._checked = time.monotonic()
+        self._manifest_stat = _stat(self.index_dir / "manifest.json")
+
+    # -- the index in use, and noticing a rebuilt one -----------------------------
+    @property
+    def index(self) -> Index:
+        """The index answering now (a request in flight keeps the one it started with)."""
+        view = getattr(self._local, "view", None)
+        return (view or self._view).index
+
+    def _current(self) -> "_View":
+        """The view to answer from: after another process rebuilt the index (a new generation named by
+        manifest.json, checked at most every RELOAD_CHECK_S seconds), the new one, swapped in whole."""
+        now = time.monotonic()
+        if now - self._checked >= RELOAD_CHECK_S:
+            self._checked = now
+            st = _stat(self.index_dir / "manifest.json")
+            if st != self._manifest_stat:
+                self._reload(st)
+        return self._view
+
+    def _reload(self, st) -> None:
+        from .index import IndexError_, load_index
+
+        with self._reload_lock:
+            if st == self._manifest_stat:
+                return
+            try:
+                index = load_index(self.index_dir)
+            except (IndexError_, OSError) as exc:  # mid-build or damaged: keep answering from what we have
+                self._log(f"qa: a new index generation could not be loaded yet ({exc}); still answering "
+                          f"from {self._view.index.generation}")
+                return
+            self._manifest_stat = st
+            if index.generation != self._view.index.generation:
+                old = self._view.index.generation
+                self._view = _View(index)
+                self._log(f"qa: now answering from index generation {index.generation} (was {old})")
+
+    _reload_lock = threading.Lock()
+
+    def _enter(self) -> None:
+        self._local.view = self._current()
+
+    def _leave(self) -> None:
+        self._local.view = None
+
+    @property
+    def _sent_chunk(self) -> np.ndarray:
+        return (getattr(self._local, "view", None) or self._view).sent_chunk
 
     def _get_embedder(self):
         if self._embedder is None:
@@ -242,8 +297,12 @@ class Retriever:
     def retrieve(self, question: str, k: int = 5, mode: str | None = None) -> list[Passage]:
         """The ``k`` passages that best answer ``question``, best first."""
         text, _ = clean_question(question)
-        k, mode = check_k(k), check_mode(mode or self.mode)
-        return self._passages(text, self._score(text, mode), k)[0]
+        k, mode = check_k(k), check_mode(self.mode if mode is None else mode)
+        self._enter()
+        try:
+            return self._passages(text, self._score(text, mode), k)[0]
+        finally:
+            self._leave()
 
     def ask(self, question: str, k: int = 5, mode: str | None = None, history=None) -> Answer:
         """Retrieve, pick the answer sentence and its short span, and say whether the documents answer.
@@ -255,7 +314,15 @@ class Retriever:
         abstains alike.
         """
         text, notes = clean_question(question)
-        k, mode = check_k(k), check_mode(mode or self.mode)
+        k, mode = check_k(k), check_mode(self.mode if mode is None else mode)
+        followup.history_questions(history)
+        self._enter()
+        try:
+            return self._ask(text, notes, k, mode, history)
+        finally:
+            self._leave()
+
+    def _ask(self, text: str, notes: list[str], k: int, mode: str, history) -> Answer:
         resolved = None
         if history is not None:
             res = self._resolve(text, history)
@@ -301,6 +368,13 @@ class Retriever:
     def signals(self, question: str, history=None) -> noanswer.Signals:
         """The no-answer signals for ``question`` (used to fit the calibration)."""
         text, _ = clean_question(question)
+        self._enter()
+        try:
+            return self._signals(text, history)
+        finally:
+            self._leave()
+
+    def _signals(self, text: str, history) -> noanswer.Signals:
         if history is not None:
             res = self._resolve(text, history)
             if res.text is None:
@@ -311,6 +385,25 @@ class Retriever:
         else:
             query = analyse(text)
         return self._assess(text, query, self._score(text, "hybrid"), 1)[3]
+
+
+@dataclass
+class _View:
+    """One loaded index and what the query path derives from it, swapped as a whole."""
+
+    index: Index
+    sent_chunk: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.sent_chunk = np.asarray(self.index.store.sent_spans[:, 0], dtype=np.int64)
+
+
+def _stat(path: Path):
+    try:
+        st = path.stat()
+        return st.st_mtime_ns, st.st_size, st.st_ino
+    except OSError:
+        return None
 
 
 _default: Retriever | None = None

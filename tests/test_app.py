@@ -328,3 +328,38 @@ def test_page_conversation_and_feedback(page, server, artifacts):
     page.locator("#qa-new").click()
     reply = _ask(page, "同比增长了多少？")
     assert "理解为" not in reply.inner_text()
+
+
+@pytest.mark.slow
+def test_server_with_logins_rejects_anonymous_requests(tmp_path):
+    import httpx
+    from gradio_client import Client
+
+    port = _free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False", QA_AUTH="tester:correct-horse",
+               QA_FEEDBACK=str(tmp_path / "f.sqlite"))
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert proc.poll() is None, proc.stderr.read()
+            try:
+                if httpx.get(url, timeout=5).status_code in (200, 401):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        r = httpx.post(url + "gradio_api/call/ask", json={"data": ["2021年山西煤炭产量是多少？"]}, timeout=30)
+        assert r.status_code in (401, 403), r.status_code
+        assert "11.9" not in r.text
+        client = Client(url, auth=("tester", "correct-horse"), verbose=False)
+        assert client.predict("2021年山西煤炭产量是多少？", api_name="/ask")["short"] == "11.9亿吨"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()

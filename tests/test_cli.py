@@ -109,3 +109,49 @@ def test_missing_model_is_a_clear_error(tmp_path):
     out = run("ask", "煤炭", "--model", str(tmp_path / "no-model-here"), timeout=120)
     assert out.returncode == 1
     assert "model" in out.stderr.lower() and "Traceback" not in out.stderr
+
+
+# -- hardening (issue 9) ----------------------------------------------------------------------------------
+def test_invalid_utf8_in_argv_is_answered_without_a_traceback():
+    out = subprocess.run([*qa_command(), "ask", b"\xff\xfe\xe7\x85\xa4\xe7\x82\xad", "--k", "1"], capture_output=True,
+                         env=subprocess_env(), timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr.decode("utf-8", "replace")
+    assert b"Traceback" not in out.stderr
+
+
+def test_a_question_may_start_with_a_dash():
+    out = run("ask", "-2021年山西煤炭产量是多少？", "--k", "1")
+    assert out.returncode == 0 and "11.9亿吨" in out.stdout, out.stderr
+
+
+def test_a_mistyped_index_folder_is_a_clear_error(tmp_path):
+    out = run("ask", "煤炭", "--index", str(tmp_path / "idnex"), timeout=120)
+    assert out.returncode == 1 and "not a qa index" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "idnex").exists()
+
+
+def test_ask_follow_up_with_history():
+    out = run("ask", "同比增长了多少？", "--history", "2021年山西煤炭产量是多少？", "--json", "--k", "1")
+    data = json.loads(out.stdout)
+    assert data["short"] == "10.5%" and "煤炭产量" in data["resolved"]
+
+
+def test_serve_beyond_loopback_needs_logins(tmp_path):
+    out = run("serve", "--host", "0.0.0.0", "--port", "0", timeout=120, QA_AUTH="", QA_AUTH_FILE="")
+    assert out.returncode == 2 and "--auth-file" in out.stderr and "refusing" in out.stderr
+    (tmp_path / "logins").write_text("ana:short\n", encoding="utf-8")
+    out = run("serve", "--host", "0.0.0.0", "--auth-file", str(tmp_path / "logins"), timeout=120)
+    assert out.returncode == 2 and "8 characters" in out.stderr
+
+
+def test_feedback_commands(tmp_path):
+    from qa.feedback import FeedbackStore
+
+    store = FeedbackStore(tmp_path / "f.sqlite")
+    store.add(-1, "问题", {"answer": None, "confident": False, "passages": []}, "hybrid")
+    out = run("feedback", "stats", "--feedback", str(tmp_path / "f.sqlite"), timeout=60)
+    assert out.returncode == 0 and "1 ratings" in out.stdout and "1 👎" in out.stdout
+    out = run("feedback", "export", "--feedback", str(tmp_path / "f.sqlite"), "--out", str(tmp_path / "x.jsonl"),
+              timeout=60)
+    assert out.returncode == 0 and json.loads((tmp_path / "x.jsonl").read_text(encoding="utf-8"))["kind"] == \
+        "feedback-dislike"

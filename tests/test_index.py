@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -147,3 +148,107 @@ def test_committed_index_is_fresh():
     assert staleness(manifest, folder, [ROOT / "seeds"], model_id(None), ix.chunking.DEFAULT_MAX_CHARS) == []
     assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["documents"][0]["path"] == \
         "../seeds/000_d45281373ae632ae.txt"
+
+
+# -- an index never changes its documents behind the user's back (issue 9) -------------------------------
+def test_damaged_manifest_rebuilds_from_the_index_own_sources(built, docs, embedder):
+    (built / "manifest.json").write_text('{"truncat', encoding="utf-8")
+    messages = []
+    index = open_index(built, None, lambda: embedder, None, embedder.model_id, log=messages.append)
+    assert "damaged" in messages[0]
+    assert sorted(index.documents) == ["a.txt", "b.md"]  # its own documents, never seeds/
+
+
+def test_damaged_index_whose_sources_are_gone_is_refused(built, docs, embedder):
+    (built / "manifest.json").write_text("", encoding="utf-8")
+    shutil.rmtree(docs)
+    with pytest.raises(IndexError_, match="gone"):
+        open_index(built, None, lambda: embedder, None, embedder.model_id)
+
+
+def test_a_folder_that_is_not_an_index_is_an_error(tmp_path, embedder):
+    with pytest.raises(IndexError_, match="not a qa index"):
+        open_index(tmp_path / "typo", None, lambda: embedder, None, embedder.model_id)
+    assert not (tmp_path / "typo").exists()  # nothing was built there
+
+
+def test_a_copied_index_opens_without_its_sources(tmp_path, embedder):
+    shutil.copytree(ROOT / "embeddings", tmp_path / "copy", ignore=shutil.ignore_patterns(".lock", "feedback*"))
+    index = open_index(tmp_path / "copy", None, lambda: embedder, None, embedder.model_id, rebuild=False)
+    assert "11.9亿吨" in index.documents["000_d45281373ae632ae.txt"]
+
+
+def test_build_refuses_a_folder_that_holds_other_files(tmp_path, docs, embedder):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.docx").write_bytes(b"important")
+    with pytest.raises(ValueError, match="not empty and is not a qa index"):
+        build_index([docs], tmp_path / "mine", embedder, progress=False)
+    assert (tmp_path / "mine" / "thesis.docx").read_bytes() == b"important"
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1, 19, 2.5, "150", True])
+def test_bad_chunk_sizes_and_sources_are_refused_at_once(tmp_path, docs, embedder, bad):
+    with pytest.raises(ValueError, match="max_chars"):
+        build_index([docs], tmp_path / "i", embedder, max_chars=bad, progress=False)
+    with pytest.raises(ValueError, match="list of paths"):
+        build_index(str(docs), tmp_path / "i", embedder, progress=False)
+
+
+def test_leftovers_of_killed_builds_are_removed_by_the_next_build(built, docs, embedder):
+    (built / ".tmp-99999-1").mkdir()
+    (built / ".tmp-99999-1" / "chunk_vecs.npy").write_bytes(b"half")
+    (built / "g-deadbeef0000").mkdir()
+    (built / ".manifest.json.tmp-99999-1").write_text("{", encoding="utf-8")
+    (docs / "a.txt").write_text(DOC_A + "又一句。", encoding="utf-8")
+    build_index([docs], built, embedder, max_chars=40, progress=False)
+    names = sorted(p.name for p in built.iterdir())
+    assert not [n for n in names if n.startswith(".tmp-") or ".tmp-" in n] and "g-deadbeef0000" not in names
+    assert len([n for n in names if n.startswith("g-")]) == 2  # current + the one it replaced
+
+
+def test_a_second_builder_waits_or_says_who_holds_the_folder(built):
+    from qa.locking import IndexLock, LockTimeout
+
+    with IndexLock(built):
+        with pytest.raises(LockTimeout, match=f"PID {os.getpid()}"):
+            with IndexLock(built, timeout=0.2):
+                pass
+    with IndexLock(built, timeout=0.2):  # released
+        pass
+
+
+@pytest.mark.slow
+def test_two_builders_and_a_reader_of_one_folder(built, docs):
+    """Two processes rebuild one folder again and again while this one keeps loading it."""
+    import subprocess
+    import sys
+    import threading
+
+    code = ("import sys; from pathlib import Path; from qa.embedding import load_embedder; "
+            "from qa.index import build_index\n"
+            "e = load_embedder()\n"
+            "for i in range(3):\n"
+            "    (Path(sys.argv[1]) / 'a.txt').write_text('一、煤炭\\n\\n第%s次。' % (sys.argv[3] + str(i)), "
+            "encoding='utf-8')\n"
+            "    build_index([Path(sys.argv[1])], Path(sys.argv[2]), e, max_chars=40, progress=False)\n")
+    errors, loads = [], 0
+    stop = threading.Event()
+
+    def reader():
+        nonlocal loads
+        while not stop.is_set():
+            try:
+                load_index(built).close()
+                loads += 1
+            except Exception as exc:  # noqa: BLE001 - any failure counts
+                errors.append(repr(exc))
+
+    t = threading.Thread(target=reader)
+    t.start()
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(docs), str(built), tag], cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for tag in ("A", "B")]
+    rcs = [(p.wait(300), p.stderr.read()) for p in procs]
+    stop.set()
+    t.join()
+    assert [rc for rc, _ in rcs] == [0, 0], rcs
+    assert errors == [] and loads > 10, (errors[:3], loads)

@@ -218,3 +218,64 @@ def test_follow_up_with_history_is_resolved(retriever):
     assert complete.resolved == "去年汾河秋汛转移安置了多少群众？" and complete.short == "16.34万人"
     with pytest.raises(ValueError, match="history"):
         retriever.ask("同比增长了多少？", history="2021年山西煤炭产量是多少？")
+
+
+# -- every input path is total; a rebuilt index is picked up (issue 9) ------------------------------------
+@pytest.mark.parametrize("q", ["煤炭\udcff", "\ud800煤炭产量", "\udfff", "a\x00b", "煤" * 50_000])
+def test_lone_surrogates_and_odd_text_are_answered_or_refused(q):
+    try:
+        a = ask(q)
+    except ValueError:
+        return
+    assert isinstance(a, Answer) and "\ud800" not in json.dumps(a.to_dict(), ensure_ascii=False)
+
+
+def test_bad_arguments_raise_value_error_alike(retriever):
+    from qa import Retriever
+
+    with pytest.raises(ValueError, match="mode"):
+        retriever.ask("煤炭", mode="")
+    with pytest.raises(ValueError, match="mode"):
+        ask("煤炭", mode="")
+    with pytest.raises(ValueError, match="k must"):
+        retriever.ask("煤炭", k=5.0)
+    with pytest.raises(ValueError, match="max_chars"):
+        Retriever(max_chars=0)
+    with pytest.raises(ValueError, match="sources"):
+        Retriever(index_dir="x", sources="some/dir")
+
+
+def test_fuzzed_questions_get_an_answer_or_a_value_error(retriever):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.characters(codec=None, categories=None)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.text(alphabet=alphabet, max_size=60), st.integers(min_value=-3, max_value=120),
+           st.sampled_from(["hybrid", "dense", "lexical", "", "HYBRID", None]),
+           st.one_of(st.none(), st.lists(st.text(max_size=20), max_size=3)))
+    def check(q, k, mode, history):
+        try:
+            a = retriever.ask(q, k=k, mode=mode, history=history)
+        except ValueError:
+            return
+        json.dumps(a.to_dict(), ensure_ascii=False).encode("utf-8")  # every string can be sent
+        assert len(a.passages) == min(k, len(retriever.index.chunks))
+
+    check()
+
+
+def test_a_running_retriever_answers_from_a_rebuilt_index(tmp_path, monkeypatch):
+    import qa.retriever as rmod
+    from qa.index import build_index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "n.txt").write_text("本市的吉祥物是一只熊猫，名叫阿福。", encoding="utf-8")
+    r = rmod.Retriever(index_dir=tmp_path / "ix", sources=[docs], log=lambda m: None)
+    assert "阿福" in r.ask("吉祥物叫什么？").passages[0].text
+    monkeypatch.setattr(rmod, "RELOAD_CHECK_S", 0.0)
+    (docs / "n.txt").write_text("本市的吉祥物是一只老虎，名叫大福。", encoding="utf-8")
+    build_index([docs], tmp_path / "ix", r.embedder, progress=False)  # as another process would
+    assert "大福" in r.ask("吉祥物叫什么？").passages[0].text

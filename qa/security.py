@@ -1,0 +1,167 @@
+"""What ``qa serve`` lets in: logins, uploads, and the shape of API requests.
+
+* **Logins.** Listening beyond loopback without a login would hand the documents (and the
+  upload form) to the whole network, so ``qa serve`` refuses to, unless logins are set or
+  ``--insecure-no-auth`` says the operator knows (then it warns loudly). Credentials come
+  from a file (``--auth-file``, ``QA_AUTH_FILE``: one ``user:password`` per line) or the
+  ``QA_AUTH`` variable, never from the command line, where ``ps`` would show them.
+* **The guard** (:class:`Guard`, an ASGI middleware in front of Gradio):
+  - Gradio's upload route is closed unless the page takes documents (``--library``), and
+    then it takes at most ``max_upload`` bytes a request;
+  - files are never served back from the server's origin (``/file=``): an uploaded
+    ``.html`` must not run as the site;
+  - ``/call/<name>`` and ``/run/<name>`` name an existing API endpoint (else 404, not a
+    500), and a call to ``/ask`` is checked before Gradio sees it: its ``data`` is
+    ``[question, k?, mode?, history?]`` with the same rules as the Python API (else a 4xx
+    with a short message, never an internal one), and the optional values are filled in
+    so that the three-value calls of earlier versions keep working.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from pathlib import Path
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+#: The largest API request body read (a question of any length fits well within it).
+MAX_BODY = 1 << 20
+
+
+class AuthError(ValueError):
+    """Logins are missing or unreadable."""
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_auth(path: str | None = None) -> list[tuple[str, str]]:
+    """Logins from ``path`` (or ``QA_AUTH_FILE``), and ``QA_AUTH``; each ``user:password``."""
+    entries: list[str] = []
+    path = path or os.environ.get("QA_AUTH_FILE")
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AuthError(f"cannot read the login file {path}: {exc.strerror or exc}") from None
+        entries += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if os.environ.get("QA_AUTH"):
+        entries += [e.strip() for e in os.environ["QA_AUTH"].split(",") if e.strip()]
+    out = []
+    for e in entries:
+        user, sep, password = e.partition(":")
+        if not sep or not user or len(password) < 8:
+            raise AuthError("each login must be 'user:password' with a password of 8 characters or more")
+        out.append((user, password))
+    return out
+
+
+def _json(send, status: int, message: str):
+    body = json.dumps({"error": message}, ensure_ascii=False).encode("utf-8")
+
+    async def go():
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+    return go()
+
+
+def check_ask_data(data) -> list:
+    """The ``data`` of an ``/ask`` call, checked and completed: ``[question, k, mode, history]``.
+
+    Raises ValueError with a message for the caller.
+    """
+    from .followup import history_questions
+    from .retriever import MODES, check_k, check_mode, clean_question
+
+    if not isinstance(data, list) or not 1 <= len(data) <= 4:
+        raise ValueError("data must be a list: [question, k (1-100, optional), mode (optional), "
+                         "history (optional: earlier questions, oldest first)]")
+    data = data + [None] * (4 - len(data))
+    question, k, mode, history = data
+    if isinstance(question, str):
+        question = question.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become '?'
+    if isinstance(history, list):
+        history = [h.encode("utf-8", "replace").decode("utf-8") if isinstance(h, str) else h for h in history]
+    clean_question(question)
+    k = 5 if k is None else check_k(k)
+    mode = "hybrid" if mode is None else check_mode(mode)
+    history_questions(history)
+    assert mode in MODES
+    return [question, k, mode, history]
+
+
+class Guard:
+    """ASGI middleware in front of the Gradio app (see the module docstring)."""
+
+    def __init__(self, app, api_names=("ask",), uploads: bool = False, max_upload: int = 50 << 20):
+        self.app = app
+        self.api_names = set(api_names)
+        self.uploads = uploads
+        self.max_upload = max_upload
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        method = scope.get("method", "GET")
+        tail = path.split("/gradio_api", 1)[-1] if "/gradio_api" in path else path
+        if tail.startswith("/file=") or tail.startswith("/file/"):
+            return await _json(send, 403, "files are not served from this server")
+        if tail.startswith("/upload") and method == "POST":
+            if not self.uploads:
+                return await _json(send, 403, "uploads are closed on this server (start it with --library to "
+                                              "take documents)")
+            length = dict(scope.get("headers", [])).get(b"content-length")
+            if length is None or not length.isdigit() or int(length) > self.max_upload:
+                return await _json(send, 413, f"an upload may be at most {self.max_upload // (1 << 20)} MB")
+        for prefix in ("/call/", "/run/"):
+            if tail.startswith(prefix) and method == "POST":
+                name = tail[len(prefix):].strip("/").split("/")[0]
+                if name not in self.api_names and not (prefix == "/run/" and name == "predict"):
+                    return await _json(send, 404, f"no API endpoint /{name}; this server has "
+                                                  + ", ".join("/" + n for n in sorted(self.api_names)))
+                if name == "ask":
+                    return await self._ask(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    async def _ask(self, scope, receive, send):
+        body = b""
+        more = True
+        while more:
+            msg = await receive()
+            body += msg.get("body", b"")
+            more = msg.get("more_body", False)
+            if len(body) > MAX_BODY:
+                return await _json(send, 413, "the request is too large")
+        try:
+            payload = json.loads(body.decode("utf-8", "replace") or "null")
+        except ValueError:
+            return await _json(send, 400, 'the body must be JSON: {"data": [question, k, mode, history]}')
+        if not isinstance(payload, dict) or "data" not in payload:
+            return await _json(send, 422, 'the body must be a JSON object with "data": [question, k, mode, history]')
+        try:
+            payload["data"] = check_ask_data(payload["data"])
+        except ValueError as exc:
+            return await _json(send, 422, str(exc))
+        new_body = json.dumps(payload, ensure_ascii=False).encode("utf-8", "replace")
+        headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]
+        headers.append((b"content-length", str(len(new_body)).encode()))
+        scope = dict(scope, headers=headers)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": new_body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
