@@ -1,0 +1,155 @@
+"""Crash safety of index builds: ``kill -9`` at random moments, and concurrent builders with a reader.
+
+    python benchmarks/crash.py [--trials 50] [--copies 8] [--rounds 6]
+
+1. ``--trials`` times: start ``qa build`` of a folder of documents into one index folder (a document
+   edited each time, so that every build really rebuilds), kill it with SIGKILL at a random moment
+   of its run, then check that the index still opens and answers. A last, uninterrupted build must
+   leave no ``.tmp-*`` folders and no generation but the current one and the one it replaced.
+2. Two builder processes rebuild the same folder ``--rounds`` times each while a thread of this
+   process opens the index in a loop: every build must succeed and every open must too.
+
+Prints the counts and writes ``benchmarks/results/crash.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def make_docs(folder: Path, copies: int) -> None:
+    text = next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(copies):
+        (folder / f"copy{i:02d}.txt").write_text(f"第{i}份。\n" + text, encoding="utf-8")
+
+
+def build_cmd(docs: Path, index: Path) -> list[str]:
+    return [sys.executable, "-m", "qa.cli", "build", str(docs), "--index", str(index)]
+
+
+def kill_trials(trials: int, copies: int, rng: random.Random) -> dict:
+    from qa.index import load_index
+
+    work = Path(tempfile.mkdtemp(prefix="qa-crash-"))
+    docs, index = work / "docs", work / "index"
+    make_docs(docs, copies)
+    t = time.perf_counter()
+    subprocess.run(build_cmd(docs, index), check=True, capture_output=True, cwd=ROOT)
+    full = time.perf_counter() - t
+    opened = failed = 0
+    problems = []
+    for trial in range(trials):
+        # edit one document (a new sentence, so some of its chunks must be encoded again)
+        victim = docs / f"copy{trial % copies:02d}.txt"
+        victim.write_text(victim.read_text(encoding="utf-8") + f"\n补充第{trial}句。", encoding="utf-8")
+        proc = subprocess.Popen(build_cmd(docs, index), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, full))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        try:
+            ix = load_index(index)
+            assert len(ix.chunks) > 0 and "11.9亿吨" in ix.documents["copy00.txt"]
+            ix.close()
+            opened += 1
+        except Exception as exc:  # noqa: BLE001 - what we count
+            failed += 1
+            problems.append(f"trial {trial}: {type(exc).__name__}: {exc!s:.200}")
+    leftovers_before = sorted(p.name for p in index.iterdir() if p.name.startswith((".tmp-", "g-")))
+    subprocess.run(build_cmd(docs, index), check=True, capture_output=True, cwd=ROOT)
+    after = sorted(p.name for p in index.iterdir())
+    orphans = [n for n in after if n.startswith(".tmp-") or ".tmp-" in n]
+    generations = [n for n in after if n.startswith("g-")]
+    shutil.rmtree(work, ignore_errors=True)
+    return {"trials": trials, "full_build_s": round(full, 2), "opened_after_kill": opened, "failed_to_open": failed,
+            "problems": problems[:5], "leftovers_before_last_build": len(leftovers_before),
+            "orphans_after_last_build": len(orphans), "generations_after_last_build": len(generations)}
+
+
+def concurrent(rounds: int, copies: int) -> dict:
+    from qa.index import load_index
+
+    work = Path(tempfile.mkdtemp(prefix="qa-concurrent-"))
+    docs_a, docs_b, index = work / "a", work / "b", work / "index"
+    make_docs(docs_a, copies)
+    make_docs(docs_b, copies)
+    subprocess.run(build_cmd(docs_a, index), check=True, capture_output=True, cwd=ROOT)
+    stop = threading.Event()
+    loads, errors = 0, []
+
+    def reader():
+        nonlocal loads
+        while not stop.is_set():
+            try:
+                load_index(index).close()
+                loads += 1
+            except Exception as exc:  # noqa: BLE001 - what we count
+                errors.append(f"{type(exc).__name__}: {exc!s:.200}")
+
+    def builder(docs: Path, tag: str, results: list):
+        for i in range(rounds):
+            f = docs / "copy00.txt"
+            f.write_text(f.read_text(encoding="utf-8") + f"\n{tag}{i}。", encoding="utf-8")
+            r = subprocess.run(build_cmd(docs, index), capture_output=True, text=True, cwd=ROOT)
+            results.append(r.returncode if r.returncode == 0 else f"rc {r.returncode}: {r.stderr[-300:]}")
+
+    t = threading.Thread(target=reader)
+    t.start()
+    results: list = []
+    builders = [threading.Thread(target=builder, args=(d, tag, results)) for d, tag in ((docs_a, "甲"), (docs_b, "乙"))]
+    for b in builders:
+        b.start()
+    for b in builders:
+        b.join()
+    stop.set()
+    t.join()
+    shutil.rmtree(work, ignore_errors=True)
+    failed = [r for r in results if r != 0]
+    return {"builds": len(results), "failed_builds": len(failed), "reader_opens": loads, "reader_errors": len(errors),
+            "examples": (failed + errors)[:5]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trials", type=int, default=50)
+    ap.add_argument("--copies", type=int, default=8, help="copies of the article in the documents folder")
+    ap.add_argument("--rounds", type=int, default=6, help="builds per concurrent builder")
+    ap.add_argument("--seed", type=int, default=3)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    k = kill_trials(args.trials, args.copies, rng)
+    print(f"kill -9 during build: {k['trials']} trials (a full build takes {k['full_build_s']} s): index opened "
+          f"and answered after {k['opened_after_kill']}, failed after {k['failed_to_open']}; "
+          f"{k['leftovers_before_last_build']} leftovers before the next build, {k['orphans_after_last_build']} "
+          f"orphans and {k['generations_after_last_build']} generations after it", flush=True)
+    for p in k["problems"]:
+        print("  ", p)
+    c = concurrent(args.rounds, args.copies)
+    print(f"two concurrent builders + a reader: {c['builds']} builds, {c['failed_builds']} failed; "
+          f"{c['reader_opens']} opens, {c['reader_errors']} reader errors")
+    for e in c["examples"]:
+        print("  ", e)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "crash.json").write_text(json.dumps({"kill": k, "concurrent": c}, ensure_ascii=False, indent=1) + "\n",
+                                    encoding="utf-8")
+    bad = k["failed_to_open"] or k["orphans_after_last_build"] or c["failed_builds"] or c["reader_errors"]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Fuzz the question paths: the Python API and the HTTP API of a running ``qa serve``.
+
+    python benchmarks/fuzz.py [--n 10000] [--http-share 0.3] [--seed 7]
+
+Inputs mix random Unicode (lone surrogates, controls, emoji, every plane), HTML and script
+payloads, very long and empty strings, odd ``k``/``mode``/``history`` values, and malformed
+HTTP bodies. A *crash* is anything but an answer or a clear refusal: in Python an exception
+other than ``ValueError``; over HTTP a 5xx, a body that is not JSON or SSE, or an error event
+that exposes internals (a traceback, an object repr, pydantic text). Prints the counts and
+writes ``benchmarks/results/fuzz.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "'; DROP TABLE x; --", "{{7*7}}",
+            "${jndi:ldap://x}", "../../etc/passwd", "\u202e\u2066煤炭", "％ＳＳ", "　　", "\ufeff煤炭"]
+SEEDS = ["2021年山西煤炭产量是多少？", "那去年呢？", "How much coal?", "PM2.5平均浓度", "它增长了多少？"]
+INTERNALS = ("Traceback", "object at 0x", "pydantic", "errors.pydantic.dev", "File \"/", "Wanted inputs")
+
+
+def random_text(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.2:
+        return rng.choice(PAYLOADS) + rng.choice(SEEDS)
+    if kind < 0.3:
+        return rng.choice(SEEDS) * rng.randint(1, 400)
+    if kind < 0.35:
+        return ""
+    n = rng.randint(1, 40)
+    chars = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.3:
+            chars.append(chr(rng.randint(0x4E00, 0x9FFF)))
+        elif r < 0.45:
+            chars.append(chr(rng.randint(0xD800, 0xDFFF)))  # lone surrogates
+        elif r < 0.55:
+            chars.append(chr(rng.randint(0, 0x1F)))
+        elif r < 0.7:
+            chars.append(chr(rng.randint(0x1F300, 0x1FAFF)))
+        else:
+            chars.append(chr(rng.randint(0, 0x10FFFF)))
+    return "".join(chars)
+
+
+def random_args(rng: random.Random):
+    if rng.random() < 0.7:  # mostly well-formed, so that the answering path itself is fuzzed
+        return rng.choice([1, 3, 5, 10]), rng.choice(["hybrid", "dense", "lexical"]), \
+            rng.choice([None, None, [random_text(rng)], [rng.choice(SEEDS)]])
+    k = rng.choice([5, 1, 100, 0, -1, 101, 5.0, 2.5, "5", None, True, [], 10**9])
+    mode = rng.choice(["hybrid", "dense", "lexical", "", "HYBRID", None, 3, ["hybrid"]])
+    history = rng.choice([None, [], [random_text(rng)], [random_text(rng), random_text(rng)], "not a list",
+                          [{"role": "user", "content": random_text(rng)}], [{"role": "x"}], [1, 2]])
+    return k, mode, history
+
+
+def fuzz_api(n: int, rng: random.Random) -> dict:
+    from qa.retriever import Retriever
+
+    r = Retriever()
+    ok = refused = 0
+    crashes: list[str] = []
+    for _ in range(n):
+        q = random_text(rng) if rng.random() < 0.97 else rng.choice([None, 3, b"bytes", ["list"]])
+        k, mode, history = random_args(rng)
+        try:
+            a = r.ask(q, k=k, mode=mode, history=history)
+            json.dumps(a.to_dict(), ensure_ascii=False).encode("utf-8")
+            ok += 1
+        except ValueError:
+            refused += 1
+        except Exception as exc:  # noqa: BLE001 - this is what we count
+            crashes.append(f"{type(exc).__name__}: {exc!s:.120} <- {q!r:.60} k={k!r} mode={mode!r}")
+    return {"inputs": n, "answered": ok, "refused": refused, "crashes": len(crashes), "examples": crashes[:10]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fuzz_http(n: int, rng: random.Random) -> dict:
+    import httpx
+
+    port = free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", QA_FEEDBACK="/tmp/qa-fuzz-feedback.sqlite")
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/gradio_api"
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        counts = {"answered": 0, "refused_4xx": 0, "error_event": 0, "crashes": 0}
+        crashes: list[str] = []
+        with httpx.Client(timeout=60) as c:
+            for _ in range(n):
+                k, mode, history = random_args(rng)
+                shape = rng.random()
+                if shape < 0.05:
+                    body = rng.choice([b"{", b"[]", b"null", b'{"data": 3}', b'{"data": []}', "煤炭".encode(),
+                                       b'{"data": ["x"], "fn_index": "a"}'])
+                    r = c.post(f"{base}/call/ask", content=body, headers={"content-type": "application/json"})
+                elif shape < 0.08:
+                    r = c.post(f"{base}/call/{rng.choice(['nope', 'predict', '../ask', 'ask/x'])}",
+                               json={"data": ["煤炭"]})
+                else:
+                    data = [random_text(rng), k, mode, history][:rng.randint(1, 4)]
+                    body = json.dumps({"data": data}, ensure_ascii=False).encode("utf-8", "surrogatepass")
+                    r = c.post(f"{base}/call/ask", content=body, headers={"content-type": "application/json"})
+                text = r.text
+                if r.status_code >= 500 or any(s in text for s in INTERNALS):
+                    counts["crashes"] += 1
+                    crashes.append(f"{r.status_code} {text[:150]!r}")
+                    continue
+                if 400 <= r.status_code < 500:
+                    counts["refused_4xx"] += 1
+                    continue
+                try:
+                    event = r.json()["event_id"]
+                except (ValueError, KeyError):
+                    counts["crashes"] += 1
+                    crashes.append(f"{r.status_code} not JSON: {text[:100]!r}")
+                    continue
+                stream = c.get(f"{base}/call/ask/{event}").text
+                if any(s in stream for s in INTERNALS) or "event: complete" not in stream and "event: error" not in stream:
+                    counts["crashes"] += 1
+                    crashes.append(f"stream {stream[:150]!r}")
+                elif "event: error" in stream:
+                    counts["error_event"] += 1
+                else:
+                    counts["answered"] += 1
+        return {"inputs": n, **counts, "examples": crashes[:10]}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=10_000, help="inputs in all (default 10000)")
+    ap.add_argument("--http-share", type=float, default=0.3, help="share sent over HTTP (default 0.3)")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    n_http = int(args.n * args.http_share)
+    t = time.perf_counter()
+    api = fuzz_api(args.n - n_http, rng)
+    print(f"Python API: {api['inputs']} inputs: {api['answered']} answered, {api['refused']} refused with "
+          f"ValueError, {api['crashes']} crashes ({time.perf_counter() - t:.0f} s)", flush=True)
+    for e in api["examples"]:
+        print("  crash:", e)
+    t = time.perf_counter()
+    http = fuzz_http(n_http, rng)
+    print(f"HTTP API: {http['inputs']} inputs: {http['answered']} answered, {http['refused_4xx']} refused with 4xx, "
+          f"{http['error_event']} refused as an error event, {http['crashes']} crashes "
+          f"({time.perf_counter() - t:.0f} s)")
+    for e in http["examples"]:
+        print("  crash:", e)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "fuzz.json").write_text(json.dumps({"api": api, "http": http}, ensure_ascii=False, indent=1) + "\n",
+                                   encoding="utf-8")
+    return 1 if api["crashes"] or http["crashes"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
