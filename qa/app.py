@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import html
 import re
+from pathlib import Path
 import signal
 import socket
 import sys
@@ -27,6 +28,8 @@ import gradio as gr
 
 from .retriever import MAX_K, MODES, Answer, Passage, Retriever, check_k, check_mode, clean_question
 
+#: Cited documents shown whole in the 全文 panel.
+MAX_SHOWN_DOCS = 3
 #: Settings offered on the page (the API accepts k up to MAX_K).
 PAGE_MAX_K = 10
 DEFAULT_K = 5
@@ -169,6 +172,8 @@ def format_reply(result: Answer, doc_lengths: dict[str, int] | None = None, mode
         meta = [f"**[{p.rank}]**", f"章节：{esc(p.section) if p.section else '（无小节标题）'}"]
         if multi_doc:
             meta.append(f"文档：{esc(p.doc)}")
+        if p.page:
+            meta.append(f"第 {p.page} 页")
         meta.append(f"位置：{_position(p, doc_lengths.get(p.doc))}")
         meta.append(f"相关度：**{p.score:.3f}**")
         lines.append(" · ".join(meta))
@@ -185,9 +190,10 @@ def format_reply(result: Answer, doc_lengths: dict[str, int] | None = None, mode
     return "\n".join(lines)
 
 
-def article_html(documents: dict[str, str], passages: list[Passage] | None = None,
+def article_html(documents, passages: list[Passage] | None = None,
                  answer_rank: int | None = None) -> str:
-    """The whole text of every document, escaped, with ``passages`` highlighted and labelled [n].
+    """The whole text of the cited documents (or of the only one), escaped, with ``passages``
+    highlighted and labelled [n].
 
     The answer sentence of passage ``answer_rank`` (the passage the answer came from) is
     highlighted more strongly.
@@ -200,7 +206,15 @@ def article_html(documents: dict[str, str], passages: list[Passage] | None = Non
                      '<mark style="background:#ffb347">橙色</mark>：答案句。</p>')
     else:
         parts.append('<p style="font-size:.9em;opacity:.8">提问之后，回答所引用的段落会在这里高亮显示。</p>')
-    for name, text in documents.items():
+    names = list(dict.fromkeys(p.doc for p in sorted(passages, key=lambda p: p.rank)))[:MAX_SHOWN_DOCS]
+    if not names:
+        names = list(documents)[:1] if len(documents) == 1 else []
+        if not names and len(documents):
+            shown = list(documents)[:50]
+            parts.append("<p>文库中的文档：" + "、".join(esc(n) for n in shown)
+                         + (f" 等 {len(documents)} 篇" if len(documents) > len(shown) else "") + "。</p>")
+    for name in names:
+        text = documents[name]
         ps = [p for p in passages if p.doc == name]
         if len(documents) > 1:
             parts.append(f"<h4>{esc(name)}</h4>")
@@ -256,13 +270,91 @@ MAX_TURNS = 8
 MAX_RATED = 20
 
 
-def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY, feedback=None) -> gr.Blocks:
-    """The chat page and the ``/ask`` API over one loaded ``retriever``.
+class Source:
+    """What the page answers from: a loaded retriever, or a library that may still be empty (then the
+    retriever is made once documents are added)."""
+
+    def __init__(self, retriever: Retriever | None = None, make=None, library=None):
+        self._retriever = retriever
+        self._make = make
+        self.library = library  # the library folder, when the page can change it
+        self._lock = threading.Lock()
+        self._lengths: tuple[str, dict] | None = None
+
+    def get(self) -> Retriever | None:
+        if self._retriever is None and self._make is not None:
+            with self._lock:
+                if self._retriever is None:
+                    from .index import EmptyLibrary
+
+                    try:
+                        self._retriever = self._make()
+                    except EmptyLibrary:
+                        return None
+        return self._retriever
+
+    def changed(self) -> None:
+        """The library was just changed by this process: answer from the new generation at once."""
+        r = self._retriever
+        if r is not None:
+            r._checked = float("-inf")
+        self._lengths = None
+
+    def documents(self):
+        r = self.get()
+        return r.index.documents if r is not None else {}
+
+    def doc_lengths(self) -> dict[str, int]:
+        r = self.get()
+        if r is None:
+            return {}
+        gen = r.index.generation
+        if self._lengths is None or self._lengths[0] != gen:
+            self._lengths = (gen, {d["name"]: d["chars"] for d in r.index.store.document_info()})
+        return self._lengths[1]
+
+    def embedder(self):
+        r = self.get()
+        if r is not None:
+            return r.embedder
+        from .embedding import load_embedder
+
+        return load_embedder()
+
+
+_ZH_REASONS = [("empty", "文件是空的"), ("no text layer", "是扫描件，没有文字层，需要先做文字识别（OCR）"),
+               ("encrypted", "是加密的 PDF，请去掉密码后再上传"), ("zip bomb", "解压后过大，疑似压缩炸弹，已拒绝"),
+               ("binary", "不是文本文件"), ("corrupt", "文件已损坏"), ("not a valid", "文件已损坏或格式不对"),
+               ("not a readable", "文件已损坏，无法读取"), ("over the", "超过了大小上限"),
+               ("not a supported format", "不支持这种格式（支持 .txt .md .html .pdf .docx）"),
+               ("has no text", "没有可读的文字"), ("not text", "无法识别文字编码")]
+
+
+def _zh(reason: str) -> str:
+    for key, zh in _ZH_REASONS:
+        if key in reason:
+            return f"{zh}（{reason}）"
+    return reason
+
+
+def library_rows(folder) -> list[list]:
+    from . import library
+
+    rows = []
+    for d in library.listing(folder):
+        rows.append([d["name"], d["format"], f"{(d['size'] or 0) / 1024:.0f} KB", d["chunks"], d["pages"] or "",
+                     (d["added"] or "").replace("T", " ").rstrip("Z"), d["encoding"] or ""])
+    return rows
+
+
+def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRENCY, feedback=None) -> gr.Blocks:
+    """The chat page and the ``/ask`` API over ``retriever`` (or a :class:`Source`, for a library).
 
     ``feedback``: a :class:`qa.feedback.FeedbackStore` for the 👍/👎 buttons (None: no buttons).
+    With a library, the page gets a 文档 tab to upload and delete documents.
     """
-    documents = retriever.index.documents
-    doc_lengths = {name: len(text) for name, text in documents.items()}
+    source = retriever if isinstance(retriever, Source) else Source(retriever)
+    EMPTY = ("⚠️ **文库里还没有文档。** 请先在“文档”页上传文档（PDF、Word、网页、文本），再来提问。")
 
     def add_user(message: str, history: list) -> tuple[str, list, str]:
         history = list(history or [])
@@ -280,30 +372,73 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY, feed
                             "⚠️ **问题不能为空。** 请在下面的输入框里输入一个关于这篇文章的问题，"
                             "例如“2021年山西煤炭产量是多少？”，或点击示例问题。"})
             return history, gr.skip(), asked, rated
+        r = source.get()
+        if r is None:
+            history.append({"role": "assistant", "content": EMPTY})
+            return history, gr.skip(), asked, rated
         try:
             t0 = time.perf_counter()
-            result = retriever.ask(question, k=_coerce_k(k), mode=check_mode(mode), history=asked)
+            result = r.ask(question, k=_coerce_k(k), mode=check_mode(mode), history=asked)
             seconds = time.perf_counter() - t0
         except ValueError as exc:
             history.append({"role": "assistant", "content": f"⚠️ 出错了：{esc(exc)}"})
             return history, gr.skip(), asked, rated
         history.append({"role": "assistant",
-                        "content": format_reply(result, doc_lengths, mode, seconds, question=question)})
+                        "content": format_reply(result, source.doc_lengths(), mode, seconds, question=question)})
         # the conversation goes on from how the question was understood
         asked = (asked + [result.resolved or question])[-MAX_TURNS:]
         rated[str(len(history) - 1)] = {"question": question, "answer": result.to_dict(), "mode": mode}
         while len(rated) > MAX_RATED:
             rated.pop(next(iter(rated)))
         rank = result.passages[0].rank if result.confident and result.passages else None
-        return history, article_html(documents, result.passages, rank), asked, rated
+        return history, article_html(r.index.documents, result.passages, rank), asked, rated
 
     def api_ask(question: str, k: int = DEFAULT_K, mode: str = "hybrid", history: list | None = None) -> dict:
         """Answer one question: the same JSON as `qa ask --json` (answer, short, confident, resolved,
         passages). `history`: the earlier questions of the conversation, oldest first, for follow-ups."""
+        r = source.get()
+        if r is None:
+            raise gr.Error("the library has no documents yet: add some first", title="Bad request",
+                           print_exception=False)
         try:
-            return retriever.ask(question, k=_coerce_k(k), mode=check_mode(mode), history=history).to_dict()
+            return r.ask(question, k=_coerce_k(k), mode=check_mode(mode), history=history).to_dict()
         except ValueError as exc:
             raise gr.Error(str(exc), title="Bad request", print_exception=False) from None
+
+    def add_documents(files, progress=gr.Progress(track_tqdm=True)):
+        from . import library
+
+        files = [f for f in (files or []) if f]
+        if not files:
+            return gr.skip(), "请先选择要上传的文件。", gr.skip(), gr.skip()
+        paths = [Path(getattr(f, "name", f)) for f in files]
+        names = [getattr(f, "orig_name", None) or p.name for f, p in zip(files, paths)]
+        progress(0, desc="读取并编码文档……")
+        try:
+            change = library.add(source.library, paths, source.embedder(), names=names, progress=True,
+                                 log=lambda m: None)
+        except Exception as exc:  # noqa: BLE001 - the page says what went wrong instead of failing
+            return gr.skip(), f"⚠️ 添加失败：{esc(_zh(str(exc)))}", gr.skip(), gr.skip()
+        finally:
+            for p in paths:  # an upload is not kept once it is in the library
+                p.unlink(missing_ok=True)
+        source.changed()
+        lines = [f"✅ 已添加 {esc(n)}（{esc(how)}）" for n, how in change.added]
+        lines += [f"↩️ {esc(n)} 已在文库中（{esc(o)}），未重复添加" for n, o in change.duplicates]
+        lines += [f"❌ {esc(n)}：{esc(_zh(w))}" for n, w in change.refused]
+        rows = library_rows(source.library)
+        return rows, "<br>".join(lines) or "没有添加任何文档。", gr.update(choices=[r[0] for r in rows], value=None), None
+
+    def remove_document(name):
+        from . import library
+
+        if not name:
+            return gr.skip(), "请先选择要删除的文档。", gr.skip()
+        change = library.remove(source.library, [name], source.embedder(), progress=False, log=lambda m: None)
+        source.changed()
+        rows = library_rows(source.library)
+        msg = f"🗑️ 已删除 {esc(name)}" if change.removed else f"⚠️ {esc(name)} 不在文库中"
+        return rows, msg, gr.update(choices=[r[0] for r in rows], value=None)
 
     def on_like(rated: dict, data: gr.LikeData):
         if feedback is None:
@@ -342,20 +477,39 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY, feed
                     comment = gr.Textbox(placeholder="哪里不对？（可选，例如：答案应该是……）", show_label=False,
                                          scale=6, max_lines=3, elem_id="qa-comment")
                     comment_send = gr.Button("提交意见", size="sm", scale=1, min_width=80, elem_id="qa-comment-send")
-                gr.Markdown("**示例问题**（点击即提问；最后一个是文章回答不了的问题）")
+                examples = EXAMPLES if source.library is None else []  # the examples are about the demo article
+                if examples:
+                    gr.Markdown("**示例问题**（点击即提问；最后一个是文章回答不了的问题）")
                 with gr.Row():
-                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in examples]
                 clear = gr.Button("新对话", size="sm", variant="stop", elem_id="qa-new")
                 gr.Markdown("<small>同时提问的人多时需要排队：等待期间对话框右下角显示排队位置"
                             "（queue: 位置/总数）和已等待的时间。</small>")
             with gr.Column(scale=2, min_width=320):
+                if source.library is not None:
+                    with gr.Accordion("文档（上传、查看、删除）", open=source.get() is None, elem_id="qa-docs"):
+                        uploads = gr.File(label="上传文档（可多选：PDF、Word .docx、网页 .html、文本 .txt/.md）",
+                                          file_count="multiple", file_types=[".pdf", ".docx", ".txt", ".md",
+                                                                              ".markdown", ".html", ".htm"],
+                                          elem_id="qa-upload")
+                        add_button = gr.Button("添加到文库", variant="primary", size="sm", elem_id="qa-add")
+                        docs_status = gr.Markdown("", elem_id="qa-docs-status")
+                        rows = library_rows(source.library)
+                        docs_table = gr.Dataframe(
+                            value=rows, headers=["文档", "格式", "大小", "段落数", "页数", "添加时间", "编码"],
+                            interactive=False, wrap=True, elem_id="qa-docs-table")
+                        with gr.Row():
+                            doomed = gr.Dropdown(choices=[r[0] for r in rows], label="删除文档", scale=3,
+                                                 elem_id="qa-doc-choice")
+                            remove_button = gr.Button("删除", variant="stop", size="sm", scale=1,
+                                                      elem_id="qa-remove")
                 with gr.Accordion("设置", open=True):
                     k = gr.Slider(1, PAGE_MAX_K, value=DEFAULT_K, step=1, label="引用段落数 k",
                                   info="每次回答列出的段落数（1–10）")
                     mode = gr.Radio([(MODE_LABELS[m], m) for m in MODES], value="hybrid", label="检索方式",
                                     info="混合：语义向量与关键词 BM25 融合；英文提问靠语义一侧。")
                 with gr.Accordion("全文（高亮最近一次回答引用的段落）", open=True):
-                    article = gr.HTML(article_html(documents), elem_id="qa-article")
+                    article = gr.HTML(article_html(source.documents()), elem_id="qa-article")
 
         pending = gr.State("")
         asked = gr.State([])  # this conversation's questions, as understood
@@ -373,11 +527,11 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY, feed
 
         for trigger in (question.submit, send.click):
             chain(trigger(add_user, [question, chatbot], [question, chatbot, pending], **quiet))
-        for button, text in zip(example_buttons, EXAMPLES):
+        for button, text in zip(example_buttons, examples):
             chain(button.click(lambda history, text=text: add_user(text, history), [chatbot],
                                [question, chatbot, pending], **quiet))
         def new_conversation():
-            return [], "", article_html(documents), [], {}, None, gr.update(visible=False), ""
+            return [], "", article_html(source.documents()), [], {}, None, gr.update(visible=False), ""
 
         outputs = [chatbot, question, article, asked, rated, rating_row, comment_row, feedback_status]
         clear.click(new_conversation, None, outputs, **quiet)
@@ -386,6 +540,12 @@ def build_app(retriever: Retriever, concurrency: int = DEFAULT_CONCURRENCY, feed
             chatbot.like(on_like, [rated], [rating_row, comment_row, feedback_status], **quiet)
             for trigger in (comment.submit, comment_send.click):
                 trigger(on_comment, [rating_row, comment], [comment_row, feedback_status], **quiet)
+
+        if source.library is not None:
+            add_button.click(add_documents, [uploads], [docs_table, docs_status, doomed, uploads],
+                             concurrency_limit=1, concurrency_id="library", api_visibility="private")
+            remove_button.click(remove_document, [doomed], [docs_table, docs_status, doomed],
+                                concurrency_limit=1, concurrency_id="library", api_visibility="private")
 
         gr.api(api_ask, api_name="ask", concurrency_limit=concurrency, concurrency_id="qa",
                api_description=f"Answer a question about the documents (k: 1..{MAX_K}, mode: "
@@ -408,11 +568,11 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _feedback_store(retriever: Retriever):
+def _feedback_store(index_folder: Path):
     """The feedback file beside the index (None, with a message, when it cannot be written)."""
     from .feedback import FeedbackStore, default_path
 
-    path = default_path(retriever.index.folder)
+    path = default_path(index_folder)
     try:
         store = FeedbackStore(path)
     except (OSError, Exception) as exc:  # noqa: BLE001 - sqlite3 errors too: the page works without 👍/👎
@@ -457,13 +617,29 @@ def run(args: argparse.Namespace) -> int:
     demo = None
     try:
         t0 = time.perf_counter()
-        retriever = Retriever(index_dir=args.index, model=args.model)
-        retriever.ask("warm-up 预热", k=1)  # first inference is slow; pay it before the first user
-        _log(f"qa: model and index loaded in {time.perf_counter() - t0:.1f} s "
-             f"({len(retriever.index.chunks)} passages from {len(retriever.index.documents)} document(s))")
+        from .cli import _index_dir, _library_dir
+
+        folder = _index_dir(args)
+        library_dir = _library_dir(args.library) if getattr(args, "library", None) is not None else None
+        if library_dir is not None and not (library_dir / "manifest.json").exists():
+            from .embedding import load_embedder
+            from .index import write_empty
+            from .library import _current
+
+            _current(library_dir)  # refuses a folder that holds other files
+            write_empty(library_dir, load_embedder(args.model))  # a new, empty library
+        source = Source(make=lambda: Retriever(index_dir=folder, model=args.model), library=library_dir)
+        retriever = source.get()
+        if retriever is not None:
+            retriever.ask("warm-up 预热", k=1)  # first inference is slow; pay it before the first user
+            _log(f"qa: model and index loaded in {time.perf_counter() - t0:.1f} s "
+                 f"({len(retriever.index.chunks)} passages from {len(retriever.index.documents)} document(s))")
+        else:
+            _log(f"qa: the library {library_dir} is empty: add documents in the page's 文档 tab")
         if stop.is_set():
             return 0
-        demo = build_app(retriever, concurrency=args.concurrency, feedback=_feedback_store(retriever))
+        demo = build_app(source, concurrency=args.concurrency,
+                         feedback=_feedback_store(Path(folder) if folder else retriever.index.folder))
         if port == 0:
             port = _free_port(args.host)
         try:
@@ -471,7 +647,7 @@ def run(args: argparse.Namespace) -> int:
                 server_name=args.host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
                 css=CSS, footer_links=["api", "settings"], auth=logins or None,
                 state_session_capacity=SESSION_CAPACITY, max_file_size=MAX_UPLOAD_BYTES,
-                app_kwargs={"middleware": [Middleware(Guard, api_names=("ask",), uploads=False,
+                app_kwargs={"middleware": [Middleware(Guard, api_names=("ask",), uploads=library_dir is not None,
                                                       max_upload=MAX_UPLOAD_BYTES)]})
         except OSError as exc:
             _log(f"qa serve: cannot listen on {args.host}:{port}: {exc}")

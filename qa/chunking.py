@@ -168,14 +168,26 @@ def _pack(sents: list[Span], max_chars: int) -> list[list[Span]]:
 
 
 def chunk_document(text: str, doc: str, max_chars: int = DEFAULT_MAX_CHARS,
-                   first_id: int = 0) -> list[Chunk]:
-    """Chunks of whole sentences (never across paragraphs), each with its section."""
+                   first_id: int = 0, headings: list[tuple[int, int]] | None = None,
+                   page_of=None) -> list[Chunk]:
+    """Chunks of whole sentences (never across paragraphs), each with its section.
+
+    ``headings``: (start, end) offsets of heading lines a document format marked as such
+    (Markdown ``#``, HTML ``h1``–``h6``, Word heading styles); they become the sections and
+    are not chunks of their own (a bare heading would outrank the text under it). Without
+    them, plain text headings are recognised by their form (``一、``, ``（一）``, ``1.``).
+    ``page_of``: offset -> page number, for paged formats (PDF).
+    """
     chunks: list[Chunk] = []
     paras = paragraphs(text)
+    marked = {a for a, _ in headings or []}
     title = paras[0].text if paras and len(paras[0].text) <= 60 and not _SENT_END.search(paras[0].text) else ""
     section = title
     for para in paras:
-        if is_heading(para.text):
+        if marked and (para.start in marked or any(a <= para.start < b for a, b in headings)):
+            section = para.text
+            continue
+        if not marked and is_heading(para.text):
             section = para.text
             sub = ""
         else:
@@ -189,15 +201,16 @@ def chunk_document(text: str, doc: str, max_chars: int = DEFAULT_MAX_CHARS,
             chunks.append(Chunk(
                 id=first_id + len(chunks), doc=doc, section=label,
                 text=text[a:b], start=a, end=b, sentences=inside,
+                page=page_of(a) if page_of is not None else None,
             ))
     return chunks
 
 
 def read_document(path: Path) -> str:
-    """Read a UTF-8 text or Markdown file (BOM stripped, newlines normalised)."""
-    raw = Path(path).read_bytes()
+    """The indexed text of a document file in any supported format (see :mod:`qa.formats`)."""
+    from . import formats
+
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc})") from exc
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+        return formats.read(Path(path)).text
+    except formats.Refused as exc:
+        raise ValueError(f"{path}: {exc}") from None

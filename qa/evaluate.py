@@ -621,7 +621,9 @@ def run(args) -> int:
         raise FileNotFoundError(f"No such question set: {set_path}")
     load_set(set_path, check_documents=False)  # format errors before the model loads
     progress = True
-    retriever = Retriever(index_dir=args.index, model=args.model)
+    from .cli import _index_dir
+
+    retriever = Retriever(index_dir=_index_dir(args), model=args.model)
     items = load_set(set_path, retriever.index.documents)
     fitted_to = None
     if args.fit:

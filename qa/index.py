@@ -41,13 +41,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import chunking, lexical
+from . import chunking, formats, lexical
 from .chunking import Chunk
 from .locking import IndexLock
 from .store import Store, text_hash, vector_cache, write_generation
 
 FORMAT_VERSION = 2
-DOC_SUFFIXES = (".txt", ".md")
+#: Bump when a document reader (qa.formats) changes what text it gives.
+READER_VERSION = 1
+DOC_SUFFIXES = tuple(formats.SUFFIXES)
 MANIFEST = "manifest.json"
 SOURCES = "sources.json"
 #: Files up to this size are hashed on every open; bigger ones are trusted by a stat stamp.
@@ -84,18 +86,29 @@ def default_index_dir() -> Path:
     return Path(env) if env else project_root() / "embeddings"
 
 
-def collect_documents(paths: list[Path]) -> dict[str, Path]:
-    """Map document name (file name) to path for the .txt/.md files under ``paths``."""
+def collect_documents(paths: list[Path], skipped: list | None = None) -> dict[str, Path]:
+    """Map document name (file name) to path for the documents under ``paths`` in a supported format.
+
+    A file named on its own in an unsupported format is an error; in a folder it is skipped (and
+    listed in ``skipped`` with the reason, when given). Hidden files and folders are ignored.
+    """
     if isinstance(paths, (str, os.PathLike)):
         raise ValueError(f"sources must be a list of paths, not a single {type(paths).__name__} ({paths!s:.60})")
     found: dict[str, Path] = {}
     for p in map(Path, paths):
         if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.suffix.lower() in DOC_SUFFIXES and f.is_file()
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            files = []
+            for f in sorted(p.rglob("*")):
+                if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if formats.supported(f):
+                    files.append(f)
+                elif skipped is not None:
+                    skipped.append((f, f"{f.suffix or 'no suffix'}: not a supported format"))
         elif p.is_file():
-            if p.suffix.lower() not in DOC_SUFFIXES:
-                raise ValueError(f"{p}: only .txt and .md documents can be indexed")
+            if not formats.supported(p):
+                raise ValueError(f"{p}: {p.suffix or 'a file without a suffix'} is not a supported format "
+                                 f"(supported: {', '.join(DOC_SUFFIXES)})")
             files = [p]
         else:
             raise FileNotFoundError(f"No such document or folder: {p}")
@@ -104,7 +117,7 @@ def collect_documents(paths: list[Path]) -> dict[str, Path]:
                 raise ValueError(f"Two documents share the name {f.name!r}: {found[f.name]} and {f}")
             found[f.name] = f
     if not found:
-        raise FileNotFoundError("No .txt or .md documents found in: " + ", ".join(map(str, paths)))
+        raise FileNotFoundError(f"No documents ({', '.join(DOC_SUFFIXES)}) found in: " + ", ".join(map(str, paths)))
     return found
 
 
@@ -179,7 +192,7 @@ class Index:
 
 
 def expected_settings(max_chars: int) -> dict:
-    return {"max_chars": max_chars, "chunker_version": chunking.CHUNKER_VERSION,
+    return {"max_chars": max_chars, "chunker_version": chunking.CHUNKER_VERSION, "reader_version": READER_VERSION,
             "tokenizer_version": lexical.TOKENIZER_VERSION,
             "format_version": FORMAT_VERSION, "k1": lexical.K1, "b": lexical.B}
 
@@ -257,17 +270,69 @@ def encode_new(embedder, texts: list[str], hashes: list[str], cache: dict[str, n
     return np.stack([cache[h] for h in hashes]).astype(np.float32, copy=False)
 
 
-def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = chunking.DEFAULT_MAX_CHARS,
-                progress: bool = True, log=None) -> Index:
-    """Chunk, embed and index ``sources`` into ``folder`` (atomically, one builder at a time).
+def read_documents(paths: dict[str, Path], max_bytes: int = formats.MAX_FILE_BYTES,
+                   added: str | None = None) -> tuple[dict[str, dict], list[tuple[Path, str]]]:
+    """Read each file of ``paths`` (name -> path): the document records to index, and the files
+    refused with their one-line reason."""
+    docs, refused = {}, []
+    for name, path in paths.items():
+        try:
+            doc = formats.read(path, max_bytes)
+        except formats.Refused as exc:
+            refused.append((path, str(exc)))
+            continue
+        docs[name] = {"text": doc.text, "sha256": _file_sha(path), "path": str(path.resolve()), "format": doc.format,
+                      "encoding": doc.encoding, "size": path.stat().st_size, "headings": doc.headings,
+                      "pages": doc.pages, "added": added or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                      "read_as": formats.describe(doc)}
+    return docs, refused
 
-    Text already encoded by the folder's current generation (same model) is not encoded again.
+
+def chunk_documents(docs: dict[str, dict], max_chars: int) -> list[Chunk]:
+    """Chunks of every document, ids in order."""
+    chunks: list[Chunk] = []
+    for name, d in docs.items():
+        pages = d.get("pages")
+        page_of = formats.Document("", d.get("format") or "txt", pages=pages).page_of if pages else None
+        chunks.extend(chunking.chunk_document(d["text"], name, max_chars, first_id=len(chunks),
+                                              headings=[tuple(h) for h in d.get("headings") or []] or None,
+                                              page_of=page_of))
+    return chunks
+
+
+def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = chunking.DEFAULT_MAX_CHARS,
+                progress: bool = True, log=None, max_bytes: int = formats.MAX_FILE_BYTES) -> Index:
+    """Read, chunk, embed and index ``sources`` into ``folder`` (atomically, one builder at a time).
+
+    A file that cannot be read (empty, binary, scanned, encrypted, too big …) is left out with a
+    one-line reason; the others are indexed. Text already encoded by the folder's current
+    generation (same model) is not encoded again.
     """
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     max_chars = check_max_chars(max_chars)
     folder = Path(folder)
-    docs = collect_documents(sources)  # bad sources fail before anything is written
+    skipped: list = []
+    paths = collect_documents(sources, skipped)  # bad sources fail before anything is written
     _check_target(folder)
+    docs, refused = read_documents(paths, max_bytes)
+    for path, why in skipped + refused:
+        log(f"qa: skipped {path}: {why}")
+    if not docs:
+        raise ValueError("none of the documents could be read: " + "; ".join(f"{p.name}: {w}" for p, w in refused))
+    extra = {"sources": [{"path": _rel(s, folder), "abs": str(Path(s).resolve())} for s in map(Path, sources)],
+             "documents": [{"name": n, "path": _rel(paths[n], folder), "sha256": d["sha256"],
+                            "chars": len(d["text"])} for n, d in docs.items()],
+             "refused": [{"name": p.name, "path": str(p), "reason": w, "sha256": _file_sha(p)}
+                         for p, w in refused]}
+    return build_from_documents(docs, folder, embedder, max_chars, extra, progress, log)
+
+
+def build_from_documents(docs: dict[str, dict], folder: Path, embedder, max_chars: int, extra: dict,
+                         progress: bool = True, log=None) -> Index:
+    """Index document records (``text`` and how it was read, see :func:`read_documents`) into
+    ``folder`` as a new generation. ``extra`` goes into the manifest (sources, or ``library``)."""
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with IndexLock(folder, log=log):
         t0 = time.perf_counter()
@@ -277,11 +342,8 @@ def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = ch
             old = None
         keep = {g for g in ((old or {}).get("generation"), (old or {}).get("previous")) if g}
         _clean_leftovers(folder, keep)
-        texts = {name: chunking.read_document(p) for name, p in docs.items()}
-        chunks: list[Chunk] = []
-        for name, text in texts.items():
-            chunks.extend(chunking.chunk_document(text, name, max_chars, first_id=len(chunks)))
-        sent_texts = [texts[c.doc][a:b] for c in chunks for a, b in c.sentences]
+        chunks = chunk_documents(docs, max_chars)
+        sent_texts = [c.text[a - c.start:b - c.start] for c in chunks for a, b in c.sentences]
         chunk_h = [text_hash(c.text) for c in chunks]
         sent_h = [text_hash(t) for t in sent_texts]
         prev = _current_store(folder, embedder.model_id)
@@ -292,24 +354,19 @@ def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = ch
             prev.close()
         chunk_vecs, sent_vecs = vecs[:len(chunks)], vecs[len(chunks):]
         lex = lexical.LexicalIndex.build(c.text for c in chunks)
-        documents = {n: {"text": texts[n], "sha256": _file_sha(p), "path": str(p.resolve()),
-                         "format": p.suffix.lower().lstrip("."), "size": p.stat().st_size}
-                     for n, p in docs.items()}
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": None,
             "previous": (old or {}).get("generation"),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "sources": [{"path": _rel(s, folder), "abs": str(Path(s).resolve())} for s in map(Path, sources)],
-            "documents": [{"name": n, "path": _rel(p, folder), "sha256": documents[n]["sha256"],
-                           "chars": len(texts[n])} for n, p in docs.items()],
+            **extra,
             "settings": expected_settings(max_chars),
             "model": {"id": embedder.model_id, "dim": int(embedder.dim), "engine": embedder.engine},
             "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sent_texts)},
             "search": {"dense": "exact"},
             "libraries": _versions(),
         }
-        gen = _write_generation(folder, manifest, documents, chunks, chunk_vecs, sent_vecs, sent_h, chunk_h, lex)
+        _write_generation(folder, manifest, docs, chunks, chunk_vecs, sent_vecs, sent_h, chunk_h, lex)
         n_new = len(set(chunk_h + sent_h)) - reused
     if progress:
         log(f"qa: indexed {len(docs)} document(s), {len(chunks)} chunks, {len(sent_texts)} sentences "
@@ -351,6 +408,19 @@ def _write_generation(folder: Path, manifest: dict, documents: dict, chunks: lis
     return gen
 
 
+def write_empty(folder: Path, embedder) -> None:
+    """Mark a library that has no documents left (no generation to answer from)."""
+    folder = Path(folder)
+    with IndexLock(folder):
+        manifest = {"format_version": FORMAT_VERSION, "generation": None, "previous": None, "library": True,
+                    "empty": True, "sources": None, "documents": [], "files": {},
+                    "settings": expected_settings(chunking.DEFAULT_MAX_CHARS),
+                    "model": {"id": embedder.model_id, "dim": int(embedder.dim), "engine": embedder.engine},
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        _atomic_write(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+        _clean_leftovers(folder, set())
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -377,6 +447,10 @@ def _atomic_write(path: Path, text: str) -> None:
 # ------------------------------------------------------------------------------------------------
 # checking
 # ------------------------------------------------------------------------------------------------
+class EmptyLibrary(IndexError_):
+    """The library has no documents."""
+
+
 def read_manifest(folder: Path) -> dict:
     path = Path(folder) / MANIFEST
     if not path.exists():
@@ -387,6 +461,12 @@ def read_manifest(folder: Path) -> dict:
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise IndexError_([f"{path} is damaged ({type(exc).__name__}: {exc})"]) from exc
     return manifest
+
+
+def check_not_empty(folder: Path, manifest: dict) -> None:
+    if manifest.get("empty"):
+        raise EmptyLibrary([f"the library {folder} has no documents yet: add some with "
+                            f"`qa docs add FILES --library {folder}` (or in the page's 文档 tab)"])
 
 
 def _stamp_file() -> Path:
@@ -488,6 +568,8 @@ def staleness(manifest: dict, folder: Path, sources: list[Path] | None, model_id
         return reasons + [f"sources unreadable: {exc}"]
     recorded = {d["name"]: d["sha256"] for d in manifest.get("documents", [])}
     current = {n: _file_sha(p) for n, p in docs.items()}
+    refused = {d.get("name"): d.get("sha256") for d in manifest.get("refused", [])}
+    current = {n: h for n, h in current.items() if refused.get(n) != h}  # refused as it is: nothing new
     for n in sorted(set(recorded) | set(current)):
         if n not in current:
             reasons.append(f"document removed: {n}")
@@ -511,6 +593,7 @@ def load_index(folder: Path, verified: dict | None = None) -> Index:
     problems: list[str] = []
     for attempt in range(4):
         manifest = verified if verified is not None and attempt == 0 else read_manifest(folder)
+        check_not_empty(folder, manifest)
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexError_([f"index format {manifest.get('format_version')} != {FORMAT_VERSION} in {folder}"])
         problems = [] if verified is not None and attempt == 0 else verify_files(folder, manifest)
@@ -550,12 +633,24 @@ def open_index(folder: Path, sources: list[Path] | None, embedder_factory, max_c
     manifest = None
     try:
         manifest = read_manifest(folder)
+        check_not_empty(folder, manifest)
+        if manifest.get("library") and model_id and manifest["model"]["id"] != model_id:
+            raise IndexError_([f"the library {folder} was built with the model {manifest['model']['id']}, not "
+                               f"{model_id}; use that model, or add its documents to a library of its own"])
         reasons = verify_files(folder, manifest) or staleness(manifest, folder, sources, model_id, max_chars)
         if not reasons:
             return load_index(folder, verified=manifest)
+    except EmptyLibrary:
+        raise
     except IndexError_ as exc:
+        if manifest is not None and manifest.get("library") and str(exc).startswith("the library"):
+            raise
         reasons = exc.reasons
     missing = not (folder / MANIFEST).exists()
+    if manifest is not None and manifest.get("library"):
+        # a library's documents exist nowhere else: never rebuilt from anything
+        raise IndexError_(reasons + [f"the library {folder} cannot be rebuilt (its documents live only in it); "
+                                     "restore the folder from a backup, or add the documents again"])
     if sources is None:
         sources = recorded_sources(folder, manifest)
         if sources is None:

@@ -56,6 +56,7 @@ class Passage:
     answer: str
     answer_start: int
     answer_end: int
+    page: int | None = None  # 1-based page of the passage's start, for paged documents (PDF)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -245,7 +246,7 @@ class Retriever:
             a, b = c.sentences[best]
             out.append(Passage(text=c.text, score=round(float(s["scores"][c.id]), 6), rank=rank, doc=c.doc,
                                section=c.section, start=c.start, end=c.end, answer=texts[best],
-                               answer_start=a, answer_end=b))
+                               answer_start=a, answer_end=b, page=c.page))
         return out, chunks
 
     def _short(self, query: Query, chunk, answer_start: int, q_vec: np.ndarray) -> spans.Short | None:

@@ -244,6 +244,13 @@ class Store:
             out.append({"name": name, "sha256": sha, "chars": chars, **json.loads(info)})
         return out
 
+    def records(self) -> dict[str, dict]:
+        """Every document as the record it was indexed from (text and how it was read), to index again."""
+        out = {}
+        for name, text, sha, info in self.query("SELECT name, text, sha256, info FROM documents ORDER BY rowid"):
+            out[name] = {"text": text, "sha256": sha, **json.loads(info)}
+        return out
+
     def hashes(self) -> tuple[list[str], list[str]]:
         """Content hashes of every chunk and sentence row (for reusing their vectors)."""
         return ([r[0] for r in self.query("SELECT hash FROM chunks ORDER BY id")],

@@ -26,7 +26,7 @@ START_TIMEOUT = 120
 STOP_TIMEOUT = 20
 
 PASSAGE_KEYS = {"text", "score", "rank", "doc", "section", "start", "end", "answer", "answer_start",
-                "answer_end"}
+                "answer_end", "page"}
 GOLD = [
     ("2021年山西煤炭产量是多少？", "11.9亿吨"),
     ("去年汾河流域秋汛中紧急转移安置了多少群众？", "16.34万人"),
@@ -363,3 +363,65 @@ def test_server_with_logins_rejects_anonymous_requests(tmp_path):
             proc.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# -- the library: uploads in the page (issue 10) ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def library_server(tmp_path_factory):
+    """``qa serve --library`` on an empty library folder."""
+    import httpx
+
+    logs = tmp_path_factory.mktemp("libserve")
+    port = _free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False",
+               QA_FEEDBACK=str(logs / "feedback.sqlite"))
+    out, err = open(logs / "stdout.txt", "w"), open(logs / "stderr.txt", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--library",
+                             str(logs / "library")], cwd=ROOT, stdout=out, stderr=err, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while True:
+            assert proc.poll() is None, (logs / "stderr.txt").read_text()
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        yield SimpleNamespace(url=url, proc=proc, library=logs / "library")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.browser
+def test_page_uploads_a_pdf_and_answers_with_its_page(browser, library_server, artifacts, tmp_path):
+    from test_formats import make_docx, make_pdf
+
+    pdf = make_pdf(tmp_path / "供水办法.pdf")
+    bad = tmp_path / "scan.pdf"
+    make_pdf(bad, text=False)
+    context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(library_server.url)
+    page.wait_for_selector("#qa-question textarea", timeout=30_000)
+    reply = _ask(page, "水价是多少？")
+    assert "文库里还没有文档" in reply.inner_text()
+    page.locator("#qa-upload input[type=file]").set_input_files([str(pdf), str(bad), str(make_docx(tmp_path / "r.docx"))])
+    page.wait_for_timeout(1500)
+    page.locator("#qa-add").click()
+    status = page.locator("#qa-docs-status")
+    status.get_by_text("已添加").first.wait_for(timeout=120_000)
+    text = status.inner_text()
+    assert "供水办法.pdf" in text and "PDF, 2 pages" in text and "扫描件" in text  # refused per file, in Chinese
+    assert "供水办法.pdf" in page.locator("#qa-docs-table").inner_text()
+    reply = _ask(page, "居民生活用水价格是多少？")
+    text = reply.inner_text()
+    assert "3.5元" in text and "第 2 页" in text and "文档：" in text
+    page.screenshot(path=str(artifacts / "library.png"), full_page=True)
+    context.close()

@@ -46,7 +46,7 @@ def test_ask_json_is_exact_and_unescaped():
     assert set(data) == {"answer", "confident", "short", "short_start", "short_end", "resolved", "passages"}
     assert len(data["passages"]) == 2
     assert set(data["passages"][0]) == {"text", "score", "rank", "doc", "section", "start", "end", "answer",
-                                        "answer_start", "answer_end"}
+                                        "answer_start", "answer_end", "page"}
 
 
 def test_ask_says_when_there_is_no_answer():

@@ -132,10 +132,13 @@ def test_bad_sources_give_clear_errors(tmp_path, embedder):
     with pytest.raises(FileNotFoundError, match="No such document"):
         build_index([tmp_path / "missing"], tmp_path / "i", embedder, progress=False)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="No .txt or .md"):
+    with pytest.raises(FileNotFoundError, match="No documents"):
         build_index([tmp_path / "empty"], tmp_path / "i", embedder, progress=False)
-    (tmp_path / "x.pdf").write_bytes(b"%PDF")
-    with pytest.raises(ValueError, match="only .txt and .md"):
+    (tmp_path / "x.xls").write_bytes(b"\xd0\xcf")
+    with pytest.raises(ValueError, match="not a supported format"):
+        build_index([tmp_path / "x.xls"], tmp_path / "i", embedder, progress=False)
+    (tmp_path / "x.pdf").write_bytes(b"%PDF-1.4 broken")
+    with pytest.raises(ValueError, match="none of the documents could be read.*x.pdf"):
         build_index([tmp_path / "x.pdf"], tmp_path / "i", embedder, progress=False)
     assert not (tmp_path / "i" / "manifest.json").exists()
 

@@ -87,7 +87,7 @@ def test_ask_and_json_shape(retriever):
     assert set(d) == {"answer", "confident", "short", "short_start", "short_end", "resolved", "passages"}
     assert d["short"] == "16.34万人" and d["resolved"] is None
     assert set(d["passages"][0]) == {"text", "score", "rank", "doc", "section", "start", "end", "answer",
-                                     "answer_start", "answer_end"}
+                                     "answer_start", "answer_end", "page"}
     json.dumps(d, ensure_ascii=False)
 
 

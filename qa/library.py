@@ -1,0 +1,216 @@
+"""The document library: the user's own documents, added and removed one at a time.
+
+A library is an index folder (:mod:`qa.index`) whose documents live in the index itself, not
+in a source folder: ``qa docs add`` reads files (any format of :mod:`qa.formats`) into it,
+``qa docs remove`` takes them out, ``qa docs list`` shows them. It lives in the user's data
+folder (``$QA_LIBRARY``, else ``$XDG_DATA_HOME/qa/library``, else
+``~/.local/share/qa/library``), apart from the demo's committed ``embeddings/`` and
+``seeds/``, which stay read-only.
+
+Every change writes a new generation and swaps it in atomically, so a crash mid-add leaves
+the library as it was, and a running ``qa serve`` picks the change up by itself. Adding a
+document encodes only its own chunks: vectors are reused by the hash of the text, so
+re-adding or renaming a file encodes nothing, and removing one encodes nothing either.
+
+Names: a document keeps its file name, made safe (no folders, no control characters); a
+different document with a name already taken gets ``name (2).ext``; a file whose content is
+already in the library is not added twice.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import chunking, formats
+from .index import (IndexError_, MANIFEST, build_from_documents, check_max_chars, load_index, read_documents,
+                    read_manifest, write_empty)
+
+
+def default_library_dir() -> Path:
+    """``QA_LIBRARY``, else ``$XDG_DATA_HOME/qa/library``, else ``~/.local/share/qa/library``."""
+    if os.environ.get("QA_LIBRARY"):
+        return Path(os.environ["QA_LIBRARY"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "qa" / "library"
+
+
+def safe_name(name: str) -> str:
+    """A document name from an uploaded or given file name: its last path part, without control or
+    path characters, never empty, never hidden."""
+    name = unicodedata.normalize("NFC", str(name)).replace("\\", "/").split("/")[-1]
+    name = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "_", name).strip().lstrip(".")
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    stem = stem[:120] or "document"
+    return f"{stem}.{ext.lower()}" if ext else stem
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    n = 2
+    while True:
+        cand = f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})"
+        if cand not in taken:
+            return cand
+        n += 1
+
+
+@dataclass
+class Change:
+    """What a library operation did: documents added (with how they were read), skipped as already
+    there, refused (with the reason), removed."""
+
+    added: list[tuple[str, str]] = field(default_factory=list)  # (name, "PDF, 3 pages")
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, name already in the library)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def is_library(folder: Path) -> bool:
+    try:
+        return bool(read_manifest(folder).get("library"))
+    except IndexError_:
+        return False
+
+
+def _current(folder: Path) -> dict[str, dict]:
+    """The library's documents as records (empty for a new library)."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).exists():
+        if folder.exists() and any(p for p in folder.iterdir() if not p.name.startswith(".")):
+            raise ValueError(f"{folder} is not empty and is not a qa library: choose a new or empty folder")
+        return {}
+    manifest = read_manifest(folder)
+    if manifest.get("empty"):
+        return {}
+    if not manifest.get("library"):
+        raise ValueError(f"{folder} is an index built from source files, not a library: use `qa build` for it, "
+                         "or give another folder as the library")
+    index = load_index(folder)
+    try:
+        return index.store.records()
+    finally:
+        index.close()
+
+
+def _max_chars(folder: Path) -> int:
+    try:
+        return read_manifest(folder)["settings"]["max_chars"]
+    except (IndexError_, KeyError):
+        return chunking.DEFAULT_MAX_CHARS
+
+
+def add(folder: Path, paths: list[Path], embedder, names: list[str] | None = None,
+        max_bytes: int = formats.MAX_FILE_BYTES, progress: bool = True, log=None) -> Change:
+    """Add the files ``paths`` (shown as ``names``, e.g. the original names of uploads) to the library."""
+    t0 = time.perf_counter()
+    folder = Path(folder)
+    if isinstance(paths, (str, os.PathLike)):
+        raise ValueError("paths must be a list of files")
+    change = Change()
+    docs = _current(folder)
+    by_sha = {d["sha256"]: n for n, d in docs.items()}
+    taken = set(docs)
+    wanted: dict[str, Path] = {}
+    shown_as: dict[str, str] = {}
+    for i, p in enumerate(map(Path, paths)):
+        shown = names[i] if names else p.name
+        if not p.is_file():
+            change.refused.append((shown, "no such file"))
+            continue
+        if not formats.supported(p) and not formats.supported(Path(shown)):
+            change.refused.append((shown, f"{Path(shown).suffix or 'no suffix'}: not a supported format "
+                                          f"({', '.join(sorted(set(formats.SUFFIXES)))})"))
+            continue
+        name = _free_name(safe_name(shown), taken | set(wanted))
+        wanted[name] = p
+        shown_as[name] = shown
+    # read each file under its shown name's format (an upload's temporary name may lack the suffix)
+    read: dict[str, dict] = {}
+    for name, p in wanted.items():
+        src = p
+        if not formats.supported(p):  # read it by the suffix of the name it was given
+            src = p.with_name(p.name + Path(name).suffix)
+            shutil.copyfile(p, src)
+        try:
+            got, refused = read_documents({name: src}, max_bytes)
+        finally:
+            if src != p:
+                src.unlink(missing_ok=True)
+        if refused:
+            change.refused.append((shown_as[name], refused[0][1]))
+            continue
+        d = got[name]
+        d["path"] = None  # a library keeps the text; where the file was does not matter
+        if d["sha256"] in by_sha:
+            change.duplicates.append((shown_as[name], by_sha[d["sha256"]]))
+            continue
+        by_sha[d["sha256"]] = name
+        read[name] = d
+        change.added.append((name, d.get("read_as", "")))
+    if read:
+        docs.update(read)
+        _write(folder, docs, embedder, progress, log)
+    change.seconds = time.perf_counter() - t0
+    return change
+
+
+def remove(folder: Path, names: list[str], embedder, progress: bool = True, log=None) -> Change:
+    """Remove documents by name (encodes nothing: every vector is already there)."""
+    t0 = time.perf_counter()
+    docs = _current(folder)
+    change = Change()
+    for n in names:
+        if n in docs:
+            del docs[n]
+            change.removed.append(n)
+        else:
+            change.refused.append((n, "not in the library"))
+    if change.removed:
+        _write(Path(folder), docs, embedder, progress, log)
+    change.seconds = time.perf_counter() - t0
+    return change
+
+
+def _write(folder: Path, docs: dict[str, dict], embedder, progress: bool, log) -> None:
+    if not docs:  # an empty library: no generation to answer from
+        write_empty(folder, embedder)
+        return
+    extra = {"library": True, "sources": None,
+             "documents": [{"name": n, "sha256": d["sha256"], "chars": len(d["text"])} for n, d in docs.items()]}
+    build_from_documents(docs, folder, embedder, check_max_chars(_max_chars(folder)), extra, progress, log).close()
+
+
+def listing(folder: Path) -> list[dict]:
+    """Name, format, size, chunks, pages, added and encoding of each document of the library."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).exists():
+        return []
+    manifest = read_manifest(folder)
+    if manifest.get("empty"):
+        return []
+    index = load_index(folder)
+    try:
+        counts: dict[str, int] = {}
+        for c in index.chunks:
+            counts[c.doc] = counts.get(c.doc, 0) + 1
+        out = []
+        for d in index.store.document_info():
+            out.append({"name": d["name"], "format": d.get("format"), "size": d.get("size"),
+                        "chars": d.get("chars"), "chunks": counts.get(d["name"], 0),
+                        "pages": len(d["pages"]) if d.get("pages") else None,
+                        "added": d.get("added"), "encoding": d.get("encoding")})
+        return out
+    finally:
+        index.close()

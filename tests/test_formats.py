@@ -1,0 +1,153 @@
+"""Document formats, read from real files that the tests make with real libraries (reportlab for PDF,
+python-docx for Word, the codecs for GBK/Big5), and the one-line refusals of files that cannot be read."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from qa import formats
+from qa.chunking import chunk_document
+
+PAGE1 = "第一章 总则\n本办法适用于全市的供水管理。供水企业应当保障水质安全。"
+PAGE2 = "第二章 价格\n居民生活用水价格为每立方米3.5元。非居民用水价格另行规定。"
+
+
+def make_pdf(path, pages=(PAGE1, PAGE2), encrypt=None, text=True):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path), pagesize=A4, encrypt=encrypt)
+    for page in pages:
+        if text:
+            y = 780
+            for i, line in enumerate(page.split("\n")):
+                c.setFont("STSong-Light", 18 if i == 0 else 12)
+                c.drawString(60, y, line)
+                y -= 28
+        else:
+            c.rect(60, 600, 300, 150, fill=1)  # a "scan": shapes, no text layer
+        c.showPage()
+    c.save()
+    return path
+
+
+def make_docx(path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("供水管理办法", level=1)
+    d.add_paragraph("本办法适用于全市的供水管理。")
+    d.add_heading("价格", level=2)
+    d.add_paragraph("各类用水价格见下表。")
+    table = d.add_table(rows=3, cols=2)
+    for row, (a, b) in zip(table.rows, [("用水类别", "价格"), ("居民生活用水", "每立方米3.5元"),
+                                         ("非居民用水", "每立方米5.8元")]):
+        row.cells[0].text, row.cells[1].text = a, b
+    d.save(str(path))
+    return path
+
+
+def test_pdf_pages_and_text(tmp_path):
+    doc = formats.read(make_pdf(tmp_path / "w.pdf"))
+    assert doc.format == "pdf" and len(doc.pages) == 2
+    assert "每立方米3.5元" in doc.text
+    at = doc.text.index("3.5元")
+    assert doc.page_of(at) == 2 and doc.page_of(doc.text.index("水质安全")) == 1
+    chunks = chunk_document(doc.text, "w.pdf", 150, page_of=doc.page_of)
+    assert {c.page for c in chunks} == {1, 2}
+    assert next(c for c in chunks if "3.5元" in c.text).page == 2
+
+
+def test_scanned_and_encrypted_pdfs_are_refused_with_a_reason(tmp_path):
+    with pytest.raises(formats.Refused, match="OCR"):
+        formats.read(make_pdf(tmp_path / "scan.pdf", text=False))
+    with pytest.raises(formats.Refused, match="encrypted"):
+        formats.read(make_pdf(tmp_path / "secret.pdf", encrypt="s3cret-pass"))
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\n not really")
+    with pytest.raises(formats.Refused, match="not a readable PDF"):
+        formats.read(tmp_path / "broken.pdf")
+
+
+def test_docx_headings_and_tables(tmp_path):
+    doc = formats.read(make_docx(tmp_path / "w.docx"))
+    assert doc.format == "docx"
+    heads = [doc.text[a:b] for a, b in doc.headings]
+    assert heads == ["供水管理办法", "价格"]
+    assert "居民生活用水，每立方米3.5元。" in doc.text  # a table row is one sentence
+    chunks = chunk_document(doc.text, "w.docx", 150, headings=doc.headings)
+    row = next(c for c in chunks if "5.8元" in c.text)
+    assert row.section.startswith("价格") and not any(c.text == "价格" for c in chunks)
+
+
+def test_docx_zip_bomb_and_corrupt_files_are_refused(tmp_path):
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", b"0" * (300 << 20))
+    (tmp_path / "bomb.docx").write_bytes(bomb.getvalue())
+    with pytest.raises(formats.Refused, match="zip bomb"):
+        formats.read(tmp_path / "bomb.docx")
+    (tmp_path / "corrupt.docx").write_bytes(b"PK\x03\x04 this is not a zip")
+    with pytest.raises(formats.Refused, match="not a valid .docx"):
+        formats.read(tmp_path / "corrupt.docx")
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "big5", "utf-8-sig", "utf-16"])
+def test_chinese_encodings_are_detected_and_named(tmp_path, encoding):
+    text = "居民生活用水价格为每立方米3.5元。" * 3 + "供水企业应当保障水质安全，不得擅自停止供水。" * 3
+    if encoding == "big5":
+        text = "居民生活用水價格為每立方米3.5元。" * 3 + "供水企業應當保障水質安全，不得擅自停止供水。" * 3
+    p = tmp_path / f"t-{encoding}.txt"
+    p.write_bytes(text.encode(encoding))
+    doc = formats.read(p)
+    assert doc.text == text
+    assert doc.encoding.replace("_", "-").lower() in {encoding, "gb18030", "utf-16", "utf-8-sig", "big5", "cp950",
+                                                      "big5hkscs"}
+
+
+def test_html_text_and_headings_without_script_or_style(tmp_path):
+    p = tmp_path / "p.html"
+    p.write_text("<html><head><title>通知</title><style>.x{color:red}</style>"
+                 "<script>var secret='不该出现';</script></head><body><h1>供水通知</h1>"
+                 "<p>居民生活用水价格为<b>每立方米3.5元</b>。</p><h2>停水</h2><p>明天停水一天。</p>"
+                 "<table><tr><td>区域</td><td>时间</td></tr></table></body></html>", encoding="utf-8")
+    doc = formats.read(p)
+    assert "不该出现" not in doc.text and "color" not in doc.text
+    assert [doc.text[a:b] for a, b in doc.headings] == ["供水通知", "停水"]
+    assert "居民生活用水价格为每立方米3.5元。" in doc.text and "区域，时间" in doc.text
+
+
+def test_markdown_without_markup(tmp_path):
+    p = tmp_path / "m.md"
+    p.write_text("# 供水办法\n\n居民用水**每立方米3.5元**。\n\n## 价格表\n\n| 类别 | 价格 |\n|---|---|\n"
+                 "| 非居民 | 5.8元 |\n\n- 第一条\n- 第二条\n", encoding="utf-8")
+    doc = formats.read(p)
+    assert "#" not in doc.text and "**" not in doc.text and "|" not in doc.text
+    assert "非居民，5.8元。" in doc.text and "居民用水每立方米3.5元。" in doc.text
+    assert [doc.text[a:b] for a, b in doc.headings] == ["供水办法", "价格表"]
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"", "empty"),
+    (b"   \n\n\t ", "no text"),
+    (b"\x00" * 500, "binary"),
+    (bytes(range(256)) * 20, "binary"),
+])
+def test_empty_and_binary_files_are_refused(tmp_path, content, reason):
+    p = tmp_path / "x.txt"
+    p.write_bytes(content)
+    with pytest.raises(formats.Refused, match=reason):
+        formats.read(p)
+
+
+def test_size_limit_and_unknown_formats(tmp_path):
+    p = tmp_path / "big.txt"
+    p.write_text("字" * 2000, encoding="utf-8")
+    with pytest.raises(formats.Refused, match="over the"):
+        formats.read(p, max_bytes=1000)
+    with pytest.raises(formats.Refused, match="not a supported format"):
+        formats.read(tmp_path / "x.xlsx")
