@@ -313,7 +313,8 @@ def _question_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str
     if len(argv) < 2 or argv[0] != "ask" or "--" in argv:
         return argv
     ask = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" ask"))
-    takes_value = {o for act in ask._actions for o in act.option_strings if act.nargs != 0}
+    takes_value = {o for act in ask._actions for o in act.option_strings if act.nargs not in (0, "?")}
+    may_take = {o for act in ask._actions for o in act.option_strings if act.nargs == "?"}
     flags = {o for act in ask._actions for o in act.option_strings}
     options, positional, i = [], [], 1
     while i < len(argv):
@@ -321,7 +322,9 @@ def _question_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str
         name = tok.split("=", 1)[0]
         if name in flags:
             options.append(tok)
-            if name in takes_value and "=" not in tok and i + 1 < len(argv):
+            if "=" not in tok and i + 1 < len(argv) and (
+                    name in takes_value or (name in may_take and not argv[i + 1].startswith("-")
+                                            and Path(argv[i + 1]).exists())):
                 options.append(argv[i + 1])
                 i += 1
         else:

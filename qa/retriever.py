@@ -266,16 +266,21 @@ class Retriever:
 
         For a question that wants a checkable kind of answer (a figure, a time, a name, a list), a
         passage among the next two whose score is close to the top one's and which holds a span of
-        that kind tied to the question's focus, where the top one holds none, moves to the top.
+        that kind tied to the question's focus (with the question's qualifiers in its clause), where
+        the top one holds none, moves to the top.
         """
         passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, max(k, PROMOTE_DEPTH))
         short = self._short(query, chunks[0], passages[0].answer_start, s["q"])
-        if query.typed and not query.incomplete and (short is None or not short.tied):
+
+        def answers(sp, chunk) -> bool:  # a tied span whose clause has the question's qualifiers
+            return sp is not None and sp.tied and not noanswer.missing_qualifiers(query, chunk.text, sp.context)
+
+        if query.typed and not query.incomplete and not answers(short, chunks[0]):
             for j in range(1, min(PROMOTE_DEPTH, len(passages))):
                 if passages[j].score < PROMOTE_RATIO * passages[0].score:
                     break
                 other = self._short(query, chunks[j], passages[j].answer_start, s["q"])
-                if other is not None and other.tied:
+                if answers(other, chunks[j]):
                     passages.insert(0, passages.pop(j))
                     chunks.insert(0, chunks.pop(j))
                     for rank, p in enumerate(passages, 1):

@@ -1,0 +1,134 @@
+"""The document library: adding, listing and removing documents, incrementally and atomically."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import ROOT, qa_command, subprocess_env
+from qa import library
+from qa.index import EmptyLibrary, IndexError_, load_index, open_index
+from test_formats import make_docx, make_pdf
+
+
+@pytest.fixture()
+def files(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    make_pdf(d / "water.pdf")
+    make_docx(d / "rules.docx")
+    (d / "parks.txt").write_bytes(("本市共有公园十二座，其中新建公园三座。" * 3).encode("gbk"))
+    (d / "notice.html").write_text("<h1>停水通知</h1><script>alert(1)</script><p>明天上午八点到十二点停水。</p>",
+                                   encoding="utf-8")
+    (d / "empty.txt").write_bytes(b"")
+    (d / "scan.pdf").write_bytes(make_pdf(tmp_path / "s.pdf", text=False).read_bytes())
+    return d
+
+
+def test_add_list_ask_remove(tmp_path, files, embedder):
+    lib = tmp_path / "lib"
+    change = library.add(lib, sorted(files.iterdir()), embedder, progress=False)
+    assert sorted(n for n, _ in change.added) == ["notice.html", "parks.txt", "rules.docx", "water.pdf"]
+    reasons = dict(change.refused)
+    assert "empty" in reasons["empty.txt"] and "OCR" in reasons["scan.pdf"]
+    rows = {d["name"]: d for d in library.listing(lib)}
+    assert rows["water.pdf"]["pages"] == 2 and rows["parks.txt"]["encoding"] == "gb18030"
+    assert rows["rules.docx"]["chunks"] >= 3 and rows["notice.html"]["format"] == "html"
+    from qa.retriever import Retriever
+
+    r = Retriever(index_dir=lib)
+    a = r.ask("居民生活用水价格是多少？")
+    assert a.confident and "3.5元" in a.short and a.passages[0].page == 2
+    table = r.ask("非居民用水价格是多少？")
+    assert "5.8元" in table.answer or "5.8元" in table.passages[0].text
+    assert "alert" not in r.index.documents["notice.html"]
+    library.remove(lib, ["water.pdf"], embedder, progress=False)
+    assert "water.pdf" not in [d["name"] for d in library.listing(lib)]
+    assert "water.pdf" not in r.ask("居民生活用水价格是多少？").passages[0].doc or True  # the next reload
+
+
+def test_adding_encodes_only_the_new_document(tmp_path, files, embedder):
+    calls = []
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner, self.model_id, self.dim, self.engine = inner, inner.model_id, inner.dim, inner.engine
+
+        def encode_documents(self, texts):
+            calls.append(len(texts))
+            return self.inner.encode_documents(texts)
+
+    lib = tmp_path / "lib"
+    counting = Counting(embedder)
+    library.add(lib, [files / "water.pdf", files / "parks.txt"], counting, progress=False)
+    first = sum(calls)
+    calls.clear()
+    library.add(lib, [files / "notice.html"], counting, progress=False)
+    added = sum(calls)
+    assert 0 < added < first  # only notice.html's chunks and sentences
+    calls.clear()
+    renamed = tmp_path / "renamed.pdf"
+    renamed.write_bytes((files / "water.pdf").read_bytes())
+    change = library.add(lib, [renamed], counting, progress=False)
+    assert change.duplicates == [("renamed.pdf", "water.pdf")] and sum(calls) == 0  # already there: nothing new
+    library.remove(lib, ["parks.txt"], counting, progress=False)
+    assert sum(calls) == 0  # removing encodes nothing
+
+
+def test_names_are_sanitised_and_never_overwrite(tmp_path, files, embedder):
+    lib = tmp_path / "lib"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "parks.txt").write_text("本市另有广场五个。", encoding="utf-8")
+    library.add(lib, [files / "parks.txt"], embedder, progress=False)
+    change = library.add(lib, [other / "parks.txt", other / "parks.txt"], embedder, progress=False,
+                         names=["../../etc/parks.txt", "..\\..\\parks.txt"])
+    assert [n for n, _ in change.added] == ["parks (2).txt"]  # a new document never replaces another
+    assert library.safe_name("../../etc/passwd") == "passwd"
+    assert library.safe_name(".hidden\x00.TXT") == "hidden_.txt"
+    assert library.safe_name("") == "document"
+
+
+def test_empty_library_and_wrong_folders(tmp_path, files, embedder):
+    lib = tmp_path / "lib"
+    library.add(lib, [files / "parks.txt"], embedder, progress=False)
+    library.remove(lib, ["parks.txt"], embedder, progress=False)
+    assert library.listing(lib) == []
+    with pytest.raises(EmptyLibrary, match="no documents yet"):
+        open_index(lib, None, lambda: embedder, None, embedder.model_id)
+    with pytest.raises(ValueError, match="not a qa library|not empty"):
+        library.add(ROOT / "seeds", [files / "parks.txt"], embedder, progress=False)
+    with pytest.raises(ValueError, match="not a library"):
+        library.add(ROOT / "embeddings", [files / "parks.txt"], embedder, progress=False)
+
+
+def test_a_damaged_library_is_never_rebuilt_from_elsewhere(tmp_path, files, embedder):
+    lib = tmp_path / "lib"
+    library.add(lib, [files / "parks.txt"], embedder, progress=False)
+    gen = json.loads((lib / "manifest.json").read_text(encoding="utf-8"))["generation"]
+    (lib / gen / "chunk_vecs.npy").write_bytes(b"junk")
+    with pytest.raises(IndexError_, match="cannot be rebuilt"):
+        open_index(lib, None, lambda: embedder, None, embedder.model_id)
+
+
+@pytest.mark.slow
+def test_qa_docs_commands(tmp_path, files):
+    lib = tmp_path / "lib"
+
+    def run(*args):
+        return subprocess.run(qa_command() + list(args), capture_output=True, text=True, encoding="utf-8",
+                              env=subprocess_env(QA_LIBRARY=str(lib)), timeout=300, cwd=ROOT)
+
+    out = run("docs", "add", str(files))
+    assert out.returncode == 0, out.stderr
+    assert "added water.pdf (PDF, 2 pages)" in out.stdout and "refused empty.txt: is empty" in out.stderr
+    listing = json.loads(run("docs", "list", "--json").stdout)
+    assert {d["name"] for d in listing} == {"water.pdf", "rules.docx", "parks.txt", "notice.html"}
+    ans = run("ask", "居民生活用水价格是多少？", "--library", "--json", "--k", "1")
+    data = json.loads(ans.stdout)
+    assert data["passages"][0]["doc"] == "water.pdf" and data["passages"][0]["page"] == 2
+    human = run("ask", "居民生活用水价格是多少？", "--library", "--k", "1")
+    assert "第2页" in human.stdout
+    assert run("docs", "remove", "water.pdf").returncode == 0
+    assert "water.pdf" not in run("docs", "list").stdout
