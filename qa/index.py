@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import chunking, formats, lexical
+from . import ann, chunking, formats, lexical
 from .chunking import Chunk
 from .locking import IndexLock
 from .store import Store, text_hash, vector_cache, write_generation
@@ -363,7 +363,7 @@ def build_from_documents(docs: dict[str, dict], folder: Path, embedder, max_char
             "settings": expected_settings(max_chars),
             "model": {"id": embedder.model_id, "dim": int(embedder.dim), "engine": embedder.engine},
             "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sent_texts)},
-            "search": {"dense": "exact"},
+            "search": ann.params_for(len(chunks)),
             "libraries": _versions(),
         }
         _write_generation(folder, manifest, docs, chunks, chunk_vecs, sent_vecs, sent_h, chunk_h, lex)
@@ -381,7 +381,9 @@ def _write_generation(folder: Path, manifest: dict, documents: dict, chunks: lis
     tmp.mkdir()
     try:
         write_generation(tmp, documents, chunks, chunk_vecs, sent_vecs, sent_h, chunk_h, lex,
-                         {"model": manifest["model"], "settings": manifest["settings"]})
+                         {"model": manifest["model"], "settings": manifest["settings"], "search": manifest["search"]})
+        if manifest["search"]["dense"] != "exact":
+            ann.build(np.load(tmp / "chunk_vecs.npy", mmap_mode="r"), tmp / "dense.faiss", manifest["search"])
         files = {}
         for p in sorted(tmp.rglob("*")):
             if p.is_file():
@@ -398,6 +400,10 @@ def _write_generation(folder: Path, manifest: dict, documents: dict, chunks: lis
         else:
             shutil.rmtree(target, ignore_errors=True)  # absent, or damaged: nothing can be using it
             os.rename(tmp, target)
+            for rel, want in files.items():  # just hashed: a big file need not be hashed again on open
+                if want["size"] > HASH_ALWAYS_BYTES:
+                    st = (target / rel).stat()
+                    _save_stamp(str((target / rel).resolve()), [st.st_size, st.st_mtime_ns, st.st_ino, want["sha256"]])
         _fsync_dir(folder)
         _atomic_write(folder / SOURCES, json.dumps({"sources": manifest.get("sources")}, ensure_ascii=False,
                                                    indent=1) + "\n")

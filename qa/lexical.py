@@ -190,6 +190,54 @@ class LexicalIndex:
                 out[self.docs[a:b]] += self.post_scores[a:b]
         return out
 
+    def candidates(self, query: str, n: int, max_df: float = 0.05) -> np.ndarray:
+        """The ``n`` chunks with the highest BM25 score over the question's *selective* tokens.
+
+        Tokens found in more than ``max_df`` of the chunks (common characters such as 的) carry
+        little idf and very long postings; leaving them out of candidate generation keeps its cost
+        to the postings of the rare tokens (bigrams, figures). Exact scores for the candidates,
+        with every token, come from :meth:`scores_for`.
+        """
+        toks = tokenize(query)
+        found = self.lookup(toks)
+        entries = [found[t] for t in toks if t in found]
+        if not entries:
+            return np.zeros(0, dtype=np.int64)
+        limit = max(1, int(max_df * self.n_docs))
+        chosen = [e for e in entries if e[1] <= limit] or sorted(entries, key=lambda e: e[1])[:3]
+        docs = [np.asarray(self.docs[int(self.indptr[i]):int(self.indptr[i + 1])]) for i, _ in chosen]
+        vals = [np.asarray(self.post_scores[int(self.indptr[i]):int(self.indptr[i + 1])]) for i, _ in chosen]
+        all_docs = np.concatenate(docs)
+        uniq, inv = np.unique(all_docs, return_inverse=True)
+        acc = np.bincount(inv, weights=np.concatenate(vals), minlength=len(uniq))
+        if len(uniq) > n:
+            top = np.argpartition(-acc, n - 1)[:n]
+            uniq = uniq[top]
+        return uniq.astype(np.int64)
+
+    def scores_for(self, query: str, ids: np.ndarray) -> np.ndarray:
+        """Exact BM25 scores of the chunks ``ids`` (every token of the question counts)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.zeros(len(ids), dtype=np.float32)
+        if not len(ids):
+            return out
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        toks = tokenize(query)
+        found = self.lookup(toks)
+        for t in toks:
+            e = found.get(t)
+            if e is None:
+                continue
+            a, b = int(self.indptr[e[0]]), int(self.indptr[e[0] + 1])
+            docs = self.docs[a:b]
+            pos = np.searchsorted(docs, sorted_ids)
+            pos_c = np.minimum(pos, b - a - 1)
+            hit = (pos < b - a) & (np.asarray(docs[pos_c]) == sorted_ids)
+            if hit.any():
+                out[order[hit]] += np.asarray(self.post_scores[a:b][pos_c[hit]])
+        return out
+
     def coverage(self, query: str) -> float:
         """Share of the question's tokens that occur anywhere in the indexed text."""
         toks = tokenize(query)

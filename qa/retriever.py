@@ -34,6 +34,8 @@ MAX_QUESTION_CHARS = 1000
 #: it holds the kind of answer the question wants (see Retriever._assess).
 PROMOTE_DEPTH = 3
 PROMOTE_RATIO = 0.85
+#: Candidates taken from each of the dense and the lexical side of a large index.
+CANDIDATES = 200
 #: How often (at most) a retriever looks whether its index folder has a new generation.
 RELOAD_CHECK_S = 1.0
 #: The reply to a follow-up that the conversation cannot resolve.
@@ -220,31 +222,49 @@ class Retriever:
         return self.index.store.contains(phrase)
 
     # -- scoring -------------------------------------------------------------
-    def _score(self, question: str, mode: str) -> dict:
+    def _score(self, question: str, mode: str, q: np.ndarray | None = None) -> dict:
+        """Scores of the chunks that may answer, by every mode: all chunks of a small index, the union of
+        dense and lexical candidates of a large one (``ids``; ``None`` means every chunk, in order)."""
         ix = self.index
-        with self._lock:  # torch inference from several threads at once gains nothing on 2 cores
-            q = self.embedder.encode_queries([question])[0]
-        chunk_cos = np.asarray(ix.chunk_vectors @ q, dtype=np.float32)
-        sent_cos = ix.sentence_vectors @ q if len(ix.sentence_vectors) else np.zeros(0, np.float32)
-        dense = fusion.dense_scores(chunk_cos, sent_cos, self._sent_chunk)
-        lex = ix.lexical.scores(question)
+        if q is None:
+            with self._lock:  # inference from several threads at once gains nothing on 2 cores
+                q = self.embedder.encode_queries([question])[0]
+        if ix.store.ann is None:
+            ids = None
+            chunk_cos = np.asarray(ix.chunk_vectors @ q, dtype=np.float32)
+            sent_cos = ix.sentence_vectors @ q if len(ix.sentence_vectors) else np.zeros(0, np.float32)
+            dense = fusion.dense_scores(chunk_cos, sent_cos, self._sent_chunk)
+            lex = ix.lexical.scores(question)
+        else:
+            n = CANDIDATES
+            ids = np.union1d(ix.store.dense_candidates(q, n), ix.lexical.candidates(question, n))
+            chunk_cos = np.asarray(np.asarray(ix.chunk_vectors[ids]) @ q, dtype=np.float32)
+            bounds = np.asarray(ix.store.chunk_sents[ids])
+            sent_ids = np.concatenate([np.arange(a, b) for a, b in bounds]) if len(ids) else np.zeros(0, np.int64)
+            owner = np.repeat(np.arange(len(ids)), bounds[:, 1] - bounds[:, 0]) if len(ids) else sent_ids
+            sent_cos = np.asarray(ix.sentence_vectors[sent_ids]) @ q if len(sent_ids) else np.zeros(0, np.float32)
+            dense = fusion.dense_scores(chunk_cos, sent_cos.astype(np.float32), owner)
+            lex = ix.lexical.scores_for(question, ids)
         hyb = fusion.hybrid(dense, lex, ix.lexical.coverage(question))
         scores = {"dense": dense, "lexical": lex, "hybrid": hyb}[mode]
-        return {"q": q, "scores": scores, "dense": dense, "lex": lex, "hybrid": hyb, "sent_cos": sent_cos}
+        return {"q": q, "ids": ids, "scores": scores, "dense": dense, "lex": lex, "hybrid": hyb}
 
     def _passages(self, question: str, s: dict, k: int) -> tuple[list[Passage], list]:
         """The top ``k`` passages by ``s["scores"]``, each with its answer sentence, and their chunks."""
         ix = self.index
         order = np.argsort(-s["scores"], kind="stable")[:k]
+        ranked_scores = s["scores"][order]
+        if s.get("ids") is not None:
+            order = s["ids"][order]
         q_tokens = answer_mod.content_tokens(question) or answer_mod.lexical.tokenize(question)
         out, chunks = [], ix.store.get_chunks(order)
-        for rank, c in enumerate(chunks, 1):
+        for rank, (c, score) in enumerate(zip(chunks, ranked_scores), 1):
             lo, hi = (int(x) for x in ix.store.chunk_sents[c.id])
             texts = [c.text[a - c.start:b - c.start] for a, b in c.sentences]
             best, _ = answer_mod.best_sentence(s["q"], np.asarray(ix.sentence_vectors[lo:hi]), texts, q_tokens,
                                                ix.lexical)
             a, b = c.sentences[best]
-            out.append(Passage(text=c.text, score=round(float(s["scores"][c.id]), 6), rank=rank, doc=c.doc,
+            out.append(Passage(text=c.text, score=round(float(score), 6), rank=rank, doc=c.doc,
                                section=c.section, start=c.start, end=c.end, answer=texts[best],
                                answer_start=a, answer_end=b, page=c.page))
         return out, chunks

@@ -35,6 +35,7 @@ from .chunking import Chunk
 from .lexical import LexicalIndex, SQLiteVocab, is_cjk_token, normalize, tokenize
 
 STORE_DB = "store.sqlite"
+ANN_FILE = "dense.faiss"
 #: Up to this many chunks, :meth:`Store.contains` scans the text instead of using postings.
 SCAN_CHUNKS = 5000
 
@@ -148,9 +149,20 @@ class Store:
         self.lexical = LexicalIndex.load(self.folder, SQLiteVocab(lambda: self._db, self._lock),
                                          self.meta["n_docs"], self.meta["avg_len"])
         self.documents = Documents(self)
+        self.ann = None  # the approximate dense index of a large store (see qa.ann)
+        if (self.folder / ANN_FILE).exists():
+            from . import ann
+
+            self.ann = ann.load(self.folder / ANN_FILE, self.meta.get("search", {}))
         self._chunks: dict[int, Chunk] = {}
         self._all: list[Chunk] | None = None
         self._corpus: str | None = None
+
+    def dense_candidates(self, q: np.ndarray, n: int) -> np.ndarray:
+        """The ``n`` chunks nearest ``q`` by the approximate index (every chunk when there is none)."""
+        if self.ann is None:
+            return np.arange(self.n_chunks, dtype=np.int64)
+        return self.ann.search(q, n)
 
     def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self._lock:

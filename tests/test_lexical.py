@@ -61,3 +61,19 @@ def test_scores_equal_bm25s_lucene(seed_text):
         toks = [t for t in tokenize(q) if t in ref.vocab_dict]
         want = ref.get_scores(toks) if toks else np.zeros(len(texts))
         assert np.allclose(ours.scores(q), want, atol=1e-4), q
+
+
+def test_candidates_and_exact_scores_for_a_subset(seed_text):
+    from qa.chunking import chunk_document
+
+    texts = [c.text for c in chunk_document(seed_text, "a.txt", 60)]
+    ix = LexicalIndex.build(texts)
+    for q in ("2021年山西煤炭产量是多少？", "汾河秋汛转移安置群众", "PM2.5平均浓度", "的的的"):
+        full = ix.scores(q)
+        cand = ix.candidates(q, 10)
+        assert len(cand) <= 10 and len(set(cand.tolist())) == len(cand)
+        # every candidate is a chunk the rare tokens match; the best chunk is among them
+        if full.max() > 0:
+            assert int(np.argmax(full)) in set(cand.tolist()) or q == "的的的"
+        ids = np.array([5, 0, len(texts) - 1, 17], dtype=np.int64)
+        assert np.allclose(ix.scores_for(q, ids), full[ids], atol=1e-5)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from qa import Answer, Passage, ask, retrieve
-from qa.retriever import MAX_K, MAX_QUESTION_CHARS
+from qa.retriever import MAX_K, MAX_QUESTION_CHARS, Retriever
 
 # (question, a gold substring of the answer passage)
 OWN_QUESTIONS = [
@@ -279,3 +279,28 @@ def test_a_running_retriever_answers_from_a_rebuilt_index(tmp_path, monkeypatch)
     (docs / "n.txt").write_text("本市的吉祥物是一只老虎，名叫大福。", encoding="utf-8")
     build_index([docs], tmp_path / "ix", r.embedder, progress=False)  # as another process would
     assert "大福" in r.ask("吉祥物叫什么？").passages[0].text
+
+
+def test_a_large_index_takes_candidates_and_agrees_with_exact_search(tmp_path, monkeypatch, seed_text, retriever):
+    """Above the size threshold, dense candidates come from an IVF index and lexical ones from the rare
+    tokens' postings; with every list probed, the answers are the exact ones."""
+    from qa import ann
+    from qa.index import build_index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(6):  # six variants of the article: a few hundred chunks
+        (docs / f"v{i}.txt").write_text(seed_text.replace("山西", ["山西", "河北", "河南", "陕西", "甘肃", "湖南"][i]),
+                                        encoding="utf-8")
+    monkeypatch.setattr(ann, "EXACT_MAX_CHUNKS", 100)
+    monkeypatch.setattr(ann, "DEFAULT_NPROBE", 10_000)  # probe every list: the candidates are exact
+    index = build_index([docs], tmp_path / "big", retriever.embedder, progress=False)
+    assert index.manifest["search"]["dense"] == "ivf-sq8" and index.store.ann is not None
+    big = Retriever(index_dir=tmp_path / "big", log=lambda m: None)
+    monkeypatch.setattr(ann, "EXACT_MAX_CHUNKS", 10**9)
+    exact = Retriever(index_dir=tmp_path / "exact", sources=[docs], log=lambda m: None)
+    assert exact.index.store.ann is None
+    for q in ("河北2021年煤炭产量是多少？", "陕西去年PM2.5平均浓度是多少？", "湖南紧急转移安置群众多少人"):
+        a, b = big.retrieve(q, k=3), exact.retrieve(q, k=3)
+        assert a[0].text == b[0].text and a[0].doc == b[0].doc, q
+        assert big.ask(q).short == exact.ask(q).short
