@@ -328,9 +328,10 @@ def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = ch
 
 
 def build_from_documents(docs: dict[str, dict], folder: Path, embedder, max_chars: int, extra: dict,
-                         progress: bool = True, log=None) -> Index:
+                         progress: bool = True, log=None, vectors: dict | None = None) -> Index:
     """Index document records (``text`` and how it was read, see :func:`read_documents`) into
-    ``folder`` as a new generation. ``extra`` goes into the manifest (sources, or ``library``)."""
+    ``folder`` as a new generation. ``extra`` goes into the manifest (sources, or ``library``).
+    ``vectors``: text hash -> vector of texts already encoded elsewhere (they are not encoded again)."""
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -348,6 +349,8 @@ def build_from_documents(docs: dict[str, dict], folder: Path, embedder, max_char
         sent_h = [text_hash(t) for t in sent_texts]
         prev = _current_store(folder, embedder.model_id)
         cache = vector_cache(prev)
+        if vectors:
+            cache.update(vectors)
         reused = sum(h in cache for h in dict.fromkeys(chunk_h + sent_h))
         vecs = encode_new(embedder, [c.text for c in chunks] + sent_texts, chunk_h + sent_h, cache, progress)
         if prev is not None:
