@@ -617,18 +617,19 @@ def run(args: argparse.Namespace) -> int:
     demo = None
     try:
         t0 = time.perf_counter()
-        from .cli import _index_dir, _library_dir
+        from .cli import _index_dir, _library_dir, _milvus_name, _store, _target
 
         folder = _index_dir(args)
         library_dir = _library_dir(args.library) if getattr(args, "library", None) is not None else None
-        if library_dir is not None and not (library_dir / "manifest.json").exists():
+        library_target = _target(args, library_dir) if library_dir is not None else None
+        if library_target is not None:
+            from . import library
             from .embedding import load_embedder
-            from .index import write_empty
-            from .library import _current
 
-            _current(library_dir)  # refuses a folder that holds other files
-            write_empty(library_dir, load_embedder(args.model))  # a new, empty library
-        source = Source(make=lambda: Retriever(index_dir=folder, model=args.model), library=library_dir)
+            library.ensure(library_target, load_embedder(args.model))  # a new library starts empty
+        source = Source(make=lambda: Retriever(index_dir=folder, model=args.model, store=_store(args),
+                                               milvus_uri=args.milvus_uri, milvus_name=_milvus_name(args)),
+                        library=library_target)
         retriever = source.get()
         if retriever is not None:
             retriever.ask("warm-up 预热", k=1)  # first inference is slow; pay it before the first user
@@ -638,8 +639,11 @@ def run(args: argparse.Namespace) -> int:
             _log(f"qa: the library {library_dir} is empty: add documents in the page's 文档 tab")
         if stop.is_set():
             return 0
-        demo = build_app(source, concurrency=args.concurrency,
-                         feedback=_feedback_store(Path(folder) if folder else retriever.index.folder))
+        if retriever is not None:
+            index_folder = retriever.index.folder
+        else:  # an empty library: its folder, or for Milvus the folder beside its database
+            index_folder = library_target if isinstance(library_target, Path) else library_target.folder
+        demo = build_app(source, concurrency=args.concurrency, feedback=_feedback_store(Path(index_folder)))
         if port == 0:
             port = _free_port(args.host)
         try:

@@ -42,6 +42,19 @@ def _common(p: argparse.ArgumentParser, library: bool = True) -> None:
     p.add_argument("--model", metavar="NAME_OR_PATH",
                    help="sentence-transformers model: a local folder or a cached name "
                         "(default: $QA_MODEL or the bundled multilingual-e5-small)")
+    _store_options(p)
+
+
+def _store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", choices=("faiss", "milvus"), default=None,
+                   help="where the index lives: faiss (an index folder, default) or milvus ($QA_STORE)")
+    p.add_argument("--milvus-uri", metavar="URI", default=None,
+                   help="Milvus to use with --store milvus: a Milvus Lite file (default ./qa-milvus.db), or "
+                        "http://host:19530 (token in $QA_MILVUS_TOKEN); also $QA_MILVUS_URI")
+
+
+def _store(args) -> str:
+    return getattr(args, "store", None) or os.environ.get("QA_STORE") or "faiss"
 
 
 def _library_dir(value: str | None) -> Path:
@@ -113,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse files larger than this (default: $QA_MAX_FILE_MB or 50)")
     d.add_argument("--json", action="store_true", help="list: print JSON")
     d.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: the bundled one)")
+    _store_options(d)
 
     f = sub.add_parser("feedback", help="the 👍/👎 ratings given on the chat page",
                        description="Counts of the ratings stored beside the index, or an export of the rated "
@@ -147,7 +161,22 @@ def _index_dir(args) -> str | None:
 def _retriever(args, mode: str = "hybrid"):
     from .retriever import Retriever
 
-    return Retriever(index_dir=_index_dir(args), model=args.model, mode=mode)
+    return Retriever(index_dir=_index_dir(args), model=args.model, mode=mode, store=_store(args),
+                     milvus_uri=args.milvus_uri, milvus_name=_milvus_name(args))
+
+
+def _milvus_name(args) -> str:
+    """A library in Milvus is its own index there, next to the demo's."""
+    return "qa_library" if getattr(args, "library", None) is not None else "qa"
+
+
+def _target(args, folder):
+    """The index folder, or the Milvus store with --store milvus."""
+    if _store(args) == "milvus":
+        from .milvus import Milvus
+
+        return Milvus(args.milvus_uri, _milvus_name(args))
+    return folder
 
 
 def _max_bytes(value: float | None) -> int:
@@ -163,7 +192,8 @@ def cmd_docs(args) -> int:
     from . import library
     from .embedding import load_embedder
 
-    folder = _library_dir(args.library)
+    args.library = args.library if args.library is not None else ""
+    folder = _target(args, _library_dir(args.library))
     if args.action == "list":
         docs = library.listing(folder)
         if args.json:
@@ -231,7 +261,8 @@ def cmd_build(args) -> int:
     except ValueError as exc:
         print(f"qa build: --max-chars: {exc}", file=sys.stderr)
         return 2
-    build_index(sources, folder, load_embedder(args.model), max_chars, max_bytes=_max_bytes(args.max_file_size))
+    build_index(sources, _target(args, folder), load_embedder(args.model), max_chars,
+                max_bytes=_max_bytes(args.max_file_size))
     return 0
 
 

@@ -621,9 +621,10 @@ def run(args) -> int:
         raise FileNotFoundError(f"No such question set: {set_path}")
     load_set(set_path, check_documents=False)  # format errors before the model loads
     progress = True
-    from .cli import _index_dir
+    from .cli import _index_dir, _milvus_name, _store
 
-    retriever = Retriever(index_dir=_index_dir(args), model=args.model)
+    retriever = Retriever(index_dir=_index_dir(args), model=args.model, store=_store(args),
+                          milvus_uri=args.milvus_uri, milvus_name=_milvus_name(args))
     items = load_set(set_path, retriever.index.documents)
     fitted_to = None
     if args.fit:
@@ -645,6 +646,7 @@ def run(args) -> int:
     meta = {
         "set": str(set_path), "split": args.split, "model_id": retriever.index.model_id,
         "index_generation": manifest.get("generation"), "index_built_at": manifest.get("built_at"),
+        "store": retriever.store_kind,
         "index_documents": [d.get("name") for d in manifest.get("documents", [])],
         "index_chunks": len(retriever.index.chunks),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

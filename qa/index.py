@@ -310,29 +310,63 @@ def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = ch
     """
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     max_chars = check_max_chars(max_chars)
-    folder = Path(folder)
+    milvus = not isinstance(folder, (str, os.PathLike))
+    folder = folder if milvus else Path(folder)
     skipped: list = []
     paths = collect_documents(sources, skipped)  # bad sources fail before anything is written
-    _check_target(folder)
+    if not milvus:
+        _check_target(folder)
     docs, refused = read_documents(paths, max_bytes)
     for path, why in skipped + refused:
         log(f"qa: skipped {path}: {why}")
     if not docs:
         raise ValueError("none of the documents could be read: " + "; ".join(f"{p.name}: {w}" for p, w in refused))
-    extra = {"sources": [{"path": _rel(s, folder), "abs": str(Path(s).resolve())} for s in map(Path, sources)],
-             "documents": [{"name": n, "path": _rel(paths[n], folder), "sha256": d["sha256"],
+    base = folder.folder if milvus else folder
+    extra = {"sources": [{"path": _rel(s, base), "abs": str(Path(s).resolve())} for s in map(Path, sources)],
+             "documents": [{"name": n, "path": _rel(paths[n], base), "sha256": d["sha256"],
                             "chars": len(d["text"])} for n, d in docs.items()],
              "refused": [{"name": p.name, "path": str(p), "reason": w, "sha256": _file_sha(p)}
                          for p, w in refused]}
     return build_from_documents(docs, folder, embedder, max_chars, extra, progress, log)
 
 
-def build_from_documents(docs: dict[str, dict], folder: Path, embedder, max_chars: int, extra: dict,
-                         progress: bool = True, log=None, vectors: dict | None = None) -> Index:
-    """Index document records (``text`` and how it was read, see :func:`read_documents`) into
-    ``folder`` as a new generation. ``extra`` goes into the manifest (sources, or ``library``).
-    ``vectors``: text hash -> vector of texts already encoded elsewhere (they are not encoded again)."""
+def _prepare(docs: dict[str, dict], embedder, max_chars: int, cache: dict, progress: bool):
+    """Chunks, sentence texts, content hashes, vectors (encoded where ``cache`` lacks them) and BM25."""
+    chunks = chunk_documents(docs, max_chars)
+    sent_texts = [c.text[a - c.start:b - c.start] for c in chunks for a, b in c.sentences]
+    chunk_h = [text_hash(c.text) for c in chunks]
+    sent_h = [text_hash(t) for t in sent_texts]
+    reused = sum(h in cache for h in dict.fromkeys(chunk_h + sent_h))
+    vecs = encode_new(embedder, [c.text for c in chunks] + sent_texts, chunk_h + sent_h, cache, progress)
+    lex = lexical.LexicalIndex.build(c.text for c in chunks)
+    n_new = len(set(chunk_h + sent_h)) - reused
+    return chunks, sent_texts, chunk_h, sent_h, vecs[:len(chunks)], vecs[len(chunks):], lex, n_new, reused
+
+
+def _manifest(docs: dict, chunks, sent_texts, embedder, max_chars: int, extra: dict, old: dict | None) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "generation": None,
+        "previous": (old or {}).get("generation"),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **extra,
+        "settings": expected_settings(max_chars),
+        "model": {"id": embedder.model_id, "dim": int(embedder.dim), "engine": embedder.engine},
+        "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sent_texts)},
+        "search": ann.params_for(len(chunks)),
+        "libraries": _versions(),
+    }
+
+
+def build_from_documents(docs: dict[str, dict], folder, embedder, max_chars: int, extra: dict,
+                         progress: bool = True, log=None, vectors: dict | None = None):
+    """Index document records (``text`` and how it was read, see :func:`read_documents`) as a new
+    generation of ``folder`` (an index folder, or a :class:`qa.milvus.Milvus` store). ``extra``
+    goes into the manifest (sources, or ``library``). ``vectors``: text hash -> vector of texts
+    already encoded elsewhere (they are not encoded again)."""
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    if not isinstance(folder, (str, os.PathLike)):
+        return _build_milvus(docs, folder, embedder, max_chars, extra, progress, log, vectors)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with IndexLock(folder, log=log):
@@ -343,38 +377,45 @@ def build_from_documents(docs: dict[str, dict], folder: Path, embedder, max_char
             old = None
         keep = {g for g in ((old or {}).get("generation"), (old or {}).get("previous")) if g}
         _clean_leftovers(folder, keep)
-        chunks = chunk_documents(docs, max_chars)
-        sent_texts = [c.text[a - c.start:b - c.start] for c in chunks for a, b in c.sentences]
-        chunk_h = [text_hash(c.text) for c in chunks]
-        sent_h = [text_hash(t) for t in sent_texts]
         prev = _current_store(folder, embedder.model_id)
         cache = vector_cache(prev)
         if vectors:
             cache.update(vectors)
-        reused = sum(h in cache for h in dict.fromkeys(chunk_h + sent_h))
-        vecs = encode_new(embedder, [c.text for c in chunks] + sent_texts, chunk_h + sent_h, cache, progress)
+        chunks, sent_texts, chunk_h, sent_h, chunk_vecs, sent_vecs, lex, n_new, reused = \
+            _prepare(docs, embedder, max_chars, cache, progress)
         if prev is not None:
             prev.close()
-        chunk_vecs, sent_vecs = vecs[:len(chunks)], vecs[len(chunks):]
-        lex = lexical.LexicalIndex.build(c.text for c in chunks)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "generation": None,
-            "previous": (old or {}).get("generation"),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            **extra,
-            "settings": expected_settings(max_chars),
-            "model": {"id": embedder.model_id, "dim": int(embedder.dim), "engine": embedder.engine},
-            "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sent_texts)},
-            "search": ann.params_for(len(chunks)),
-            "libraries": _versions(),
-        }
+        manifest = _manifest(docs, chunks, sent_texts, embedder, max_chars, extra, old)
         _write_generation(folder, manifest, docs, chunks, chunk_vecs, sent_vecs, sent_h, chunk_h, lex)
-        n_new = len(set(chunk_h + sent_h)) - reused
     if progress:
         log(f"qa: indexed {len(docs)} document(s), {len(chunks)} chunks, {len(sent_texts)} sentences "
             f"into {folder} in {time.perf_counter() - t0:.1f} s ({n_new} texts encoded, {reused} reused)")
     return load_index(folder)
+
+
+def _build_milvus(docs, store, embedder, max_chars, extra, progress, log, vectors):
+    t0 = time.perf_counter()
+    old = store.manifest()
+    cache: dict = dict(vectors or {})
+    if old and not old.get("empty") and old["model"]["id"] == embedder.model_id:
+        try:
+            current = store.open().store
+            hashes = [text_hash(c.text) for c in chunk_documents(docs, max_chars)]
+            cache.update(current.vectors_by_hash(hashes))
+        except Exception:  # noqa: BLE001 - nothing to reuse
+            pass
+    chunks, sent_texts, chunk_h, sent_h, chunk_vecs, sent_vecs, lex, n_new, reused = \
+        _prepare(docs, embedder, max_chars, cache, progress)
+    manifest = _manifest(docs, chunks, sent_texts, embedder, max_chars, extra, old)
+    manifest["search"] = {"dense": "milvus FLAT (inner product)", "lexical": "milvus BM25 (jieba analyzer)"}
+    manifest["files"] = {}
+    df = {t: e for t, e in lex.lookup_all().items()}
+    store.write(docs, chunks, chunk_vecs, sent_vecs, chunk_h, sent_h, df, manifest)
+    if progress:
+        log(f"qa: indexed {len(docs)} document(s), {len(chunks)} chunks, {len(sent_texts)} sentences into "
+            f"Milvus {store.uri} ({store.name}) in {time.perf_counter() - t0:.1f} s ({n_new} texts encoded, "
+            f"{reused} reused)")
+    return store.open()
 
 
 def _write_generation(folder: Path, manifest: dict, documents: dict, chunks: list[Chunk], chunk_vecs, sent_vecs,

@@ -149,6 +149,10 @@ class LexicalIndex:
                    np.load(folder / "lex_scores.npy", **mm), n_docs, avg_len)
 
     # -- vocabulary ----------------------------------------------------------------------
+    def lookup_all(self) -> dict[str, tuple[int, int]]:
+        """Every token with its (id, df), for an index built in this process."""
+        return dict(self._vocab)
+
     def lookup(self, tokens: Iterable[str]) -> dict[str, tuple[int, int]]:
         """``{token: (id, df)}`` for the tokens that occur in the index."""
         get = getattr(self._vocab, "lookup", None)

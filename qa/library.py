@@ -84,8 +84,34 @@ def is_library(folder: Path) -> bool:
         return False
 
 
-def _current(folder: Path) -> dict[str, dict]:
+def _is_milvus(target) -> bool:
+    return not isinstance(target, (str, os.PathLike))
+
+
+def ensure(target, embedder) -> None:
+    """Make ``target`` (a folder, or a Milvus store) an empty library unless it is one already."""
+    if _is_milvus(target):
+        m = target.manifest()
+        if m is None:
+            target.write_empty(embedder)
+        elif not m.get("library"):
+            raise ValueError(f"the index {target.name!r} in {target.uri} is not a library")
+        return
+    folder = Path(target)
+    if not (folder / MANIFEST).exists():
+        _current(folder)  # refuses a folder that holds other files
+        write_empty(folder, embedder)
+
+
+def _current(folder) -> dict[str, dict]:
     """The library's documents as records (empty for a new library)."""
+    if _is_milvus(folder):
+        m = folder.manifest()
+        if m is None or m.get("empty"):
+            return {}
+        if not m.get("library"):
+            raise ValueError(f"the index {folder.name!r} in {folder.uri} is not a library")
+        return folder.open().store.records()
     folder = Path(folder)
     if not (folder / MANIFEST).exists():
         if folder.exists() and any(p for p in folder.iterdir() if not p.name.startswith(".")):
@@ -104,10 +130,11 @@ def _current(folder: Path) -> dict[str, dict]:
         index.close()
 
 
-def _max_chars(folder: Path) -> int:
+def _max_chars(folder) -> int:
     try:
-        return read_manifest(folder)["settings"]["max_chars"]
-    except (IndexError_, KeyError):
+        m = folder.manifest() if _is_milvus(folder) else read_manifest(folder)
+        return m["settings"]["max_chars"]
+    except (IndexError_, KeyError, TypeError):
         return chunking.DEFAULT_MAX_CHARS
 
 
@@ -115,7 +142,7 @@ def add(folder: Path, paths: list[Path], embedder, names: list[str] | None = Non
         max_bytes: int = formats.MAX_FILE_BYTES, progress: bool = True, log=None) -> Change:
     """Add the files ``paths`` (shown as ``names``, e.g. the original names of uploads) to the library."""
     t0 = time.perf_counter()
-    folder = Path(folder)
+    folder = folder if _is_milvus(folder) else Path(folder)
     if isinstance(paths, (str, os.PathLike)):
         raise ValueError("paths must be a list of files")
     change = Change()
@@ -178,29 +205,35 @@ def remove(folder: Path, names: list[str], embedder, progress: bool = True, log=
         else:
             change.refused.append((n, "not in the library"))
     if change.removed:
-        _write(Path(folder), docs, embedder, progress, log)
+        _write(folder if _is_milvus(folder) else Path(folder), docs, embedder, progress, log)
     change.seconds = time.perf_counter() - t0
     return change
 
 
-def _write(folder: Path, docs: dict[str, dict], embedder, progress: bool, log) -> None:
+def _write(folder, docs: dict[str, dict], embedder, progress: bool, log) -> None:
     if not docs:  # an empty library: no generation to answer from
-        write_empty(folder, embedder)
+        folder.write_empty(embedder) if _is_milvus(folder) else write_empty(folder, embedder)
         return
     extra = {"library": True, "sources": None,
              "documents": [{"name": n, "sha256": d["sha256"], "chars": len(d["text"])} for n, d in docs.items()]}
     build_from_documents(docs, folder, embedder, check_max_chars(_max_chars(folder)), extra, progress, log).close()
 
 
-def listing(folder: Path) -> list[dict]:
+def listing(folder) -> list[dict]:
     """Name, format, size, chunks, pages, added and encoding of each document of the library."""
-    folder = Path(folder)
-    if not (folder / MANIFEST).exists():
-        return []
-    manifest = read_manifest(folder)
-    if manifest.get("empty"):
-        return []
-    index = load_index(folder)
+    if _is_milvus(folder):
+        manifest = folder.manifest()
+        if manifest is None or manifest.get("empty"):
+            return []
+        index = folder.open()
+    else:
+        folder = Path(folder)
+        if not (folder / MANIFEST).exists():
+            return []
+        manifest = read_manifest(folder)
+        if manifest.get("empty"):
+            return []
+        index = load_index(folder)
     try:
         counts: dict[str, int] = {}
         for c in index.chunks:

@@ -117,6 +117,15 @@ def check_k(k: object) -> int:
     return int(k)
 
 
+STORES = ("faiss", "milvus")
+
+
+def check_store(store: object) -> str:
+    if store not in STORES:
+        raise ValueError(f"store must be one of {', '.join(STORES)}, not {store!r}.")
+    return store  # type: ignore[return-value]
+
+
 def check_mode(mode: object) -> str:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
@@ -128,7 +137,8 @@ class Retriever:
 
     def __init__(self, index_dir: str | Path | None = None, model: str | None = None,
                  mode: str = "hybrid", sources: list[str | Path] | None = None,
-                 max_chars: int | None = None, rebuild: bool = True, log=None):
+                 max_chars: int | None = None, rebuild: bool = True, log=None, store: str | None = None,
+                 milvus_uri: str | None = None, milvus_name: str = "qa"):
         """Open (building or rebuilding when needed) the index in ``index_dir``.
 
         ``sources``: documents the index must reflect (default: seeds/ for the default index,
@@ -153,8 +163,19 @@ class Retriever:
         self._embedder = None
         if sources is None and (index_dir is None or self.index_dir.parent == cache_dir()):
             sources = default_sources()
-        index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
-                           self._get_embedder, max_chars, model_id(model), rebuild, log)
+        self.store_kind = check_store(store or os.environ.get("QA_STORE") or "faiss")
+        self._milvus = None
+        if self.store_kind == "milvus":
+            from . import milvus
+
+            self._milvus = milvus.Milvus(milvus_uri, milvus_name)
+            if index_dir is None and not os.environ.get("QA_INDEX"):
+                sources = sources if sources is not None else default_sources()
+            index = milvus.open_index(self._milvus, [Path(s) for s in sources] if sources else None,
+                                      self._get_embedder, max_chars, model_id(model), rebuild, log)
+        else:
+            index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
+                               self._get_embedder, max_chars, model_id(model), rebuild, log)
         self.embedder = self._get_embedder()
         self.calibration = noanswer.Calibration.load()
         self._lock = threading.Lock()
@@ -162,7 +183,8 @@ class Retriever:
         self._local = threading.local()
         self._view = _View(index)
         self._checked = time.monotonic()
-        self._manifest_stat = _stat(self.index_dir / "manifest.json")
+        self._manifest_stat = self._milvus.generation() if self._milvus is not None else \
+            _stat(self.index_dir / "manifest.json")
 
     # -- the index in use, and noticing a rebuilt one -----------------------------
     @property
@@ -177,7 +199,7 @@ class Retriever:
         now = time.monotonic()
         if now - self._checked >= RELOAD_CHECK_S:
             self._checked = now
-            st = _stat(self.index_dir / "manifest.json")
+            st = self._milvus.generation() if self._milvus is not None else _stat(self.index_dir / "manifest.json")
             if st != self._manifest_stat:
                 self._reload(st)
         return self._view
@@ -189,7 +211,7 @@ class Retriever:
             if st == self._manifest_stat:
                 return
             try:
-                index = load_index(self.index_dir)
+                index = self._milvus.open() if self._milvus is not None else load_index(self.index_dir)
             except (IndexError_, OSError) as exc:  # mid-build or damaged: keep answering from what we have
                 self._log(f"qa: a new index generation could not be loaded yet ({exc}); still answering "
                           f"from {self._view.index.generation}")
@@ -418,10 +440,14 @@ class _View:
     """One loaded index and what the query path derives from it, swapped as a whole."""
 
     index: Index
-    sent_chunk: np.ndarray = field(init=False)
+    _sent_chunk: np.ndarray | None = None
 
-    def __post_init__(self):
-        self.sent_chunk = np.asarray(self.index.store.sent_spans[:, 0], dtype=np.int64)
+    @property
+    def sent_chunk(self) -> np.ndarray:
+        """Sentence -> chunk, for scoring every chunk (read on first use: a large store never needs it)."""
+        if self._sent_chunk is None:
+            self._sent_chunk = np.asarray(self.index.store.sent_spans[:, 0], dtype=np.int64)
+        return self._sent_chunk
 
 
 def _stat(path: Path):
