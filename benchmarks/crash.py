@@ -1,12 +1,15 @@
 """Crash safety of index builds: ``kill -9`` at random moments, and concurrent builders with a reader.
 
-    python benchmarks/crash.py [--trials 50] [--copies 8] [--rounds 6]
+    python benchmarks/crash.py [--trials 50] [--add-trials 10] [--copies 8] [--rounds 6] [--only add]
 
 1. ``--trials`` times: start ``qa build`` of a folder of documents into one index folder (a document
    edited each time, so that every build really rebuilds), kill it with SIGKILL at a random moment
    of its run, then check that the index still opens and answers. A last, uninterrupted build must
    leave no ``.tmp-*`` folders and no generation but the current one and the one it replaced.
-2. Two builder processes rebuild the same folder ``--rounds`` times each while a thread of this
+2. ``--add-trials`` times: start ``qa docs add`` of a new document into a library of ``--copies``
+   documents, kill it with SIGKILL at a random moment, then check that the library opens, lists its
+   documents and answers; the document either is wholly in it or not at all.
+3. Two builder processes rebuild the same folder ``--rounds`` times each while a thread of this
    process opens the index in a loop: every build must succeed and every open must too.
 
 Prints the counts and writes ``benchmarks/results/crash.json``.
@@ -80,6 +83,56 @@ def kill_trials(trials: int, copies: int, rng: random.Random) -> dict:
             "orphans_after_last_build": len(orphans), "generations_after_last_build": len(generations)}
 
 
+def add_trials(trials: int, copies: int, rng: random.Random) -> dict:
+    from qa.index import load_index
+    from qa.library import listing
+
+    work = Path(tempfile.mkdtemp(prefix="qa-crash-add-"))
+    docs, lib = work / "docs", work / "library"
+    make_docs(docs, copies)
+    add = [sys.executable, "-m", "qa.cli", "docs", "add", "--library", str(lib)]
+    subprocess.run(add + [str(docs)], check=True, capture_output=True, cwd=ROOT)
+    text = next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
+    opened = failed = whole = 0
+    problems = []
+    times = []
+    for trial in range(trials):
+        new = work / f"new{trial:02d}.txt"
+        # a document of its own (new sentences, so its chunks must be encoded)
+        new.write_text(f"新增文件第{trial}号。\n" + text.replace("。", f"（{trial}）。"), encoding="utf-8")
+        if not times:  # how long one add takes, uninterrupted, to pick kill moments inside it
+            t = time.perf_counter()
+            probe = work / "probe.txt"
+            probe.write_text("探针文件。\n" + text.replace("。", "（探）。"), encoding="utf-8")
+            subprocess.run(add + [str(probe)], check=True, capture_output=True, cwd=ROOT)
+            times.append(time.perf_counter() - t)
+        proc = subprocess.Popen(add + [str(new)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, times[0]))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        try:
+            names = {d["name"] for d in listing(lib)}
+            ix = load_index(lib)
+            assert "11.9亿吨" in ix.documents["copy00.txt"]
+            assert all(f"copy{i:02d}.txt" in names for i in range(copies))
+            if new.name in names:  # then it must be there whole
+                assert ix.documents[new.name] == new.read_text(encoding="utf-8")
+                assert any(c.doc == new.name for c in ix.chunks)
+            ix.close()
+            r = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "煤炭产量是多少", "--library", str(lib),
+                                "--json"], capture_output=True, text=True, cwd=ROOT)
+            assert r.returncode == 0, r.stderr[-300:]
+            assert "亿吨" in json.loads(r.stdout)["passages"][0]["text"]
+            opened += 1
+            whole += new.name in names
+        except Exception as exc:  # noqa: BLE001 - what we count
+            failed += 1
+            problems.append(f"trial {trial}: {type(exc).__name__}: {exc!s:.200}")
+    shutil.rmtree(work, ignore_errors=True)
+    return {"trials": trials, "one_add_s": round(times[0], 2), "opened_after_kill": opened,
+            "failed_to_open": failed, "added_whole": whole, "problems": problems[:5]}
+
+
 def concurrent(rounds: int, copies: int) -> dict:
     from qa.index import load_index
 
@@ -126,28 +179,44 @@ def concurrent(rounds: int, copies: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=50)
+    ap.add_argument("--add-trials", type=int, default=10, help="kill -9 during `qa docs add`")
+    ap.add_argument("--only", choices=["build", "add", "concurrent"], help="run one part (merged into crash.json)")
     ap.add_argument("--copies", type=int, default=8, help="copies of the article in the documents folder")
     ap.add_argument("--rounds", type=int, default=6, help="builds per concurrent builder")
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    k = kill_trials(args.trials, args.copies, rng)
-    print(f"kill -9 during build: {k['trials']} trials (a full build takes {k['full_build_s']} s): index opened "
-          f"and answered after {k['opened_after_kill']}, failed after {k['failed_to_open']}; "
-          f"{k['leftovers_before_last_build']} leftovers before the next build, {k['orphans_after_last_build']} "
-          f"orphans and {k['generations_after_last_build']} generations after it", flush=True)
-    for p in k["problems"]:
-        print("  ", p)
-    c = concurrent(args.rounds, args.copies)
-    print(f"two concurrent builders + a reader: {c['builds']} builds, {c['failed_builds']} failed; "
-          f"{c['reader_opens']} opens, {c['reader_errors']} reader errors")
-    for e in c["examples"]:
-        print("  ", e)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    (out / "crash.json").write_text(json.dumps({"kill": k, "concurrent": c}, ensure_ascii=False, indent=1) + "\n",
-                                    encoding="utf-8")
-    bad = k["failed_to_open"] or k["orphans_after_last_build"] or c["failed_builds"] or c["reader_errors"]
+    results = json.loads((out / "crash.json").read_text(encoding="utf-8")) if args.only and (
+        out / "crash.json").exists() else {}
+    bad = 0
+    if args.only in (None, "build"):
+        k = results["kill"] = kill_trials(args.trials, args.copies, rng)
+        bad += k["failed_to_open"] + k["orphans_after_last_build"]
+        print(f"kill -9 during build: {k['trials']} trials (a full build takes {k['full_build_s']} s): index opened "
+              f"and answered after {k['opened_after_kill']}, failed after {k['failed_to_open']}; "
+              f"{k['leftovers_before_last_build']} leftovers before the next build, "
+              f"{k['orphans_after_last_build']} orphans and {k['generations_after_last_build']} generations after it",
+              flush=True)
+        for p in k["problems"]:
+            print("  ", p)
+    if args.only in (None, "add"):
+        a = results["docs_add"] = add_trials(args.add_trials, args.copies, rng)
+        bad += a["failed_to_open"]
+        print(f"kill -9 during `qa docs add`: {a['trials']} trials (one add takes {a['one_add_s']} s): library "
+              f"opened, listed and answered after {a['opened_after_kill']}, failed after {a['failed_to_open']}; "
+              f"the new document was in it, whole, after {a['added_whole']}", flush=True)
+        for p in a["problems"]:
+            print("  ", p)
+    if args.only in (None, "concurrent"):
+        c = results["concurrent"] = concurrent(args.rounds, args.copies)
+        bad += c["failed_builds"] + c["reader_errors"]
+        print(f"two concurrent builders + a reader: {c['builds']} builds, {c['failed_builds']} failed; "
+              f"{c['reader_opens']} opens, {c['reader_errors']} reader errors")
+        for e in c["examples"]:
+            print("  ", e)
+    (out / "crash.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 1 if bad else 0
 
 

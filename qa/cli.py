@@ -372,7 +372,13 @@ def main(argv: list[str] | None = None) -> int:
             pass
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_question_last(argv, parser))
+    args, extra = parser.parse_known_args(_question_last(argv, parser))
+    if extra:
+        if args.command == "docs" and not any(e.startswith("-") for e in extra):
+            # `qa docs add --library DIR a.pdf b.docx`: argparse took `add` with no items before the option
+            args.items += extra
+        else:
+            parser.error("unrecognized arguments: " + " ".join(extra))
     if not args.command:
         parser.print_help()
         return 2

@@ -132,3 +132,10 @@ def test_qa_docs_commands(tmp_path, files):
     assert "第2页" in human.stdout
     assert run("docs", "remove", "water.pdf").returncode == 0
     assert "water.pdf" not in run("docs", "list").stdout
+    # options may come before the files, as people type them
+    other = tmp_path / "other"
+    out = run("docs", "add", "--library", str(other), str(files / "parks.txt"), str(files / "rules.docx"))
+    assert out.returncode == 0, out.stderr
+    assert {d["name"] for d in json.loads(run("docs", "list", "--library", str(other), "--json").stdout)} == {
+        "parks.txt", "rules.docx"}
+    assert run("docs", "add", "--bogus", str(files / "parks.txt")).returncode == 2
