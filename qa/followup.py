@@ -47,7 +47,7 @@ _MARKERS = re.compile(r"^(?:那么?|另外|此外|还有|然后|当时|这|它|�
                       r"呢[？?！!。\s]*$")
 _ADDITIVE = re.compile(r"(?:又|还|也)(?=是|有|在|要|能|会|[\u4e00-\u9fff]{0,2}(?:多少|几|哪|什么))")
 _WH = re.compile(r"多少|几|哪|什么|啥|谁|怎|如何|为何|为什么|吗|是否|有没有|是不是")
-_PLACE_SCOPE = re.compile(r"山西|我省|全省|本省|太原")
+_PLACE_SCOPE = re.compile(r"[我本全][省市县区国]")
 _MEASURE_END = "是多少？"
 
 
