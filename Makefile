@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install system-deps bench eval clean
+.PHONY: run test install system-deps bench bench-long eval clean
 
 run: install
 	$(VENV)/bin/qa serve
@@ -30,9 +30,23 @@ system-deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk; \
 	else echo "note: install Chromium at /usr/bin/chromium for the browser tests (they skip without it)"; fi
 
+# The quick benchmarks (about 15 minutes); bench-long adds the 10-minute soak, the full fuzz and
+# crash runs, a bigger file and the 10k/100k/1M scale runs (hours on two cores).
 bench: install
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,bench]"
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/load.py
+	$(PY) benchmarks/ingest.py --big-mb 1
+	$(PY) benchmarks/crash.py --trials 10 --add-trials 10
+	$(PY) benchmarks/fuzz.py --n 1000
+
+bench-long: bench
+	$(PY) benchmarks/fuzz.py --n 10000
+	$(PY) benchmarks/crash.py --trials 50
+	$(PY) benchmarks/soak.py --clients 32 --minutes 10
+	$(PY) benchmarks/scale.py encode --real 50000
+	$(PY) benchmarks/scale.py compare --n 100000
+	$(PY) benchmarks/scale.py run
 
 eval: install
 	$(VENV)/bin/qa eval --out reports
