@@ -448,8 +448,9 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
         if turn is None:
             return None, gr.update(visible=False), "（这条回复太早了，无法记录评价）"
         liked = data.liked is True or data.liked == "Like"
+        current = source.get()
         row = feedback.add(1 if liked else -1, turn["question"], turn["answer"], turn["mode"],
-                           retriever.index.generation)
+                           current.index.generation if current is not None else None)
         if liked:
             return None, gr.update(visible=False), "👍 已记录，谢谢！"
         return row, gr.update(visible=True, value=""), "👎 已记录。可以在下面说说哪里不对（可选）。"

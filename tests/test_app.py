@@ -326,6 +326,7 @@ def test_page_conversation_and_feedback(page, server, artifacts):
     assert rows[-1] == (-1, "那去年汾河秋汛转移安置了多少群众？", "应该再多说说受灾情况", "16.34万人")
     # 新对话 clears the context: the same follow-up now has nothing to lean on
     page.locator("#qa-new").click()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=bot]').length === 0", timeout=30_000)
     reply = _ask(page, "同比增长了多少？")
     assert "理解为" not in reply.inner_text()
 
