@@ -53,11 +53,26 @@ def overlap(q_tokens: list[str], text: str, lex: lexical.LexicalIndex) -> float:
     return sum(w for w, hit in weights if hit) / total if total > 0 else 0.0
 
 
+def heading_sentences(section: str, sent_texts: list[str]) -> list[bool]:
+    """Which sentences of a passage are its section's own heading (a run-in head such as
+    ``三是坚决当好首都“护城河”。`` or ``维护经济安全。``, which the chunker made the section)."""
+    last = section.rsplit(" › ", 1)[-1].strip()
+    return [bool(last) and t.strip().rstrip("。！？；：:").strip() == last for t in sent_texts]
+
+
 def best_sentence(q_vec: np.ndarray, sent_vecs: np.ndarray, sent_texts: list[str],
                   q_tokens: list[str], lex: lexical.LexicalIndex,
-                  dense_weight: float = SENTENCE_DENSE_WEIGHT) -> tuple[int, np.ndarray]:
-    """Index of the sentence that best answers, and every sentence's score."""
+                  dense_weight: float = SENTENCE_DENSE_WEIGHT, headings: list[bool] | None = None,
+                  ) -> tuple[int, np.ndarray]:
+    """Index of the sentence that best answers, and every sentence's score.
+
+    A heading sentence (``headings``) is chosen only when the passage has nothing else: it shares
+    every topic word of a question about its section, so it would often win, but it only names the
+    topic (and the citation shows it as the section anyway).
+    """
     cos = sent_vecs @ q_vec
     lexs = np.array([overlap(q_tokens, t, lex) for t in sent_texts], dtype=np.float32)
     scores = dense_weight * cos + (1 - dense_weight) * lexs
+    if headings is not None and not all(headings):
+        scores = np.where(np.asarray(headings, dtype=bool), scores - 10.0, scores)
     return int(np.argmax(scores)), scores

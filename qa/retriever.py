@@ -284,7 +284,7 @@ class Retriever:
             lo, hi = (int(x) for x in ix.store.chunk_sents[c.id])
             texts = [c.text[a - c.start:b - c.start] for a, b in c.sentences]
             best, _ = answer_mod.best_sentence(s["q"], np.asarray(ix.sentence_vectors[lo:hi]), texts, q_tokens,
-                                               ix.lexical)
+                                               ix.lexical, headings=answer_mod.heading_sentences(c.section, texts))
             a, b = c.sentences[best]
             out.append(Passage(text=c.text, score=round(float(score), 6), rank=rank, doc=c.doc,
                                section=c.section, start=c.start, end=c.end, answer=texts[best],
