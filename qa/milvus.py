@@ -265,6 +265,10 @@ class MilvusStore:
                                       limit=n, output_fields=["id"])[0]
         return np.asarray([int(h["id"]) for h in hits], dtype=np.int64)
 
+    def take(self, arr, ids) -> np.ndarray:
+        """Rows ``ids`` of ``chunk_vectors`` or ``sentence_vectors`` (read from Milvus by id)."""
+        return np.asarray(arr[np.asarray(ids, dtype=np.int64)])
+
     def dense_candidates(self, q: np.ndarray, n: int) -> np.ndarray:
         return self.search(q, n)
 

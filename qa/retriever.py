@@ -260,11 +260,11 @@ class Retriever:
         else:
             n = CANDIDATES
             ids = np.union1d(ix.store.dense_candidates(q, n), ix.lexical.candidates(question, n))
-            chunk_cos = np.asarray(np.asarray(ix.chunk_vectors[ids]) @ q, dtype=np.float32)
+            chunk_cos = np.asarray(ix.store.take(ix.chunk_vectors, ids) @ q, dtype=np.float32)
             bounds = np.asarray(ix.store.chunk_sents[ids])
             sent_ids = np.concatenate([np.arange(a, b) for a, b in bounds]) if len(ids) else np.zeros(0, np.int64)
             owner = np.repeat(np.arange(len(ids)), bounds[:, 1] - bounds[:, 0]) if len(ids) else sent_ids
-            sent_cos = np.asarray(ix.sentence_vectors[sent_ids]) @ q if len(sent_ids) else np.zeros(0, np.float32)
+            sent_cos = ix.store.take(ix.sentence_vectors, sent_ids) @ q if len(sent_ids) else np.zeros(0, np.float32)
             dense = fusion.dense_scores(chunk_cos, sent_cos.astype(np.float32), owner)
             lex = ix.lexical.scores_for(question, ids)
         hyb = fusion.hybrid(dense, lex, ix.lexical.coverage(question))
@@ -283,8 +283,9 @@ class Retriever:
         for rank, (c, score) in enumerate(zip(chunks, ranked_scores), 1):
             lo, hi = (int(x) for x in ix.store.chunk_sents[c.id])
             texts = [c.text[a - c.start:b - c.start] for a, b in c.sentences]
-            best, _ = answer_mod.best_sentence(s["q"], np.asarray(ix.sentence_vectors[lo:hi]), texts, q_tokens,
-                                               ix.lexical, headings=answer_mod.heading_sentences(c.section, texts))
+            vecs = ix.store.take(ix.sentence_vectors, np.arange(lo, hi))
+            best, _ = answer_mod.best_sentence(s["q"], vecs, texts, q_tokens, ix.lexical,
+                                               headings=answer_mod.heading_sentences(c.section, texts))
             a, b = c.sentences[best]
             out.append(Passage(text=c.text, score=round(float(score), 6), rank=rank, doc=c.doc,
                                section=c.section, start=c.start, end=c.end, answer=texts[best],

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -131,6 +133,13 @@ class Documents(Mapping):
         return name in set(self._all_names())
 
 
+def random_access(arr: np.ndarray) -> None:
+    """Tell the kernel a memory-mapped array is read at random (no read-ahead around each page fault)."""
+    mm = getattr(arr, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+        mm.madvise(mmap.MADV_RANDOM)
+
+
 class Store:
     """A generation opened for reading. Arrays are memory-mapped; text is read by id."""
 
@@ -154,9 +163,40 @@ class Store:
             from . import ann
 
             self.ann = ann.load(self.folder / ANN_FILE, self.meta.get("search", {}))
+            # a question reads a few hundred scattered postings: no read-ahead around each page fault
+            for arr in (self.lexical.docs, self.lexical.post_scores):
+                random_access(arr)
+        self._fds: dict[str, int] = {}  # vector files read with pread (see take())
         self._chunks: dict[int, Chunk] = {}
         self._all: list[Chunk] | None = None
         self._corpus: str | None = None
+
+    def take(self, arr: np.ndarray, ids) -> np.ndarray:
+        """Rows ``ids`` (sorted) of the vector array ``arr``, as an array in memory.
+
+        A large store reads them with ``pread``: a question needs a few hundred rows scattered over a
+        file of gigabytes, and reading them through the memory map would leave whole page-cache folios
+        (up to megabytes each on current kernels) mapped into the process, until the files were
+        resident in full. A small store slices the map (it is read whole anyway).
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.ann is None or not isinstance(arr, np.memmap) or arr.ndim != 2 or not len(ids):
+            return np.asarray(arr[ids])
+        fd = self._fds.get(arr.filename)
+        if fd is None:
+            with self._lock:
+                fd = self._fds.get(arr.filename)
+                if fd is None:
+                    fd = self._fds[arr.filename] = os.open(arr.filename, os.O_RDONLY)
+        row = arr.shape[1] * arr.itemsize
+        out = np.empty((len(ids), arr.shape[1]), dtype=arr.dtype)
+        buf = memoryview(out).cast("B")
+        breaks = np.flatnonzero(np.diff(ids) != 1) + 1  # runs of consecutive rows are read at once
+        for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(ids)]):
+            a, b = int(a), int(b)
+            if os.preadv(fd, [buf[a * row:b * row]], arr.offset + row * int(ids[a])) != (b - a) * row:
+                raise OSError(f"{arr.filename}: short read (the file is damaged)")
+        return out
 
     def dense_candidates(self, q: np.ndarray, n: int) -> np.ndarray:
         """The ``n`` chunks nearest ``q`` by the approximate index (every chunk when there is none)."""
@@ -271,6 +311,9 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
 
 
 def vector_cache(store: Store | None) -> dict[str, np.ndarray]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from qa import Answer, Passage, ask, retrieve
@@ -297,6 +298,9 @@ def test_a_large_index_takes_candidates_and_agrees_with_exact_search(tmp_path, m
     index = build_index([docs], tmp_path / "big", retriever.embedder, progress=False)
     assert index.manifest["search"]["dense"] == "ivf-sq8" and index.store.ann is not None
     big = Retriever(index_dir=tmp_path / "big", log=lambda m: None)
+    rows = [0, 1, 2, 7, 40, 41]  # read with pread in runs of consecutive rows, equal to the memory map's
+    for arr in (big.index.chunk_vectors, big.index.sentence_vectors):
+        assert np.array_equal(big.index.store.take(arr, rows), np.asarray(arr[rows]))
     monkeypatch.setattr(ann, "EXACT_MAX_CHUNKS", 10**9)
     exact = Retriever(index_dir=tmp_path / "exact", sources=[docs], log=lambda m: None)
     assert exact.index.store.ann is None
