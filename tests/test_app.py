@@ -402,27 +402,35 @@ def library_server(tmp_path_factory):
 
 @pytest.mark.browser
 def test_page_uploads_a_pdf_and_answers_with_its_page(browser, library_server, artifacts, tmp_path):
-    from test_formats import make_docx, make_pdf
+    """All five formats go in through the page (a scan is refused, in Chinese); each is then asked
+    about, and the reply cites that document (and, for the PDF, page 2)."""
+    from test_formats import SAMPLES, make_pdf, make_samples
 
-    pdf = make_pdf(tmp_path / "供水办法.pdf")
-    bad = tmp_path / "scan.pdf"
-    make_pdf(bad, text=False)
+    paths = make_samples(tmp_path, names={"pdf": "供水办法.pdf"})
+    bad = make_pdf(tmp_path / "scan.pdf", text=False)
     context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
     page = context.new_page()
     page.goto(library_server.url)
     page.wait_for_selector("#qa-question textarea", timeout=30_000)
     reply = _ask(page, "水价是多少？")
     assert "文库里还没有文档" in reply.inner_text()
-    page.locator("#qa-upload input[type=file]").set_input_files([str(pdf), str(bad), str(make_docx(tmp_path / "r.docx"))])
+    page.locator("#qa-upload input[type=file]").set_input_files([str(p) for p in paths.values()] + [str(bad)])
     page.wait_for_timeout(1500)
     page.locator("#qa-add").click()
     status = page.locator("#qa-docs-status")
     status.get_by_text("已添加").first.wait_for(timeout=120_000)
     text = status.inner_text()
     assert "供水办法.pdf" in text and "PDF, 2 pages" in text and "扫描件" in text  # refused per file, in Chinese
-    assert "供水办法.pdf" in page.locator("#qa-docs-table").inner_text()
-    reply = _ask(page, "居民生活用水价格是多少？")
-    text = reply.inner_text()
-    assert "3.5元" in text and "第 2 页" in text and "文档：" in text
+    assert "scan.pdf" in text and text.count("已添加") == len(paths), text
+    table = page.locator("#qa-docs-table").inner_text()
+    assert all(p.name in table for p in paths.values()) and "scan.pdf" not in table
+    for fmt, _, question, fact, section, pg in SAMPLES:
+        name = paths[fmt].name
+        text = _ask(page, question).inner_text()
+        head = next(line for line in text.splitlines() if line.startswith("[1]"))  # the top passage:
+        # [1] · 章节：… · 文档：… · 第 2 页 · 位置：… · 相关度：…
+        assert "答案：" in text and fact in text[:text.index(head)], (fmt, text)
+        assert f"文档：{name} ·" in head and (section is None or f"章节：{section} ·" in head), (fmt, head)
+        assert ("第 2 页" in head) == (pg == 2) and ("页 ·" in head) == (pg is not None), (fmt, head)
     page.screenshot(path=str(artifacts / "library.png"), full_page=True)
     context.close()

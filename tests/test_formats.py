@@ -36,20 +36,57 @@ def make_pdf(path, pages=(PAGE1, PAGE2), encrypt=None, text=True):
     return path
 
 
-def make_docx(path):
+WATER_ROWS = [("用水类别", "价格"), ("居民生活用水", "每立方米3.5元"), ("非居民用水", "每立方米5.8元")]
+
+
+def make_docx(path, title="供水管理办法", intro="本办法适用于全市的供水管理。", heading="价格",
+              lead="各类用水价格见下表。", rows=WATER_ROWS):
+    """A Word file: a level-1 ``title``, ``intro``, a level-2 ``heading``, ``lead`` and a table of ``rows``."""
     import docx
 
     d = docx.Document()
-    d.add_heading("供水管理办法", level=1)
-    d.add_paragraph("本办法适用于全市的供水管理。")
-    d.add_heading("价格", level=2)
-    d.add_paragraph("各类用水价格见下表。")
-    table = d.add_table(rows=3, cols=2)
-    for row, (a, b) in zip(table.rows, [("用水类别", "价格"), ("居民生活用水", "每立方米3.5元"),
-                                         ("非居民用水", "每立方米5.8元")]):
-        row.cells[0].text, row.cells[1].text = a, b
+    d.add_heading(title, level=1)
+    d.add_paragraph(intro)
+    d.add_heading(heading, level=2)
+    d.add_paragraph(lead)
+    table = d.add_table(rows=len(rows), cols=len(rows[0]))
+    for row, cells in zip(table.rows, rows):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
     d.save(str(path))
     return path
+
+
+#: One document per format, each with its own facts so that each question has exactly one right
+#: document: (format, file name, question, fact in the answer, section of the cited passage or None
+#: where the format has no headings, page of the cited passage).
+SAMPLES = [
+    ("pdf", "water.pdf", "居民生活用水价格是多少？", "3.5元", None, 2),
+    ("docx", "rules.docx", "大型客车停车每小时收费多少？", "15元", "收费标准", None),
+    ("txt", "parks.txt", "本市共有多少座公园？", "十二座", None, None),
+    ("md", "guide.md", "图书的借期是多少天？", "三十天", "借阅规则", None),
+    ("html", "notice.html", "光明小区什么时候停电？", "3月15日", "停电通知", None),
+]
+
+
+def make_samples(folder, names=None):
+    """Write the :data:`SAMPLES` documents into ``folder`` (``names``: format -> another file name);
+    return their paths by format. The text file is GBK, the HTML page carries a script that must not
+    be indexed, the PDF's answer is on page 2 and the Word file's in a table."""
+    names = {fmt: name for fmt, name, *_ in SAMPLES} | (names or {})
+    paths = {fmt: folder / name for fmt, name in names.items()}
+    make_pdf(paths["pdf"])
+    make_docx(paths["docx"], title="停车场管理规定", intro="本规定适用于市属公共停车场。", heading="收费标准",
+              lead="各类车辆的停车收费见下表。",
+              rows=[("车辆类型", "收费标准"), ("小型汽车", "每小时6元"), ("大型客车", "每小时15元")])
+    paths["txt"].write_bytes("本市共有公园十二座，其中今年新建公园三座。\n公园每天早上六点开门，晚上十点关门，"
+                             "节假日延长开放一小时。\n".encode("gbk"))
+    paths["md"].write_text("# 市图书馆借阅指南\n\n市图书馆位于人民路十八号，周一闭馆。\n\n## 借阅规则\n\n"
+                           "每位读者最多可借图书**八册**，借期为三十天。\n", encoding="utf-8")
+    paths["html"].write_text("<html><body><h1>停电通知</h1><script>alert(1)</script>"
+                             "<p>因线路检修，光明小区将于3月15日上午九点至下午三点停电。</p></body></html>",
+                             encoding="utf-8")
+    return paths
 
 
 def test_pdf_pages_and_text(tmp_path):

@@ -9,18 +9,14 @@ import pytest
 from conftest import ROOT, qa_command, subprocess_env
 from qa import library
 from qa.index import EmptyLibrary, IndexError_, load_index, open_index
-from test_formats import make_docx, make_pdf
+from test_formats import SAMPLES, make_pdf, make_samples
 
 
 @pytest.fixture()
 def files(tmp_path):
     d = tmp_path / "in"
     d.mkdir()
-    make_pdf(d / "water.pdf")
-    make_docx(d / "rules.docx")
-    (d / "parks.txt").write_bytes(("本市共有公园十二座，其中新建公园三座。" * 3).encode("gbk"))
-    (d / "notice.html").write_text("<h1>停水通知</h1><script>alert(1)</script><p>明天上午八点到十二点停水。</p>",
-                                   encoding="utf-8")
+    make_samples(d)
     (d / "empty.txt").write_bytes(b"")
     (d / "scan.pdf").write_bytes(make_pdf(tmp_path / "s.pdf", text=False).read_bytes())
     return d
@@ -29,23 +25,36 @@ def files(tmp_path):
 def test_add_list_ask_remove(tmp_path, files, embedder):
     lib = tmp_path / "lib"
     change = library.add(lib, sorted(files.iterdir()), embedder, progress=False)
-    assert sorted(n for n, _ in change.added) == ["notice.html", "parks.txt", "rules.docx", "water.pdf"]
+    assert sorted(n for n, _ in change.added) == ["guide.md", "notice.html", "parks.txt", "rules.docx", "water.pdf"]
     reasons = dict(change.refused)
     assert "empty" in reasons["empty.txt"] and "OCR" in reasons["scan.pdf"]
     rows = {d["name"]: d for d in library.listing(lib)}
     assert rows["water.pdf"]["pages"] == 2 and rows["parks.txt"]["encoding"] == "gb18030"
     assert rows["rules.docx"]["chunks"] >= 3 and rows["notice.html"]["format"] == "html"
+    assert rows["guide.md"]["format"] == "md"
     from qa.retriever import Retriever
 
     r = Retriever(index_dir=lib)
-    a = r.ask("居民生活用水价格是多少？")
-    assert a.confident and "3.5元" in a.short and a.passages[0].page == 2
-    table = r.ask("非居民用水价格是多少？")
-    assert "5.8元" in table.answer or "5.8元" in table.passages[0].text
+    for fmt, name, question, fact, section, page in SAMPLES:
+        a = r.ask(question)
+        top = a.passages[0]
+        assert a.confident, (fmt, question, a)
+        assert fact in (a.short or a.answer) and fact in a.answer, (fmt, a.short, a.answer)
+        assert top.doc == name, (fmt, [(p.doc, p.text) for p in a.passages])
+        assert top.page == page, (fmt, top)
+        if section is not None:  # the heading the format marks: Markdown #, HTML h1, Word heading style
+            assert top.section == section, (fmt, top.section)
+        if a.short:
+            assert r.index.documents[name][a.short_start:a.short_end] == a.short
+        for p in a.passages:
+            assert r.index.documents[p.doc][p.start:p.end] == p.text
+            assert p.text[p.answer_start - p.start:p.answer_end - p.start] == p.answer
     assert "alert" not in r.index.documents["notice.html"]
     library.remove(lib, ["water.pdf"], embedder, progress=False)
     assert "water.pdf" not in [d["name"] for d in library.listing(lib)]
-    assert "water.pdf" not in r.ask("居民生活用水价格是多少？").passages[0].doc or True  # the next reload
+    after = Retriever(index_dir=lib)  # the library as it is now
+    assert "water.pdf" not in after.index.documents
+    assert all(p.doc != "water.pdf" for p in after.ask("居民生活用水价格是多少？").passages)
 
 
 def test_adding_encodes_only_the_new_document(tmp_path, files, embedder):
@@ -124,7 +133,7 @@ def test_qa_docs_commands(tmp_path, files):
     assert out.returncode == 0, out.stderr
     assert "added water.pdf (PDF, 2 pages)" in out.stdout and "refused empty.txt: is empty" in out.stderr
     listing = json.loads(run("docs", "list", "--json").stdout)
-    assert {d["name"] for d in listing} == {"water.pdf", "rules.docx", "parks.txt", "notice.html"}
+    assert {d["name"] for d in listing} == {"water.pdf", "rules.docx", "parks.txt", "notice.html", "guide.md"}
     ans = run("ask", "居民生活用水价格是多少？", "--library", "--json", "--k", "1")
     data = json.loads(ans.stdout)
     assert data["passages"][0]["doc"] == "water.pdf" and data["passages"][0]["page"] == 2
