@@ -17,11 +17,25 @@ chosen by what the question wants (:mod:`qa.query`):
 * **Lists** (哪些/哪几/哪三): runs of items joined by 、 (and a closing 和/及), or of
   adjacent 《titles》, from the first item to the last, without the verb before or the
   ``等…`` after; the run whose clause carries the focus, and whose length matches
-  ``哪三``, wins.
+  ``哪三``, wins. A verb that governs the list stays out, but a verbal noun before a verbal
+  item (``防汛|救灾和…``) and a verb that modifies items sharing one head (``推动煤电机组|节能
+  降碳改造、灵活性改造…``) stay in; a head the question names (哪几场保卫战) written once after
+  the last item (``蓝天、碧水、净土保卫战``) stays out. Items written without separators but
+  each opened by the same character (``反渗透反颠覆反恐怖反分裂``) are a list too, and a list
+  that is all its clause says after 是/包括 (``…，又是能源大省、军工大省、…``) is crisp when its
+  sentence is tied to the question.
 * **Phrases** (什么/哪个, and 如何 when the gap is short): the question is laid over
   the sentence; the words on each side of the question word anchor it, and what the
   sentence has between the anchors fills the gap (``把国家安全作为[头等]大事`` for
-  ``把国家安全作为什么大事``). A head noun right after 什么 is kept (头等大事).
+  ``把国家安全作为什么大事``). A head noun right after 什么 is kept (头等大事). The
+  question's grammar says more: a question word inside a prepositional frame (以什么为牵引)
+  is filled by what the sentence frames the same way; a question about what something is
+  called (叫什么, 名称) is answered by a quoted name; a noun phrase that only counts
+  (``…等一批标志性工程``) points to the instance named before 等; a verb the span starts with
+  is dropped when the question's own verb stands before the gap (在建什么 over 加紧建设…);
+  a quoted name is kept whole even where it repeats the question's words; a question about
+  the object of a verb in its own relative clause (要守住的两条底线…什么) is answered by what the
+  sentence puts between that verb and that noun (守住[外防输入、内防反弹]底线).
 
 Ties to the focus are measured with the index's idf: sharing a rare word (死亡) counts,
 sharing 的 does not. :func:`short_answer` returns the span with exact document offsets,
@@ -31,6 +45,7 @@ the kind asked that is tied to what is asked about.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -207,6 +222,7 @@ def lists(sentence: str, query: Query | None = None) -> list[Candidate]:
     for m in re.finditer(r"(?:《[^《》]{1,40}》){2,}|(?:“[^“”]{1,16}”){2,}", sentence):
         out.append(Candidate(m.group(), m.start(), m.end(), "list", None, _clause(sentence, m.start(), m.end(), False),
                              items=m.group().count(m.group()[0])))
+    out.extend(_compact_runs(sentence))
     cut = _cut_offsets(sentence)
     seps = [i for i, c in enumerate(sentence) if c == _ITEM_SEP]
     runs: list[list[int]] = []
@@ -221,12 +237,15 @@ def lists(sentence: str, query: Query | None = None) -> list[Candidate]:
         runs.append(cur)
     for run in runs:
         others = [j - i - 1 for i, j in zip(run, run[1:])]
-        a = _item_start(sentence, run[0], cut, others)
         b = _item_end(sentence, run[-1], cut)
+        tails = [sentence[i + 1:j] for i, j in zip(run, run[1:] + [b if b is not None else run[-1] + 1])]
+        shared = len(tails) >= 2 and all(len(t) >= 3 and t[-2:] == tails[0][-2:] for t in tails)
+        a = _item_start(sentence, run[0], cut, others, shared)
         if a is None or b is None or b - a < 3:
             continue
         if query is not None:  # a verb of the question before the first item is not part of it
             a = _strip_lead(sentence, a, run[0], query, min(others + [b - run[-1] - 1]))
+            b = _strip_shared_head(sentence, a, b, run, query)
         c = _list_candidate(sentence, a, b)
         if c is not None:
             out.append(c)
@@ -247,6 +266,44 @@ def lists(sentence: str, query: Query | None = None) -> list[Candidate]:
             if c is not None:
                 out.append(c)
     return out
+
+
+def _compact_runs(sentence: str) -> list[Candidate]:
+    """Items written without separators, each opened by the same character (反渗透反颠覆反恐怖反分裂):
+    three or more of the same length in a row make a list."""
+    out, i = [], 0
+    while i < len(sentence):
+        found = None
+        for k in (3, 2):
+            n = 1
+            while i + (n + 1) * k <= len(sentence) and sentence[i + n * k] == sentence[i] and \
+                    all("\u4e00" <= ch <= "\u9fff" for ch in sentence[i:i + (n + 1) * k]):
+                n += 1
+            if n >= 3 and "\u4e00" <= sentence[i] <= "\u9fff" and sentence[i] not in "的了是和与及在":
+                found = (k, n)
+                break
+        if found is None:
+            i += 1
+            continue
+        k, n = found
+        b = i + n * k
+        out.append(Candidate(sentence[i:b], i, b, "list", None, _clause(sentence, i, b, False), items=n))
+        i = b
+    return out
+
+
+def _strip_shared_head(sentence: str, a: int, b: int, run: list[int], query: Query) -> int:
+    """哪几场保卫战 over 蓝天、碧水、净土保卫战: the head noun the question names after its question word,
+    written once after the last item for all of them, is not part of the answer (the items are 蓝天、碧水、
+    净土). Kept when every item carries it (节能降碳改造、灵活性改造、供热改造 for 哪三项改造)."""
+    m = re.match(r"[个项种条类部场大件重批家名位座所]?([\u4e00-\u9fff]{2,6})$", query.right)
+    if not m:
+        return b
+    head = m.group(1)
+    first = sentence[a:run[0]]
+    if sentence[a:b].endswith(head) and not first.endswith(head) and b - len(head) - run[-1] - 1 >= 1:
+        return b - len(head)
+    return b
 
 
 def _strip_lead(sentence: str, a: int, sep: int, query: Query, shortest: int) -> int:
@@ -294,25 +351,39 @@ def _cut_offsets(sentence: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _item_start(sentence: str, sep: int, cut, others: list[int]) -> int | None:
+def _item_start(sentence: str, sep: int, cut, others: list[int], shared_head: bool = False) -> int | None:
     """Start of the first item of a run whose first separator is at ``sep``: walk back over the words
     before it to a preposition, a clause mark, or a verb once the item is as long as the others are on
     average, never making it longer than the longest other item (keeping a lead character that the next
-    item repeats: 从源头上抓、从短板上抓)."""
+    item repeats: 从源头上抓、从短板上抓).
+
+    Two kinds of verb do not govern the list and stay in the first item: a verbal noun before an item
+    that is itself a verb (防汛|救灾和灾后恢复重建: 防汛救灾 is one item), and, when every item ends with
+    the same head (…改造、…改造), a verb that follows a noun which follows a verb (推动|煤电机组|节能降碳改造:
+    推动 governs, 节能 modifies 降碳改造)."""
     before = [w for w in cut if w[1] <= sep]
     if not before:
         return None
     start = before[-1][0]
     mean = sum(others) / len(others) if others else 4
     longest = max(others) if others else 8
-    for a, b, flag in reversed(before[:-1]):
+    earlier = list(reversed(before[:-1]))
+    for n, (a, b, flag) in enumerate(earlier):
         text = sentence[a:b]
         if _CLAUSE.search(text) or text in _OPEN or text in _CLOSE and text != "》" or \
                 flag in ("p", "c", "d", "x", "r", "y") or flag.startswith("u") or text in ("是", "为", "有", "即"):
             break
-        if flag in ("v", "vn") and sep - start >= 2 and not _verb_led(sentence[start:sep]) or \
-                sep - a > max(longest + 1, mean + 2):
-            break  # the verb that governs the list (抓好|煤矿、…), unless the item is verb + verb (防汛救灾)
+        if sep - a > max(longest + 1, mean + 2):
+            break
+        if flag in ("v", "vn") and sep - start >= 2 and not _verb_led(sentence[start:sep], flag):
+            nouns = list(itertools.takewhile(lambda w: w[2] in ("n", "j", "nz", "nt"), earlier[n + 1:]))
+            rest = earlier[n + 1 + len(nouns):]
+            modifier = shared_head and flag == "v" and nouns and nouns[0][1] - nouns[-1][0] >= 2 and \
+                rest and rest[0][2] == "v"
+            if not modifier:
+                break  # the verb that governs the list (抓好|煤矿、…), unless the item is verb + verb (防汛救灾)
+            start = a
+            break  # the noun before the modifying verb qualifies the whole list (煤电机组|节能…、…)
         start = a
     nxt = sentence[sep + 1:sep + 2]
     if start > 0 and nxt and sentence[start - 1] == nxt and nxt not in _OPEN:
@@ -322,9 +393,12 @@ def _item_start(sentence: str, sep: int, cut, others: list[int]) -> int | None:
     return start
 
 
-def _verb_led(text: str) -> bool:
+def _verb_led(text: str, before: str = "v") -> bool:
+    """Whether ``text`` starts with a verb of two characters or more: the word ``before`` it (tagged
+    ``before``) then makes one verb + verb item with it; a verbal noun (防汛, 供热) joins a verbal noun
+    too (救灾), a plain verb only a plain verb."""
     cut = words.cut(text)
-    return bool(cut) and cut[0][1] == "v" and len(cut[0][0]) >= 2
+    return bool(cut) and cut[0][1] in (("v", "vn") if before == "vn" else ("v",)) and len(cut[0][0]) >= 2
 
 
 def _item_end(sentence: str, sep: int, cut) -> int | None:
@@ -606,13 +680,16 @@ def _strip_question_words(text: str, a: int, query: Query, keep: str = "") -> tu
     while changed and len(text) > 2:
         changed = False
         for k in range(min(len(text) - floor, 12), 1, -1):
-            if text[:k] in q and not keep.startswith(text[:k]):
+            if text[:k] in q and not keep.startswith(text[:k]) and _balanced(text[k:]):
                 text, a, changed = text[k:], a + k, True
                 break
-            if text[-k:] in q and text[-k:] != keep and not (keep and text.endswith(keep)):
+            if text[-k:] in q and text[-k:] != keep and not (keep and text.endswith(keep)) and _balanced(text[:-k]):
                 text, changed = text[:-k], True
                 break
+        quoted = len(text) >= 2 and text[0] in _OPEN and text[-1] in _CLOSE and text.count(text[0]) == 1
         text, a = _trim(text, a)
+        if quoted:
+            break  # a quoted name is kept whole even where it repeats the question's words (“两工程一机制”)
     return text, a
 
 
@@ -682,7 +759,7 @@ def _reverse(query: Query, sentence: str, anchor: tuple[int, int]) -> Candidate 
     if text in ("这", "此", "这些", "这也", "其", "它", "这一", "这正") and lo > 0:
         lo2 = max((sentence.rfind(p, 0, lo - 1) for p in "。；;！？?!"), default=-1) + 1
         text, a = _trim(sentence[lo2:lo - 1], lo2)
-    if "、" in text and sentence[:anchor[0]].endswith("的"):  # a list modifying the anchor: 努力建设|人人有责、…的
+    if "、" in text and (sentence[:anchor[0]].endswith("的") or sentence[anchor[0]:anchor[0] + 1] == "的"):  # a list modifying the anchor: 努力建设|人人有责、…的
         runs = [c for c in lists(text, query) if c.end >= len(text) - 2]
         if runs:
             text, a = runs[-1].text, a + runs[-1].start
@@ -690,16 +767,75 @@ def _reverse(query: Query, sentence: str, anchor: tuple[int, int]) -> Candidate 
     return Candidate(text, a, a + len(text), "phrase") if 0 < len(text) <= 30 and _balanced(text) else None
 
 
+#: A question that asks what something is called (叫什么, 名称是什么, 叫啥名字).
+_NAMING = re.compile(r"叫(?:什么|啥)|名称|名字|称为什么|称作什么|简称")
+#: Prepositions that open a frame around the question word: 以什么为牵引, 把什么作为, 对什么进行.
+_FRAME = re.compile(r"(以|把|将|对|向|从|由|用|靠|凭|通过|围绕|依靠|依托)$")
+
+
 def phrase_span(query: Query, sentence: str) -> Candidate | None:
-    """The part of ``sentence`` that fills the question's gap (see the module docstring).
+    """The part of ``sentence`` that fills the question's gap (see the module docstring), after
+    two readings of the question's grammar: a question that asks what something is called is
+    answered by the quoted name (:func:`_named`), and a verb the span starts with is dropped when
+    the question's own verb stands right before the gap (:func:`_drop_lead_verb`)."""
+    if not query.wh or query.english:
+        return None
+    if _NAMING.search(query.text):
+        return _named(query, sentence)
+    c = _gap_span(query, sentence)
+    return _drop_lead_verb(query, c) if c is not None else None
+
+
+def _named(query: Query, sentence: str) -> Candidate | None:
+    """叫什么/名称是什么: a name is what a sentence puts in quotes (开展“利剑斩污”行动 for 专项行动叫什么).
+    When the question says what is named (专项行动名称, 行动叫什么), only a quoted name followed by that
+    noun counts (“利剑斩污”行动, not “两山论”，); otherwise the one quoted name of the sentence, or among
+    several the one next to the question's words. None when that does not single one out."""
+    found = [m for m in re.finditer(r"“([^“”，。]{2,12})”", sentence)]
+    before = re.sub(r"(?:的|是|叫|就|又|也|被|都)+$", "", query.text[:_NAMING.search(query.text).start()])
+    cut = words.cut(before)
+    if cut and cut[-1][1].startswith(("n", "vn")) and len(cut[-1][0]) >= 2:
+        kind = cut[-1][0]  # 专项行动名称: the name must be a 行动's (“利剑斩污”行动, not “两山论”，)
+        found = [m for m in found if sentence.startswith(kind[-2:], m.end())]
+    elif len(found) > 1:
+        q = query.text
+        found = [m for m in found if sentence[m.end():m.end() + 2] in q or sentence[max(0, m.start() - 2):m.start()] in q]
+    if len(found) != 1:
+        return None
+    m = found[0]
+    return Candidate(m.group(1), m.start(1), m.end(1), "phrase")
+
+
+def _drop_lead_verb(query: Query, c: Candidate) -> Candidate:
+    """在建什么实验室 over 加紧建设全省首个…实验室, 有什么特点 over 努力建设人人有责、…: when the question's
+    own verb stands right before its question word, the gap is that verb's object, so a verb (after an
+    adverb such as 努力) that the span starts with is the sentence's wording of that verb, not part of
+    the answer. Kept when what is left would be too short to say anything (改制化险), or starts with
+    another verb; 不发生… keeps its negation (不 is not an adverb of manner)."""
+    lw = words.cut(_TRAILING_PARTICLES.sub("", query.left))
+    if not lw or lw[-1][1] != "v":
+        return c
+    cut = _cut_offsets(c.text)
+    i = 0
+    while i < len(cut) and cut[i][2] == "ad":
+        i += 1
+    if i >= len(cut) - 1 or cut[i][2] not in ("v", "vn") or cut[i][1] - cut[i][0] < 2:
+        return c
+    rest = c.text[cut[i][1]:]
+    if len(rest) < 3 or cut[i + 1][2] in ("v", "vn", "p", "c", "d", "uj") or not _balanced(rest):
+        return c
+    k = cut[i][1]
+    return Candidate(rest, c.start + k, c.end, c.kind, c.unit, c.context, c.items)
+
+
+def _gap_span(query: Query, sentence: str) -> Candidate | None:
+    """The part of ``sentence`` that fills the question's gap.
 
     The question's text must line up with the sentence right at the gap: the anchor on the left
     has to take in the words just before the question word (or the one on the right the words
     just after it), and be at least three characters or most of that side, so a sentence that
     merely shares a word with the question yields nothing.
     """
-    if not query.wh or query.english:
-        return None
     left = _TRAILING_PARTICLES.sub("", re.sub(r"^(?:请问|那么?|山西(?:省)?|我省)", "", query.left))
     right = _TRAILING_PARTICLES.sub("", query.right.lstrip("的是为了"))
     head = _head(query, right)
@@ -707,10 +843,17 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
         q_norm = lexical.normalize(query.text)
         nps = _noun_phrases(sentence, head)
         lft = _anchor(left, sentence, 0, len(sentence), True) if len(left) >= 2 else None
+        near = _last_word_anchor(left, sentence)
+        if lft is not None and near is not None and near[0] >= lft[1] and \
+                any(x[0] >= near[1] for x in nps):
+            lft = near  # the question's verb next to the gap, later than a longer topic match: 守住|不发生…底线
         after = [x for x in nps if lft is None or x[1] > lft[1]]
         fresh = [x for x in after if lexical.normalize(_trim(sentence[x[0]:x[1]], x[0])[0]) not in q_norm]
         if fresh:
             a, b = fresh[0]
+            inst = _instance_before(sentence, a, b)
+            if inst is not None:
+                return inst
             gap = _cut_offsets(sentence[lft[1]:a]) if lft is not None and lft[1] <= a else []
             if lft is not None and fresh[0] == after[0] and not _CLAUSE.search(sentence[lft[1]:b]) and \
                     b - lft[1] <= 30 and not (len(gap) == 1 and gap[0][2] == "v"):
@@ -732,8 +875,14 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
         lft = None
     if r is not None and not _strong(right, sentence[r[0]:r[1]], at_end=False):
         r = None
+    if lft is None and r is not None:
+        framed = _framed(query, sentence, r)
+        if framed is not None:
+            return framed
+    if lft is None:
+        lft = _last_word_anchor(left, sentence, limit, unique=True)
     if lft is None and r is None:
-        return None
+        return _relative_object(query, sentence)
     if lft is not None:
         a = lft[1]
     else:
@@ -762,6 +911,88 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
     return Candidate(text, a, a + len(text), "phrase")
 
 
+def _relative_object(query: Query, sentence: str) -> Candidate | None:
+    """要守住的两条底线分别针对什么 over 守住外防输入、内防反弹底线: the question asks about the object of
+    a verb it puts in a relative clause (V的(两条)N); the sentence says V X N, and X is the answer."""
+    m = re.search(r"([\u4e00-\u9fff]{2})的(?:[一二两三四五六七八九十几\d]+[个条项种场类件大])?([\u4e00-\u9fff]{2})", query.left)
+    if not m:
+        return None
+    verb, noun = m.group(1), m.group(2)
+    vc = words.cut(verb)
+    if len(vc) != 1 or vc[0][1] != "v":
+        return None
+    at = sentence.find(verb)
+    end = sentence.find(noun, at + len(verb)) if at >= 0 else -1
+    if at < 0 or end < 0 or end - at - len(verb) > 24:
+        return None
+    text, a = _trim(sentence[at + len(verb):end], at + len(verb))
+    if len(text) < 2 or _CLAUSE.search(text) or not _balanced(text):
+        return None
+    return Candidate(text, a, a + len(text), "phrase")
+
+
+def _last_word_anchor(left: str, sentence: str, limit: int | None = None,
+                      unique: bool = False) -> tuple[int, int] | None:
+    """The question's last word before the gap (增强 in …是为了增强啥), when it is a verb of two
+    characters or more, where the sentence has it (the last time before ``limit``; with ``unique``
+    only when it occurs once, so that a common verb anchors nothing by chance)."""
+    cut = words.cut(left)
+    if not cut or cut[-1][1] != "v" or len(cut[-1][0]) < 2:
+        return None
+    w = cut[-1][0]
+    hi = len(sentence) if limit is None else limit
+    at = sentence.rfind(w, 0, hi)
+    if at < 0 or (unique and sentence.count(w) != 1):
+        return None
+    return at, at + len(w)
+
+
+def _framed(query: Query, sentence: str, r: tuple[int, int]) -> Candidate | None:
+    """以什么为牵引 over 以常态化扫黑除恶斗争为牵引: when the question word sits inside a prepositional
+    frame (以…为, 把…作为, 对…进行), the answer is what the sentence puts between the same preposition
+    and the right anchor, in the same clause (the 为 before the anchor belongs to the frame)."""
+    m = _FRAME.search(query.left)
+    if not m:
+        return None
+    lo = max((sentence.rfind(p, 0, r[0]) for p in "，,。；;！？?!：:"), default=-1) + 1
+    at = sentence.rfind(m.group(1), lo, r[0])
+    if at < 0:
+        return None
+    a, b = at + len(m.group(1)), r[0]
+    raw = query.right.lstrip("的")
+    for link in ("作为", "成为", "为", "作", "成"):
+        if raw.startswith(link) and sentence[a:b].endswith(link):
+            b -= len(link)
+            break
+    text, a = _trim(sentence[a:b], a)
+    if not text or len(text) > 20 or not _balanced(text) or _CLAUSE.search(text):
+        return None
+    return Candidate(text, a, a + len(text), "phrase")
+
+
+def _instance_before(sentence: str, a: int, b: int) -> Candidate | None:
+    """有啥标志性工程 over 实施好石太高铁生态廊道建设等一批标志性工程: a noun phrase that only counts
+    (一批…, 多项…) after 等 is the class; the instance named before 等 is the answer (the noun run
+    back from 等, with its 、/和 coordinations)."""
+    if not re.match(r"(?:一批|一系列|一些|多个|多项|多批|若干|[一二两三四五六七八九十\d]+[个项批条座家种])",
+                    sentence[a:b]):
+        return None
+    if sentence[a - 1:a] != "等":
+        return None
+    end = a - 1
+    start = end
+    for s_, e_, flag in reversed(_cut_offsets(sentence[:end])):
+        text = sentence[s_:e_]
+        if text in ("、", "和", "及", "与") or flag.startswith(_NOUNISH) or text in _OPEN or text in _CLOSE:
+            start = s_
+            continue
+        break
+    text, start = _trim(sentence[start:end], start)
+    if len(text) < 2 or len(text) > 30 or not _balanced(text):
+        return None
+    return Candidate(text, start, start + len(text), "phrase")
+
+
 def _strong(side: str, matched: str, at_end: bool) -> bool:
     """An anchor counts when it takes in the question's words next to the gap (allowing two
     characters) and is three characters long or most of that side of the question."""
@@ -785,6 +1016,14 @@ def quoted_term(sentence: str) -> Candidate | None:
     return Candidate(m.group(1), m.start(1), m.end(1), "phrase")
 
 
+def _copula_complement(sentence: str, c: Candidate) -> bool:
+    """A list that is all its clause says after 是/为/包括 (山西…，又是能源大省、军工大省、…) states what the
+    sentence's subject is: it answers a question tied to the sentence (哪几重身份) even though its own
+    clause repeats none of the question's words."""
+    lo = max((sentence.rfind(p, 0, c.start) for p in "，,。；;！？?!：:"), default=-1) + 1
+    return bool(re.fullmatch(r"(?:又|也|还|都|均|就)?(?:是|为|有|包括|包含|涵盖|分为|即)", sentence[lo:c.start]))
+
+
 def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: lexical.LexicalIndex,
                  first: int = 0, clause_sim=None) -> Short | None:
     """The short answer among ``sentences`` (document offsets ``offsets``), or None.
@@ -801,7 +1040,8 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
             tied = t >= TIE_MIN or query.english or not query.focus
             crisp = tied
             if c.kind == "list" and not query.english and not (query.n_items and c.items == query.n_items):
-                crisp = tie(query, c.context, lex) > 0 or not query.focus
+                crisp = tie(query, c.context, lex) > 0 or not query.focus or \
+                    (tied and _copula_complement(sentences[i], c))
             return Short(c.text, offsets[i] + c.start, offsets[i] + c.end, c.kind, tied, i, t,
                          sentences[i] if c.kind == "list" else c.context, crisp)
         return None

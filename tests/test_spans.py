@@ -70,3 +70,97 @@ def test_offsets_are_exact(lex):
     sentence = ACCIDENTS
     got = spans.short_answer(analyse("死了多少人？"), [sentence], [100], lex)
     assert got is not None and sentence[got.start - 100:got.end - 100] == got.text == "5人"
+
+
+# -- lists: where the first item starts and where the last one ends ------------------------------------------
+def test_a_verbal_noun_before_a_verbal_item_is_part_of_it():
+    lex = LexicalIndex.build(["全力打赢抗旱救灾和复工复产两场硬仗。"])
+    assert short("要打赢哪两场硬仗？", "全力打赢抗旱救灾和复工复产两场硬仗。", lex) == "抗旱救灾和复工复产"
+
+
+def test_a_verb_after_the_governed_noun_modifies_items_with_a_shared_head():
+    sentence = "大力推动燃煤机组节能降碳改造、超低排放改造、供热改造。"
+    lex = LexicalIndex.build([sentence])
+    assert short("燃煤机组要做哪三项改造？", sentence, lex) == "节能降碳改造、超低排放改造、供热改造"
+    pivot = "督促企业加快技术升级、设备更新、人才培养。"  # no shared head: 加快 governs the list
+    assert short("要加快哪些工作？", pivot, LexicalIndex.build([pivot])) == "技术升级、设备更新、人才培养"
+
+
+def test_the_head_the_question_names_once_after_the_last_item_is_dropped():
+    sentence = "全力打好春耕、夏管、秋收攻坚战。"
+    lex = LexicalIndex.build([sentence])
+    assert short("要打好哪几场攻坚战？", sentence, lex) == "春耕、夏管、秋收"
+    both = "全面推进节能改造、脱硫改造、除尘改造。"  # every item carries it: kept
+    assert short("要推进哪几项改造？", both, LexicalIndex.build([both])) == "节能改造、脱硫改造、除尘改造"
+
+
+# -- phrases: grammar of the question around the gap -------------------------------------------------------------
+def test_a_prepositional_frame_around_the_question_word():
+    sentence = "以数字化改革为引领，推动制造业转型升级。"
+    lex = LexicalIndex.build([sentence])
+    assert short("推动高质量发展以什么为引领？", sentence, lex) == "数字化改革"
+    assert short("以什么为引领？", "推动制造业转型升级。", LexicalIndex.build(["推动制造业转型升级。"])) is None
+
+
+def test_what_something_is_called_is_its_quoted_name():
+    sentence = "持续开展“清风护航”行动，整治校园周边环境。"
+    lex = LexicalIndex.build([sentence])
+    assert short("全市开展的专项行动叫什么？", sentence, lex) == "清风护航"
+    other = "践行“两山论”，持续整治校园周边环境。"  # a quoted name, but not a 行动's
+    assert short("全市开展的专项行动叫什么？", other, LexicalIndex.build([other])) is None
+    alone = "落实进门、登记、消毒“三步法”，守好校园。"  # nothing says what is named: the one quoted name
+    assert short("这套做法叫啥来着", alone, LexicalIndex.build([alone])) == "三步法"
+
+
+def test_a_verb_that_restates_the_questions_verb_is_dropped():
+    sentence = "同时，加快建设首个智慧物流园区。"
+    lex = LexicalIndex.build([sentence])
+    assert short("全市还在建什么园区？", sentence, lex) == "首个智慧物流园区"
+    keep = "交通安全方面，坚持源头治理，坚决守住不发生重特大事故底线。"  # a negation is not that verb
+    assert short("交通安全方面要守住什么底线？", keep, LexicalIndex.build([keep])) == "不发生重特大事故底线"
+
+
+def test_the_instance_named_before_deng():
+    sentence = "实施好城市更新示范片区建设等一批重点工程，守好绿水青山。"
+    lex = LexicalIndex.build([sentence])
+    assert short("有啥重点工程？", sentence, lex) == "城市更新示范片区建设"
+
+
+def test_the_questions_last_verb_anchors_the_gap_when_it_occurs_once():
+    sentence = "组织科普进社区活动，不断提高全民科学素养，营造崇尚科学的氛围。"
+    lex = LexicalIndex.build([sentence])
+    assert short("开展这些活动是为了提高啥？", sentence, lex) == "全民科学素养"
+    twice = "不断提高服务水平，不断提高全民科学素养。"  # which 提高? nothing says
+    assert short("开展这些活动是为了提高啥？", twice, LexicalIndex.build([twice])) is None
+
+
+def test_a_quoted_name_is_kept_whole_where_it_repeats_the_questions_words():
+    sentence = "持续加强“三站一中心”建设，完善服务网络。"
+    lex = LexicalIndex.build([sentence])
+    assert short("全市持续加强的是什么“站”与“中心”建设？", sentence, lex) == "三站一中心"
+
+
+def test_a_list_modifying_the_anchor_after_de():
+    sentence = "努力打造人人参与、人人尽力、人人共享的社区服务体系。"
+    lex = LexicalIndex.build([sentence])
+    assert short("社区想要打造的服务体系有什么特点？", sentence, lex) == "人人参与、人人尽力、人人共享"
+
+
+def test_items_opened_by_one_character_without_separators():
+    sentence = "坚决开展防盗窃防诈骗防火灾防溺水教育，守护校园平安。"
+    lex = LexicalIndex.build([sentence])
+    assert short("学校开展的“防”字头教育包括哪几项？", sentence, lex) == "防盗窃防诈骗防火灾防溺水"
+    assert [c.text for c in spans._compact_runs("人人参与、人人尽力")] == []  # two of a kind are no run
+
+
+def test_a_list_after_shi_states_what_the_subject_is():
+    sentence = "这座城市在区域发展中地处要冲，又是交通枢纽、商贸中心、文化名城，地位重要。"
+    lex = LexicalIndex.build([sentence, "城市发展很快。", "区域合作。"])
+    got = spans.short_answer(analyse("这座城市在区域发展中具有哪几重身份？"), [sentence], [0], lex)
+    assert got is not None and got.text == "交通枢纽、商贸中心、文化名城" and got.crisp
+
+
+def test_the_object_of_the_questions_relative_clause():
+    sentence = "督促各校落实晨检制度，守住校外输入、校内扩散底线，坚决守好校园。"
+    lex = LexicalIndex.build([sentence])
+    assert short("学校要守住的两条底线分别针对什么？", sentence, lex) == "校外输入、校内扩散"
