@@ -11,7 +11,11 @@ reply shows the result (``理解为：…``) so a wrong guess is visible at once
    whatever it opens with. Otherwise, in a conversation a question counts as a follow-up
    when it says so: it opens with a connective or a pointing word (那, 那么, 另外, 还有,
    当时, 这, 它, 其, 他), continues with 又/还/也, ends in 呢, is a bare continuation
-   (为什么？, 具体有哪些？), or is short and names nothing the documents are about.
+   (为什么？, 具体有哪些？), or is short and names nothing the documents are about. A short
+   question that opens with its verb and names no time, place or name (坚持发展的是哪个经验？) has
+   no subject: when there is an earlier topic it is asked of it, though it uses the documents'
+   words (zero anaphora: the missing subject is the topic's); with no earlier topic it is answered
+   as it is, never asked again, since alone it is an ordinary question.
 2. **What is the topic?** The latest earlier question that has content the documents speak
    of, itself resolved first; greetings and chit-chat are no topic. Its parts are read off:
    the time (``2021年``, ``去年``), and the subject, the words between the time and the
@@ -21,9 +25,23 @@ reply shows the result (``理解为：…``) so a wrong guess is visible at once
      words with the subject replaces it (``非煤矿山呢？`` after ``山西煤矿…``); any other noun
      is the new measure, asked of the same subject (``死亡人数呢？`` ->
      ``2021年山西煤矿死亡人数是多少？``);
+   * a new aspect named before 呢 with its own question (``文物这块呢，实施了啥工程？``) is asked
+     within the earlier question's scope only (its time and places): the aspect replaces the
+     earlier subject, and the earlier predicate would pull retrieval back to the old passage;
+   * the same predicate asked again with another object (``…要围绕维护哪些安全？`` ->
+     ``那要深入推进哪些斗争？``): the new predicate replaces the old one on the same subject, so the
+     old object is not searched for;
    * a bare continuation is asked of the whole earlier question (``关于“…”：为什么？``);
    * anything else, a pronoun dropped, is asked after the earlier question's content
      (``同比涨了多少？`` -> ``2021年山西煤炭产量，同比涨了多少？``; ``它增长了多少？`` likewise).
+     The content is the earlier question as a statement: its question word goes whole, with the
+     有/是 before it and the measure word after it (``有多少户`` -> nothing, not ``有，户``), and a
+     frame that only made sense with it (``以什么为牵引``; without it ``以为`` reads "thinks"). 咋
+     and 啥 are question words (``咋还没完工呢？`` is a question, not a noun to substitute);
+     ``其中`` is kept (it is "of which", not the pronoun 其); ``这两个数``, ``这几项`` are pronouns.
+     A request for members or kinds with no noun of its own (``都包括哪几种？``) is about the earlier
+     question's thing, so a circumstance of that question (``在能源安全上``) is dropped: it is not
+     part of the thing and pulls retrieval to the circumstance's own passage.
 4. **Nothing to borrow** (no earlier question with a topic): the follow-up is not
    answered blind; the reply asks for a complete question.
 """
@@ -41,12 +59,12 @@ MAX_HISTORY = 8
 _TIME = re.compile(r"^(?:[0-9０-９]{4}年(?:[0-9０-９]{1,2}月)?|[今去前明]年(?:[0-9０-９]{1,2}月)?|[0-9０-９]{1,2}月|"
                    r"今年以来|近年来|当前|目前|现在)")
 _LEAD = re.compile(r"^(?:那么|那|另外|此外|还有|然后|所以|请问|当时|而且|并且|同时)+")
-_PRONOUNS = re.compile(r"^(?:这是他们|这是他|这是她|这是|它们|它|其|该|此|这些|那些|这个|那个|这项|那项|这一|这种|那种|"
+_PRONOUNS = re.compile(r"^(?:[这那](?:[两二三四五几]|)[个项者](?:数字?|指标|数据)(?=[\u4e00-\u9fff])|这是他们|这是他|这是她|这是|它们|它|其(?![中余他它实])|该|此|这些|那些|这个|那个|这项|那项|这一|这种|那种|"
                        r"他们|她们|他|她|上述|这里|那里)")
 _MARKERS = re.compile(r"^(?:那么?|另外|此外|还有|然后|当时|这|它|其|他|她|该)|(?:又|还|也)(?=[\u4e00-\u9fff])|"
                       r"呢[？?！!。\s]*$")
 _ADDITIVE = re.compile(r"(?:又|还|也)(?=是|有|在|要|能|会|[\u4e00-\u9fff]{0,2}(?:多少|几|哪|什么))")
-_WH = re.compile(r"多少|几|哪|什么|啥|谁|怎|如何|为何|为什么|吗|是否|有没有|是不是")
+_WH = re.compile(r"多少|几|哪|什么|啥|谁|怎|咋|如何|为何|为什么|吗|是否|有没有|是不是")
 _PLACE_SCOPE = re.compile(r"[我本全][省市县区国]")
 _MEASURE_END = "是多少？"
 
@@ -125,6 +143,23 @@ def is_followup(text: str, contains) -> bool:
     return len(re.sub(r"[\s？?！!。，,]", "", t)) <= 12 and not names
 
 
+def _subjectless(text: str) -> bool:
+    """A short question that opens with its verb and names no time, place or name
+    (坚持发展的是哪个经验？): in a conversation it is asked of the earlier topic, though it uses the
+    documents' words. Alone (no earlier topic) it is answered as it is."""
+    t = _LEAD.sub("", text.strip())
+    core = re.sub(r"[\s？?！!。，,]", "", t)
+    if not core or len(core) > 14 or not re.search(r"[\u4e00-\u9fff]", core):
+        return False
+    if _TIME.match(core) or re.search(r"[0-9０-９]{4}年", core) or _PLACE_SCOPE.search(core):
+        return False
+    cut = words.cut(core)
+    if any(f.startswith(("ns", "nr", "nt", "t")) for w, f in cut):
+        return False
+    w, f = cut[0]
+    return f.startswith("v") and w not in ("是", "叫")
+
+
 def _has_content(text: str, contains) -> bool:
     """A turn the documents could be about (not a greeting)."""
     cut = [w for w, f in words.cut(text) if len(w) >= 2 and f.startswith(("n", "v", "a", "j", "l", "i", "eng"))]
@@ -165,6 +200,16 @@ def _parts(topic: str) -> tuple[str, str, str]:
     return time, subject, rest[subject_end:]
 
 
+def _same_predicate(body: str, rest: str) -> bool:
+    """Whether ``body`` opens with the verb or modal (要, 能, 将) that opens the earlier question's predicate
+    ``rest``, 还/也/又 aside, and both ask something: a parallel question about the same subject."""
+    def first(t: str) -> str:
+        cut = words.cut(re.sub(r"^(?:还|也|又|都)+", "", t))
+        return cut[0][0] if cut and cut[0][1].startswith("v") and cut[0][0] not in ("是", "有") else ""
+    head = first(body)
+    return bool(head) and head == first(rest) and bool(_WH.search(rest))
+
+
 def _positions(text: str) -> list[tuple[str, str, int]]:
     out, pos = [], 0
     for w, f in words.cut(text):
@@ -189,12 +234,16 @@ def resolve(question: str, history, contains) -> Resolution:
         t = turn.strip()
         if not t:
             continue
-        if topic is not None and is_followup(t, contains):
+        if topic is not None and (is_followup(t, contains) or _subjectless(t)):
             t = _rewrite(t, topic) or t
         if _has_content(t, contains):
             topic = t
     text = question.strip()
     if not is_followup(text, contains):
+        if topic is not None and _subjectless(text):
+            rewritten = _rewrite(text, topic)
+            if rewritten:
+                return Resolution(rewritten, rewritten != text, topic)
         return Resolution(text, False, topic)
     if topic is None:
         return Resolution(None, False, None)
@@ -211,10 +260,15 @@ def _rewrite(text: str, topic: str) -> str | None:
     reason = incomplete_reason(text)
     if reason == "bare" or not bare:
         return f"关于“{_core(topic)}”：{body or text.strip()}"
+    # a new aspect and a question about it (文物这块呢，实施了啥工程？): asked in the earlier question's scope
+    a = _ASPECT.fullmatch(bare)
+    if a and _WH.search(a.group("q")):
+        return f"{_scope(topic, a.group('x'))}{a.group('x')}{a.group('m') or ''}，{a.group('q')}？"
     # an elliptic 那X呢
     m = re.fullmatch(r"(.{1,12}?)呢", bare)
     if m and _WH.search(m.group(1)):
-        body, bare, m = bare[:-1], bare[:-1], None  # 要打好哪几场保卫战呢: a question of its own, 呢 is a particle
+        bare = bare[:-1]  # 要打好哪几场保卫战呢: a question of its own, 呢 is a particle
+        body, m = bare + "？", None
     if m:
         frag = m.group(1)
         ft = _TIME.match(frag)
@@ -240,25 +294,57 @@ def _rewrite(text: str, topic: str) -> str | None:
             w, i = nouns[-1]
             return topic[:i] + frag + topic[i + len(w):]
         return f"{_context(topic)}，{frag}呢？"
+    # the same predicate asked of something else (…要围绕维护哪些安全？ -> 那要深入推进哪些斗争？): the new
+    # predicate replaces the old one, the earlier question's subject stays
+    if subject and _WH.search(bare) and _same_predicate(bare, rest):
+        return f"{time}{subject}{bare}？"
     # a pronoun, or a question that lacks its topic: ask it after the earlier question's content
     p = _PRONOUNS.match(body)
     if p:
         body = body[p.end():]
     own_time = _TIME.match(body)
     context = _context(topic)
+    if _ENUM.fullmatch(_core(body)):
+        # 都包括哪几种？ asks for the members of the earlier question's thing; a circumstance of that question
+        # (在能源安全上, 在…方面) is not part of the thing and pulls retrieval to the circumstance's passage
+        context = _FRAME.sub("", context) or context
     if own_time and time and context.startswith(time):
         context = context[len(time):]
     return f"{context}，{body.lstrip('，, ')}"
 
 
-_WH_WORDS = re.compile(r"(?:是)?(?:多少|几[个条项起次人名家座件种倍年天户批场处所位届成]?|哪(?:一|些|几)?[个年天里儿些种项条]?|"
-                       r"什么样的?|什么时候|什么|啥时候|啥|谁|怎么样|怎样|怎么|如何|为什么|为何|是否|有没有|是不是)")
+#: A new aspect named before 呢 and a question about it: 文物这块呢，实施了啥工程？
+_ASPECT = re.compile(r"(?P<x>[^，,？?。]{1,10}?)(?P<m>这一块|这块|这方面|方面|这边)?呢[，,]\s*(?P<q>[^，,]+)")
+#: A request for the members or kinds of what was asked about, with no noun of its own: 都包括哪几种？
+_ENUM = re.compile(r"(?:都|具体|主要|分别|一共|总共|又|还)*(?:包括|包含|涵盖|有|是|指)?(?:哪几|哪些|哪)"
+                   r"[种类个项条样些]?(?:呢|啊|呀)?|(?:都|具体|主要|分别)*(?:包括|包含|有|是)(?:什么|啥)(?:呢|啊|呀)?")
+#: A circumstance of a question (在能源安全上, 在…方面, 在…中).
+_FRAME = re.compile(r"在[^，,在]{1,10}?(?:上|方面|中|领域)")
+
+
+def _scope(topic: str, frag: str = "") -> str:
+    """The time and the places or scope words (全省) of the earlier question, those ``frag`` names
+    itself left out: what a new aspect is asked within."""
+    time, _, _ = _parts(topic)
+    out = [] if not time or _TIME.match(frag) else [time]
+    for w, f in words.cut(topic):
+        if (f.startswith("ns") and len(w) >= 2 or _PLACE_SCOPE.fullmatch(w)) and w not in frag and w not in out:
+            out.append(w)
+    return "".join(out)
+
+
+_WH_WORDS = re.compile(r"(?:是|有)?(?:多少[个条项起次名家座件种倍天户批场处所位届]?|"
+                       r"几[个条项起次人名家座件种倍年天户批场处所位届成]?|"
+                       r"哪(?:一|些|几)?[个年天里儿些种项条块类]?|"
+                       r"什么样的?|什么时候|什么|啥时候|啥|谁|怎么样|怎样|怎么|咋|如何|为什么|为何|是否|有没有|是不是)")
 
 
 def _context(topic: str) -> str:
     """The earlier question's content as a statement: question words and end particles dropped
     (``2021年山西煤矿发生了几起生产安全死亡事故？`` -> ``2021年山西煤矿发生了生产安全死亡事故``)."""
     t = _core(topic)
+    # 以什么为牵引: the frame goes with its question word (without it, 以为牵引 reads "thinks it leads")
+    t = re.sub(r"(?:以|把|将|拿)(?:什么|啥|哪些|哪个|哪)(?:为|作为|当作|当成)[\u4e00-\u9fff]{0,4}$", "", t)
     t = _WH_WORDS.sub("", t)
     t = re.sub(r"[吗呢吧啊呀么嘛了]+$", "", t)
     t = re.sub(r"的$", "", t)

@@ -59,3 +59,53 @@ def test_follow_ups_chain_through_the_conversation():
 def test_nothing_to_borrow_means_ask_again():
     assert resolve("它增长了多少？", ["今天天气真不错啊"], contains).text is None
     assert resolve("那去年呢？", [], contains).text is None
+
+
+def test_colloquial_question_words_are_not_elliptic_nouns():
+    # 咋 (怎么) asks; 咋还没完工呢 must not replace the earlier question's noun
+    res = resolve("咋还没建成呢？", ["全市有几座博物馆？"], contains)
+    assert "博物馆" in res.text and res.text.endswith("咋还没建成？")
+
+
+def test_context_drops_the_whole_question_word_and_keeps_qizhong():
+    res = resolve("其中有多少座是新建的？", ["全市有多少座博物馆？"], contains)
+    assert res.text == "全市博物馆，其中有多少座是新建的？"
+
+
+def test_a_new_aspect_with_its_question_keeps_the_scope():
+    res = resolve("光伏这块呢，发展了多少？", ["全市粮食产量是多少？"], contains)
+    assert res.text == "全市光伏这块，发展了多少？"
+
+
+def test_enumeration_drops_the_earlier_circumstance():
+    res = resolve("都包括哪几种？", ["全市在能源方面发展新能源吗？"], contains)
+    assert res.text == "全市发展新能源，都包括哪几种？"
+    # any other follow-up keeps it
+    assert "能源方面" in resolve("同比涨了多少？", ["全市在能源方面发展新能源吗？"], contains).text
+
+
+def test_a_subjectless_question_borrows_the_topic_only_in_a_conversation():
+    q = "发展光伏的目的是什么？"  # names a document phrase, but opens with its verb
+    assert not is_followup(q, contains)
+    res = resolve(q, ["全市重点发展哪些新能源？"], contains)
+    assert res.rewritten and res.text.startswith("全市") and res.text.endswith(q)
+    alone = resolve(q, [], contains)
+    assert alone.text == q and not alone.rewritten
+    # a question with its own scope is still complete
+    res = resolve("全市空气优良天数比例是多少？", ["全市重点发展哪些新能源？"], contains)
+    assert not res.rewritten
+
+
+def test_a_frame_goes_with_its_question_word():
+    res = resolve("同比涨了多少？", ["全市发展以什么为重点？"], contains)
+    assert "以为" not in res.text and res.text.startswith("全市发展")
+
+
+def test_pointing_phrases_with_a_count_are_pronouns():
+    res = resolve("这两个数同比降了多少？", ["全市有几座博物馆？"], contains)
+    assert "这两个数" not in res.text and res.text.endswith("同比降了多少？")
+
+
+def test_a_parallel_predicate_replaces_the_earlier_one():
+    res = resolve("那要发展哪些新能源？", ["全市要保障哪些粮食安全？"], contains)
+    assert res.text == "全市要发展哪些新能源？"
