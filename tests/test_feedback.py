@@ -1,5 +1,6 @@
 """Feedback rows survive restarts and concurrent writers, and export in the question-set format."""
 import json
+import multiprocessing
 import threading
 
 from qa.evaluate import load_set
@@ -37,6 +38,33 @@ def test_concurrent_writers_lose_no_rows(tmp_path):
         t.join()
     assert store.stats()["total"] == 16 * 25
     assert len({r["question"] for r in store.rows()}) == 16 * 25
+
+
+def _worker(path: str, n: int, start) -> None:
+    """One server worker process: its own store on the shared file, 25 clicks."""
+    store = FeedbackStore(path)
+    start.wait(30)
+    for i in range(25):
+        store.add(1 if i % 2 else -1, f"p{n}-{i}", ANSWER, "hybrid")
+
+
+def test_concurrent_processes_lose_no_rows(tmp_path):
+    # 16 separate processes, as 16 server workers would be, each opening its own store on the same file.
+    # This process opens none before they start: an SQLite connection must not be inherited across fork
+    # (the child would share its lock bookkeeping, and rows can be lost when the parent closes it).
+    path = str(tmp_path / "f.sqlite")
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_worker, args=(path, n, start)) for n in range(16)]
+    for p in procs:
+        p.start()
+    start.set()  # all click at once
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 16
+    fresh = FeedbackStore(path)  # as after a restart
+    assert fresh.stats()["total"] == 16 * 25
+    assert {r["question"] for r in fresh.rows()} == {f"p{n}-{i}" for n in range(16) for i in range(25)}
 
 
 def test_export_reads_back_as_a_question_set(tmp_path):
