@@ -57,12 +57,15 @@ class FeedbackStore:
             db.executescript(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
+        # One connection per thread and per process: a connection inherited through fork() must never
+        # be used (SQLite's locks are per process, so a child writing through it, or the parent closing
+        # it afterwards, can lose the child's rows); the child opens its own and leaves that one alone.
         db = getattr(self._local, "db", None)
-        if db is None:
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
+            self._local.db, self._local.pid = db, os.getpid()
         return db
 
     def add(self, rating: int, question: str, answer: dict, mode: str, generation: str | None = None,

@@ -67,6 +67,32 @@ def test_concurrent_processes_lose_no_rows(tmp_path):
     assert {r["question"] for r in fresh.rows()} == {f"p{n}-{i}" for n in range(16) for i in range(25)}
 
 
+def _inherited_worker(store, n: int) -> None:
+    for i in range(25):
+        store.add(1, f"f{n}-{i}", ANSWER, "hybrid")
+
+
+def test_a_store_inherited_across_fork_loses_no_rows(tmp_path):
+    # A server that opened its store and then forks workers: each child must open a connection of its own
+    # instead of writing through the parent's (which lost rows: the children's writes vanished).
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return
+    store = FeedbackStore(tmp_path / "f.sqlite")
+    store.add(1, "before", ANSWER, "hybrid")
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_inherited_worker, args=(store, n)) for n in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 8
+    store.add(1, "after", ANSWER, "hybrid")
+    store._local.db.close()  # the parent closes its connection, as at shutdown
+    assert FeedbackStore(tmp_path / "f.sqlite").stats()["total"] == 8 * 25 + 2
+
+
 def test_export_reads_back_as_a_question_set(tmp_path):
     store = FeedbackStore(tmp_path / "f.sqlite")
     store.add(1, "喜欢的问题", ANSWER, "hybrid")
