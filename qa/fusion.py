@@ -17,8 +17,15 @@ A chunk's dense score blends its own cosine with its best sentence's cosine
 the rest. ``LEX_WEIGHT`` and ``SENTENCE_MIX`` were chosen on the dev part of the
 question set (README, "Retrieval quality"); gating by coverage beat the ungated
 blend at every weight tried, and plain RRF trailed both.
+
+A chunk that is only a heading (a title, ``三、统筹…`` on a line of its own) shares every topic word
+of a question about its section, so it often scores highest, yet it says nothing about the topic:
+:func:`headings_last` puts it after the passages among the first few that say something, unless the
+question asks about a heading itself (标题, 第一部分, title).
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -48,3 +55,21 @@ def hybrid(dense: np.ndarray, lex: np.ndarray, coverage: float, lex_weight: floa
     w = lex_weight * coverage
     lx = lex / lex.max() if lex.size and lex.max() > 0 else np.zeros_like(dense)
     return (1 - w) * minmax(dense) + w * lx
+
+
+#: How many of the best chunks a standalone heading is looked past.
+HEADING_DEPTH = 3
+#: Questions about a heading itself: the heading is their answer.
+_ASKS_HEADING = re.compile(r"标题|题目|题为|章节|第[一二三四五六七八九十\d]+(?:部分|章|节)|\b(?:heading|title|section)s?\b",
+                           re.I)
+
+
+def headings_last(headings: list[bool], question: str, depth: int = HEADING_DEPTH) -> list[int]:
+    """The ranked positions in a new order: among the first ``depth``, chunks that are only a heading
+    (``headings``, best first) follow the ones that say something; the rest keep their places. The
+    order is unchanged when the question asks about a heading or no chunk in reach says anything."""
+    n = len(headings)
+    top = list(range(min(depth, n)))
+    if _ASKS_HEADING.search(question) or all(headings[i] for i in top) or not any(headings[i] for i in top):
+        return list(range(n))
+    return [i for i in top if not headings[i]] + [i for i in top if headings[i]] + list(range(len(top), n))

@@ -38,7 +38,11 @@ _CN_NUM = "零〇一二两三四五六七八九十百千"
 #: Measure words a 多少/几 question may ask in (longest first).
 UNITS = sorted(set("""亿千瓦时 万千瓦时 千瓦时 亿千瓦 万千瓦 千瓦 微克/立方米 立方米 平方公里 平方米 公里 千米 米 公顷 亿吨 万吨 吨
 亿元 万元 元 万人次 人次 万人 人 万户 户 万件 件 万亩 亩 万辆 辆 个百分点 百分点 起 条 家 个 项 名 次 座 所 种 批 场 天 年 倍
-位 部 处 篇 届 岁 只 台 套 宗 例 艘 架 枚 张 份 支 级 期 轮 周 月""".split()), key=len, reverse=True)
+位 部 处 篇 届 岁 只 台 套 宗 例 艘 架 枚 张 份 支 级 期 轮 周 月 册 本""".split()), key=len, reverse=True)
+#: 本 counts books (五本) but also opens 本地, 本市, 本届…: it is a measure word only before none of those.
+_UNIT_GUARD = {"本": "(?![地市省区县土科届次年月周身部级轮期职])"}
+#: The measure words as one regular expression (with their guards).
+UNIT_RE = "|".join(re.escape(u) + _UNIT_GUARD.get(u, "") for u in UNITS)
 #: Nouns that imply a count of people when asked with 多少 and no measure word.
 _PEOPLE = ("群众", "人员", "人口", "干部", "党员", "职工", "学生", "居民", "农民", "游客", "员工", "代表", "人")
 _RATE_NOUN = re.compile(r"(比例|占比|比重|百分比|份额|覆盖率|\w{0,4}率)$")
@@ -156,7 +160,7 @@ def _unit_after(text: str) -> tuple[str | None, str]:
     """The measure word right after a 多少/几 (``万人`` -> ``人``), and what follows it."""
     if re.match(r"(万|亿|千|百)?(块)?钱", text):
         return "元", text  # 多少钱: money
-    m = re.match(r"(万|亿|千|百)?(" + "|".join(map(re.escape, UNITS)) + ")", text)
+    m = re.match(r"(万|亿|千|百)?(" + UNIT_RE + ")", text)
     if not m:
         for noun in _PEOPLE:
             if text.startswith(noun):
@@ -257,7 +261,7 @@ def analyse(question: str) -> Query:
                 q.want = "amount"
             elif unit and unit not in ("个", "次", "起", "人", "户", "件", "条", "家", "项", "名", "座", "所", "种", "批",
                                        "场", "位", "部", "处", "篇", "届", "只", "台", "套", "宗", "例", "艘", "架", "枚",
-                                       "张", "份", "支", "人次", "万人", "万人次", "万户", "万件"):
+                                       "张", "份", "支", "册", "本", "人次", "万人", "万人次", "万户", "万件"):
                 q.want = "amount"
             else:
                 q.want = "count" if unit else "amount"

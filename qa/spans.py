@@ -50,11 +50,11 @@ import re
 from dataclasses import dataclass
 
 from . import lexical, words
-from .query import UNITS, Query
+from .query import UNIT_RE, Query
 
 _DIGITS = r"(?<![A-Za-z0-9.．])[0-9０-９]+(?:[.,．][0-9０-９]+)*"
 _CN = r"[一二两三四五六七八九十]+"
-_UNIT_RE = "|".join(map(re.escape, UNITS))
+_UNIT_RE = UNIT_RE
 _FIGURE = re.compile(
     rf"(?P<ord>第(?:{_DIGITS}|{_CN})(?:{_UNIT_RE}|季度)?)"
     rf"|(?P<pct>百分之(?:{_DIGITS}|{_CN})|{_DIGITS}(?:[%％‰]|个百分点))"
@@ -63,7 +63,7 @@ _FIGURE = re.compile(
 )
 _COUNT_UNITS = {"个", "次", "起", "人", "户", "件", "条", "家", "项", "名", "座", "所", "种", "批", "场", "位", "部", "处",
                 "篇", "届", "只", "台", "套", "宗", "例", "艘", "架", "枚", "张", "份", "支", "人次", "年", "天", "倍", "轮",
-                "期", "周", "月", "岁"}
+                "期", "周", "月", "岁", "册", "本"}
 _TIME = re.compile(
     r"(?:(?:[0-9０-９]{4}|[今去前明上]|[鼠牛虎兔龙蛇马羊猴鸡狗猪])年(?:[0-9０-９]{1,2}月(?:[0-9０-９]{1,2}日)?)?"
     r"(?:春节|元旦|国庆|中秋|除夕|年初|年底|年末|上半年|下半年)?(?:前夕|前后|以前|之前|以后|之后|以来|期间|底|初|末|前|后)?"
@@ -71,6 +71,16 @@ _TIME = re.compile(
     r"|(?:春节|元旦|国庆|中秋|除夕)(?:前夕|前后|期间|以来|前|后)?"
     r"|(?:近|这)?[一二两三四五六七八九十0-9]+年(?:来|以来)|今年以来|近年来|近年)"
 )
+#: Days of the week and of the calendar, parts of the day and clock times (本周六上午九点至下午三点,
+#: 下周五晚上8:00起): a notice says when in these words, not in years and months. A Chinese numeral
+#: before 点 is a clock time only after a day or a part of the day (这一点, 重点 are not times).
+_DAY = r"(?:(?:本|这|下|上|每|下个|上个)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|今日|明日|次日|当天|当日)"
+_PART = r"(?:上午|下午|中午|晚上|早上|早晨|清晨|凌晨|傍晚|夜间|深夜|午间|白天|今晚|明晚|今早|明早)"
+_ARABIC_CLOCK = r"(?:[0-9０-９]{1,2}[:：][0-9０-９]{2}|[0-9０-９]{1,2}(?:点|时)(?:半|整|[0-9０-９]{1,2}分)?)"
+_CN_CLOCK = r"(?:[一二两三四五六七八九十]{1,3}点(?:半|整|[一二三四五六七八九十]{1,3}分)?)"
+_MOMENT = (rf"(?:{_DAY}{_PART}?(?:{_ARABIC_CLOCK}|{_CN_CLOCK})?|{_PART}(?:{_ARABIC_CLOCK}|{_CN_CLOCK})?"
+           rf"|(?<![0-9０-９.．]){_ARABIC_CLOCK}(?![0-9０-９%％]))")
+_CLOCK_TIME = re.compile(rf"{_MOMENT}(?:(?:至|到|—|－|-|~|～){_MOMENT})?(?:前|后|以前|之前|以后|左右)?")
 _TITLE = re.compile(r"[\u4e00-\u9fff（）()]{1,14}?(?:总书记|书记|省长|市长|县长|主任|部长|主席|总理|局长|厅长|委员长|委员|"
                     r"院长|校长|董事长|总经理|主编|记者)")
 _NAME_POS = ("ns", "nr", "nt")
@@ -172,15 +182,28 @@ def _figure_context(sentence: str, a: int, b: int) -> str:
 
 
 def times(sentence: str) -> list[Candidate]:
+    """Time expressions: dates and periods (:data:`_TIME`), and days with clock times (:data:`_CLOCK_TIME`),
+    a date and the day or clock time right after it read as one (5月1日上午9点)."""
     out = []
-    for m in _TIME.finditer(sentence):
-        if m.group():
-            ctx = _clause(sentence, m.start(), m.end(), False)
-            if len(ctx.strip()) <= len(m.group()) + 2:  # a time heading its sentence: 虎年春节前夕，…
-                nxt = _CLAUSE.search(sentence, m.end())
-                if nxt:
-                    ctx += _clause(sentence, nxt.end(), nxt.end(), False)
-            out.append(Candidate(m.group(), m.start(), m.end(), "time", None, ctx))
+    found = [m for m in _TIME.finditer(sentence) if m.group()]
+    for m in _CLOCK_TIME.finditer(sentence):
+        if not m.group() or any(o.start() < m.end() and m.start() < o.end() for o in found):
+            continue
+        found.append(m)
+    found.sort(key=lambda m: m.start())
+    spans_: list[tuple[int, int]] = []
+    for m in found:
+        if spans_ and spans_[-1][1] == m.start():
+            spans_[-1] = (spans_[-1][0], m.end())  # 5月1日|上午9点
+        else:
+            spans_.append((m.start(), m.end()))
+    for a, b in spans_:
+        ctx = _clause(sentence, a, b, False)
+        if len(ctx.strip()) <= b - a + 2:  # a time heading its sentence: 虎年春节前夕，…
+            nxt = _CLAUSE.search(sentence, b)
+            if nxt:
+                ctx += _clause(sentence, nxt.end(), nxt.end(), False)
+        out.append(Candidate(sentence[a:b], a, b, "time", None, ctx))
     return out
 
 
@@ -782,8 +805,35 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
         return None
     if _NAMING.search(query.text):
         return _named(query, sentence)
+    two = _SECOND_GAP.match(query.right)
+    if two:
+        return _two_gaps(query, sentence, two)
     c = _gap_span(query, sentence)
     return _drop_lead_verb(query, c) if c is not None else None
+
+
+#: A second gap in the question, right after the first (坚定捍卫什么、坚决做到什么): the words between them.
+_SECOND_GAP = re.compile(r"^([、，,和与及并])([^，。？?、]{2,10}?)(?:什么|啥)[？?！!。的\s]*$")
+
+
+def _two_gaps(query: Query, sentence: str, m: re.Match) -> Candidate | None:
+    """坚定捍卫什么、坚决做到什么 over 坚定捍卫“甲”、坚决做到“乙”，…: a question with two gaps joined by the
+    words between them asks for both; the answer runs from the first gap through the sentence's copy of
+    those words to the end of the second gap's clause (“甲”、坚决做到“乙”). None unless the sentence
+    has the words between the gaps right after the first answer."""
+    import dataclasses
+
+    mid = m.group(1) + m.group(2)
+    first = _gap_span(dataclasses.replace(query, right=mid), sentence)
+    if first is None or not sentence.startswith(mid, first.end + (sentence[first.end:first.end + 1] in _CLOSE)):
+        return None
+    a = first.start - (first.start > 0 and sentence[first.start - 1] in _OPEN)
+    nxt = _CLAUSE.search(sentence, first.end + len(mid) + 1)
+    b = nxt.start() if nxt else len(sentence)
+    text, a = _trim(sentence[a:b], a)
+    if not (len(text) - len(mid) >= 4 and len(text) <= 40 and _balanced(text)):
+        return None
+    return Candidate(text, a, a + len(text), "phrase")
 
 
 def _named(query: Query, sentence: str) -> Candidate | None:
@@ -1004,16 +1054,67 @@ def _strong(side: str, matched: str, at_end: bool) -> bool:
     return near and (len(matched) >= 3 or len(matched) >= 0.6 * len(side))
 
 
+_QUOTED_KIND = r"(?:活动|行动|工程|经验|机制|制度|战略|体系|模式|工作法|品牌)"
+#: English nouns of a named thing (a campaign, a project…): what a quoted name with its kind answers.
+_EN_NAMED = re.compile(r"\b(?:campaigns?|activit(?:y|ies)|actions?|operations?|projects?|programm?es?|initiatives?|"
+                       r"experiences?|mechanisms?|systems?|strateg(?:y|ies)|models?|brands?|called|named|name)\b", re.I)
+
+
 def quoted_term(sentence: str) -> Candidate | None:
-    """The one quoted name of a sentence, with the noun it names (“七进”活动), for English what/which
-    questions, whose words cannot be laid over a Chinese sentence."""
-    found = list(re.finditer(r"“([^“”]{2,12})”([\u4e00-\u9fff]{0,2}?(?:活动|行动|工程|经验|机制|制度|战略|体系))?", sentence))
-    if len(found) != 1:
+    """The quoted name of a sentence that comes with the kind of thing it names (“七进”活动), or its one
+    quoted name, for English what/which questions, whose words cannot be laid over a Chinese sentence.
+    None when several names qualify."""
+    found = list(re.finditer(rf"“([^“”]{{2,12}})”([\u4e00-\u9fff]{{0,2}}?{_QUOTED_KIND})?", sentence))
+    kinds = [m for m in found if m.group(2)]
+    if len(kinds) == 1:
+        return Candidate(kinds[0].group(), kinds[0].start(), kinds[0].end(), "phrase")
+    if len(found) != 1 or kinds:
         return None
     m = found[0]
-    if m.group(2):
-        return Candidate(m.group(), m.start(), m.end(), "phrase")
     return Candidate(m.group(1), m.start(1), m.end(1), "phrase")
+
+
+def english_term(query: Query, sentence: str) -> Candidate | None:
+    """An English what/which question about a named thing (which campaign, what is it called) is answered
+    by the sentence's quoted name of that kind (:func:`quoted_term`)."""
+    if query.want != "phrase" or not _EN_NAMED.search(query.text):
+        return None
+    return quoted_term(sentence)
+
+
+#: Question words that ask for the manner of an action (not 为什么, which asks why, nor 怎么样, which asks
+#: how something stands).
+_MANNER = re.compile(r"^(?:如何|怎样|怎么|咋)$")
+
+
+def manner_span(query: Query, sentence: str) -> Candidate | None:
+    """党委对这项工作是如何部署的 over 党委专题会议部署了这项工作: a how-question whose subject and verb
+    the sentence repeats, with a few words between them, is answered by those words (the manner:
+    专题会议). The subject must open the question (up to 对/把/将/在/是), the verb must follow the
+    question word, and what lies between must be short, in one clause, and more than an adverb."""
+    if query.english or not query.wh or not _MANNER.match(query.text[query.wh[0]:query.wh[1]]):
+        return None
+    after = [(a, b, f) for a, b, f in _cut_offsets(query.text) if a == query.wh[1]]
+    if not after or not after[0][2].startswith(("v", "n")) or after[0][1] - after[0][0] < 2:  # 部署 reads as n
+        return None
+    verb = query.text[after[0][0]:after[0][1]]
+    at = sentence.find(verb)
+    if at < 0 or sentence.count(verb) != 1:
+        return None
+    left = re.sub(r"^(?:请问|那么?)", "", query.left)
+    subj = re.split(r"(?:对|把|将|在|是|又|都|究竟|到底|要|打算|准备)", left, maxsplit=1)[0]
+    if len(subj) < 3:
+        return None
+    lo = max((sentence.rfind(p, 0, at) for p in "，,。；;！？?!：:"), default=-1) + 1
+    got = _anchor(subj, sentence, lo, at, True)
+    if got is None or got[1] - got[0] < 3 or not subj.endswith(sentence[got[0]:got[1]]):
+        return None
+    text, a = _trim(sentence[got[1]:at], got[1])
+    if not 2 <= len(text) <= 8 or _CLAUSE.search(text) or not _balanced(text):
+        return None
+    if all(f in ("d", "ad", "p", "c", "uj", "ul") or f.startswith("u") for _, f in words.cut(text)):
+        return None  # 认真|部署, 已经|部署: an adverb says how much, not how
+    return Candidate(text, a, a + len(text), "phrase")
 
 
 def _copula_complement(sentence: str, c: Candidate) -> bool:
@@ -1031,8 +1132,12 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
     ``first``: the answer sentence's index (preferred); ``clause_sim``: texts -> cosine with the
     question, used to rank candidates for questions in English.
     """
-    if query.want in (None, "how"):
-        return None  # why/how: the sentence is the answer
+    if query.want is None:
+        return None  # yes/no: the sentence is the answer
+    if query.want == "how":  # why/how: the sentence is the answer, unless it names the manner crisply
+        c = manner_span(query, sentences[first])
+        return None if c is None else Short(c.text, offsets[first] + c.start, offsets[first] + c.end, "phrase",
+                                            True, first)
     if query.typed:
         got = typed_span(query, sentences, lex, first, clause_sim if query.english else None)
         if got is not None:
@@ -1045,7 +1150,7 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
             return Short(c.text, offsets[i] + c.start, offsets[i] + c.end, c.kind, tied, i, t,
                          sentences[i] if c.kind == "list" else c.context, crisp)
         return None
-    c = phrase_span(query, sentences[first])
-    if c is None or (query.want == "how" and len(c.text) > 8):
+    c = english_term(query, sentences[first]) if query.english else phrase_span(query, sentences[first])
+    if c is None:
         return None
     return Short(c.text, offsets[first] + c.start, offsets[first] + c.end, "phrase", True, first)

@@ -164,3 +164,49 @@ def test_the_object_of_the_questions_relative_clause():
     sentence = "督促各校落实晨检制度，守住校外输入、校内扩散底线，坚决守好校园。"
     lex = LexicalIndex.build([sentence])
     assert short("学校要守住的两条底线分别针对什么？", sentence, lex) == "校外输入、校内扩散"
+
+
+def test_volumes_and_copies_are_measure_words():
+    # 册 and 本 count books: a question in them is not answered by the loan period in 天
+    sentence = "每名会员最多可借期刊六册，借期为二十天。"
+    lex = LexicalIndex.build([sentence, "图书馆开放时间。"])
+    assert short("每名会员最多可以借多少册期刊？", sentence, lex) == "六册"
+    assert short("会员一次能借几本书？", "会员一次可借书5本，续借一次。", lex) == "5本"
+    assert analyse("每名会员最多可以借多少册期刊？").want == "count"
+
+
+@pytest.mark.parametrize("sentence,answer", [
+    ("西园社区将于本周三上午八点至中午十二点停水。", "本周三上午八点至中午十二点"),
+    ("东湖路段定于下周五晚上8:00起封闭施工。", "下周五晚上8:00"),
+    ("展览于每周一闭馆。", "每周一"),
+])
+def test_weekdays_and_clock_times_are_times(sentence, answer):
+    lex = LexicalIndex.build([sentence, "社区通知。"])
+    q = {"停水": "西园社区什么时候停水？", "封闭": "东湖路段什么时候封闭施工？", "闭馆": "展览什么时候闭馆？"}
+    question = next(v for k, v in q.items() if k in sentence)
+    assert short(question, sentence, lex) == answer
+
+
+def test_the_manner_between_the_subject_and_the_verb_of_a_how_question():
+    sentence = "区政府召开专题会议部署了这项工作，要求各街道抓好落实。"
+    lex = LexicalIndex.build([sentence])
+    assert short("区政府对这项工作是如何部署的？", sentence, lex) == "召开专题会议"
+    assert short("区政府为什么部署这项工作？", sentence, lex) is None  # why asks for a reason, not a manner
+    assert short("区政府是怎样部署这项工作的？", "区政府认真部署了这项工作。", lex) is None  # an adverb is no manner
+    assert short("市政府是如何部署的？", sentence, lex) is None  # another subject
+
+
+def test_two_gaps_are_answered_together():
+    sentence = "学校要求牢固树立“安全第一”、切实增强“防范意识”，守护校园。"
+    lex = LexicalIndex.build([sentence])
+    assert short("学校要求牢固树立什么、切实增强什么？", sentence, lex) == "“安全第一”、切实增强“防范意识”"
+    assert short("学校要求牢固树立什么、努力做到什么？", sentence, lex) is None  # the words between differ
+
+
+def test_an_english_question_about_a_named_thing_gets_the_quoted_name_of_that_kind():
+    sentence = "常态化开展交通安全“五进”活动，凝聚“安全出行、人人有责”的共识。"
+    lex = LexicalIndex.build([sentence])
+    assert short("Which road safety campaign is carried out regularly?", sentence, lex) == "“五进”活动"
+    assert short("What consensus is built?", sentence, lex) is None  # no named thing is asked for
+    two = "开展“五进”活动和“三查”行动。"
+    assert spans.quoted_term(two) is None  # two names of a kind: which one is not said
