@@ -112,6 +112,26 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
 
 # -- hardening (issue 9) ----------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_ask_with_a_sentence_transformers_folder(tmp_path):
+    """--model takes any sentence-transformers folder (here the default weights converted to one): the
+    index is built for it with sentence-transformers, in its own folder, and answers like the default."""
+    from qa.embedding import default_model_dir, resolve_model
+
+    resolve_model()  # the converted folder exists (converted once)
+    folder = default_model_dir()
+    out = run("ask", "2021年山西煤炭产量是多少？", "--model", str(folder), "--json", timeout=600,
+              QA_CACHE_DIR=str(tmp_path / "cache"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert result["confident"] and result["short"] == "11.9亿吨"
+    assert "11.9亿吨" in result["passages"][0]["text"]
+    built = list((tmp_path / "cache").glob("index-*/manifest.json"))
+    assert len(built) == 1  # its own index, never the committed embeddings/
+    manifest = json.loads(built[0].read_text("utf-8"))
+    assert manifest["model"]["engine"] == "sentence-transformers" and manifest["model"]["id"] == folder.name
+
+
 def test_invalid_utf8_in_argv_is_answered_without_a_traceback():
     out = subprocess.run([*qa_command(), "ask", b"\xff\xfe\xe7\x85\xa4\xe7\x82\xad", "--k", "1"], capture_output=True,
                          env=subprocess_env(), timeout=120, cwd=ROOT)
