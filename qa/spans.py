@@ -35,11 +35,24 @@ chosen by what the question wants (:mod:`qa.query`):
   is dropped when the question's own verb stands before the gap (在建什么 over 加紧建设…);
   a quoted name is kept whole even where it repeats the question's words; a question about
   the object of a verb in its own relative clause (要守住的两条底线…什么) is answered by what the
-  sentence puts between that verb and that noun (守住[外防输入、内防反弹]底线).
+  sentence puts between that verb and that noun (守住[外防输入、内防反弹]底线). Two gaps joined by
+  the question's words (坚定捍卫什么、坚决做到什么) are answered together, through the sentence's copy
+  of those words. When the sentence never uses the question's noun, a Chinese construction may say
+  what it asks: a goal or change (什么目标, 怎样的转变) written 由A向B转变, a relation (什么关系) as
+  the word after the two things (A和B|良性互动); a one-character verb the tagger reads as a noun
+  (创|历史最好水平) does not open the phrase.
+* **How and whether**: a how-question (如何/怎样/怎么/咋, not 为什么 or 怎么样) whose subject and verb
+  the sentence repeats is answered by the few words between them, the manner (``…全会|列专章|介绍``);
+  a question about how far something has got (修好了没, 解决得咋样了) by the one figure whose clause
+  says it counts what is done (``其余57463户均已竣工``, not ``除511户…暂不具备完工条件外``).
+* **English what/which about a named thing** (which campaign, what is it called): the sentence's
+  quoted name of that kind (``“七进”活动``), since English words cannot be laid over the sentence.
+* **Times** include days of the week, parts of the day and clock times (``本周六上午九点至下午三点``).
 
 Ties to the focus are measured with the index's idf: sharing a rare word (死亡) counts,
 sharing 的 does not. :func:`short_answer` returns the span with exact document offsets,
-or None when no crisp span fits (why/how questions: the sentence is the answer).
+or None when no crisp span fits (why questions, and how questions without a crisp manner: the
+sentence is the answer).
 The same candidates tell :mod:`qa.noanswer` whether the sentence holds anything of
 the kind asked that is tied to what is asked about.
 """
@@ -716,6 +729,11 @@ def _strip_question_words(text: str, a: int, query: Query, keep: str = "") -> tu
     return text, a
 
 
+#: One-character verbs of result that the tagger reads as nouns in 创历史最好水平, 居全国前列: a noun
+#: phrase does not start with them.
+_MONO_VERBS = set("创达居列占获破超逾")
+
+
 def _noun_phrases(sentence: str, head: str) -> list[tuple[int, int]]:
     """Noun phrases of ``sentence`` that end with ``head`` (…能源基地, “文明守望工程”), with coordinated
     ones joined (综合能源基地和电力外送基地)."""
@@ -736,7 +754,7 @@ def _noun_phrases(sentence: str, head: str) -> list[tuple[int, int]]:
             text = sentence[s_:e_]
             if e_ != a and not (e_ == a - 1 and sentence[a - 1] in _OPEN):
                 break
-            if _CLAUSE.search(text) or text in ("和", "及", "与", "、", "等") or not (
+            if _CLAUSE.search(text) or text in ("和", "及", "与", "、", "等") or text in _MONO_VERBS or not (
                     flag.startswith(_NOUNISH) or text in _OPEN or text in _CLOSE or flag in ("a", "m")):
                 break
             a = s_
@@ -809,7 +827,47 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
     if two:
         return _two_gaps(query, sentence, two)
     c = _gap_span(query, sentence)
-    return _drop_lead_verb(query, c) if c is not None else None
+    if c is None:
+        return _construction(query, sentence)
+    return _drop_lead_verb(query, c)
+
+
+#: Nouns of a question that asks where something is heading (目标, 转变, 升级) or how two things stand
+#: to each other (关系).
+_GOAL_HEAD = re.compile(r"(?:目标|转变|转型|变化|升级|跨越|方向)$")
+_RELATION_HEAD = re.compile(r"关系$")
+#: 由A向B转变: a change written as a whole construction.
+_TRANSITION = re.compile(r"(?:由|从)[^，。；;：:由从向]{2,14}?(?:向|到|迈向)[^，。；;：:]{2,14}?"
+                         r"(?:转变|转型|迈进|跨越|升级|转化|提升)")
+#: A和B良性互动: how two things stand to each other, said by the word after them.
+_RELATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:和|与|同)[\u4e00-\u9fff]{2,12}?"
+                       r"(良性互动|相互促进|互促共进|协调发展|融合发展|深度融合|有机统一|相统一|相协调|并重|共赢)")
+
+
+def _construction(query: Query, sentence: str) -> Candidate | None:
+    """What kind of 目标/转变/关系 when the sentence never uses the question's noun: a goal or a change
+    is what the sentence writes as 由A向B转变 (its one such construction), a relation between two things
+    the word that follows them (A和B|良性互动; among several, the one a verb such as 实现 aims at). None
+    when the sentence has none, or several."""
+    if query.want != "phrase":
+        return None
+    head = _head(query, _TRAILING_PARTICLES.sub("", query.right.lstrip("的是为了")))
+    if not head or head in sentence:
+        return None
+    if _GOAL_HEAD.search(head):
+        found = list(_TRANSITION.finditer(sentence))
+        if len(found) == 1:
+            m = found[0]
+            return Candidate(m.group(), m.start(), m.end(), "phrase")
+    if _RELATION_HEAD.search(head):
+        found = list(_RELATION.finditer(sentence))
+        if len(found) > 1:  # 坚持A和B并重 … 实现C和D良性互动: the relation to be reached is the one aimed at
+            found = [m for m in found if re.search(r"(?:实现|形成|达到|达成|促进|推动)[^，。；]*$",
+                                                   sentence[:m.start(1)])]
+        if len(found) == 1:
+            m = found[0]
+            return Candidate(m.group(1), m.start(1), m.end(1), "phrase")
+    return None
 
 
 #: A second gap in the question, right after the first (坚定捍卫什么、坚决做到什么): the words between them.
@@ -906,7 +964,7 @@ def _gap_span(query: Query, sentence: str) -> Candidate | None:
                 return inst
             gap = _cut_offsets(sentence[lft[1]:a]) if lft is not None and lft[1] <= a else []
             if lft is not None and fresh[0] == after[0] and not _CLAUSE.search(sentence[lft[1]:b]) and \
-                    b - lft[1] <= 30 and not (len(gap) == 1 and gap[0][2] == "v"):
+                    b - lft[1] <= 30 and not (len(gap) == 1 and (gap[0][2] == "v" or sentence[lft[1]:a] in _MONO_VERBS)):
                 a = lft[1]  # from the anchor: 坚决守住|不发生…底线 (not over a lone verb: 安全生产创|历史最好水平)
             m = re.match(rf"(?:和|及|与|、)[^，。；、和]{{1,12}}?{re.escape(head)}", sentence[b:])
             if m:
@@ -1082,6 +1140,24 @@ def english_term(query: Query, sentence: str) -> Candidate | None:
     return quoted_term(sentence)
 
 
+#: A question about how far something has got (修好了没, 解决得咋样了, 兑现了吗).
+_STATUS = re.compile(r"(?:了没有?|了吗|了么)[？?！!。\s啊呀呢]*$|得(?:咋样|怎么样|如何)|(?:咋样|怎么样)了")
+#: Words that say a figure counts what is done: 均已竣工, 办结率, 兑现.
+_DONE = re.compile(r"已|完成|兑现|办结|化解|解决|竣工|完工|到位|落实率|实现率")
+_NOT_DONE = re.compile(r"未|没|不具备|暂不|尚|^除|(?<!拆)除.{0,20}外")  # 除12户因…暂不具备完工条件外: what is not done
+
+
+def status_figure(query: Query, sentence: str) -> Candidate | None:
+    """修好了没 over …受损农房900户，除12户外其余888户均已竣工: a question about how far something has got
+    is answered by the one figure of the answer sentence whose clause says it counts what is done (已,
+    完成, 办结, 兑现) and not that it is not (未, 暂不, 除…外). None when no figure, or more than one,
+    says so."""
+    done = [c for c in figures(sentence) if c.kind in ("count", "amount", "percent", "number")
+            and _DONE.search(_clause(sentence, c.start, c.end, False))
+            and not _NOT_DONE.search(_clause(sentence, c.start, c.end, False))]
+    return done[0] if len(done) == 1 else None
+
+
 #: Question words that ask for the manner of an action (not 为什么, which asks why, nor 怎么样, which asks
 #: how something stands).
 _MANNER = re.compile(r"^(?:如何|怎样|怎么|咋)$")
@@ -1132,6 +1208,11 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
     ``first``: the answer sentence's index (preferred); ``clause_sim``: texts -> cosine with the
     question, used to rank candidates for questions in English.
     """
+    if query.want in (None, "how") and _STATUS.search(query.text):
+        c = status_figure(query, sentences[first])
+        if c is not None:
+            return Short(c.text, offsets[first] + c.start, offsets[first] + c.end, c.kind, True, first, 1.0,
+                         c.context)
     if query.want is None:
         return None  # yes/no: the sentence is the answer
     if query.want == "how":  # why/how: the sentence is the answer, unless it names the manner crisply

@@ -210,3 +210,30 @@ def test_an_english_question_about_a_named_thing_gets_the_quoted_name_of_that_ki
     assert short("What consensus is built?", sentence, lex) is None  # no named thing is asked for
     two = "开展“五进”活动和“三查”行动。"
     assert spans.quoted_term(two) is None  # two names of a kind: which one is not said
+
+
+def test_a_goal_or_change_written_as_you_xiang_zhuanbian():
+    sentence = "加快培育数字产业，推动全市由制造大市向智造强市转变。"
+    lex = LexicalIndex.build([sentence])
+    assert short("全市在产业上要实现什么目标？", sentence, lex) == "由制造大市向智造强市转变"
+    assert short("全市在产业上要实现什么目标？", "加快培育数字产业，建设智造强市。", lex) is None
+
+
+def test_a_relation_is_the_word_after_the_two_things():
+    sentence = "坚持保护和利用并重，努力实现生态保护和经济发展良性互动。"
+    lex = LexicalIndex.build([sentence])
+    assert short("保护和发展之间要形成什么样的关系？", sentence, lex) == "良性互动"
+    assert short("保护和发展之间要形成什么样的关系？", "推动保护和利用并重，实现生态保护和经济发展良性互动。", lex) is None
+
+
+def test_how_far_something_has_got_is_the_figure_of_what_is_done():
+    sentence = "全区排查危房1200户，除30户因手续问题暂未开工外，其余1170户均已完成加固。"
+    lex = LexicalIndex.build([sentence])
+    assert short("那些危房现在都加固好了没？", sentence, lex) == "1170户"
+    assert short("那些危房现在都加固好了没？", "全区排查危房1200户，已加固1170户，已拆除30户。", lex) is None  # two
+
+
+def test_a_one_character_verb_read_as_a_noun_does_not_open_the_phrase():
+    sentence = "去年全市旅游收入创历史最高水平，同比增长10%。"
+    lex = LexicalIndex.build([sentence])
+    assert short("全市旅游收入达到了什么水平？", sentence, lex) == "历史最高水平"
