@@ -274,12 +274,16 @@ class Retriever:
     def _passages(self, question: str, s: dict, k: int) -> tuple[list[Passage], list]:
         """The top ``k`` passages by ``s["scores"]``, each with its answer sentence, and their chunks."""
         ix = self.index
-        order = np.argsort(-s["scores"], kind="stable")[:k]
+        order = np.argsort(-s["scores"], kind="stable")[:max(k, fusion.HEADING_DEPTH)]
         ranked_scores = s["scores"][order]
         if s.get("ids") is not None:
             order = s["ids"][order]
         q_tokens = answer_mod.content_tokens(question) or answer_mod.lexical.tokenize(question)
-        out, chunks = [], ix.store.get_chunks(order)
+        chunks = ix.store.get_chunks(order)
+        # a chunk that is only its heading follows the passages near the top that say something
+        perm = fusion.headings_last([answer_mod.heading_only(c.section, c.text) for c in chunks], question)[:k]
+        chunks, ranked_scores = [chunks[i] for i in perm], ranked_scores[perm]
+        out = []
         for rank, (c, score) in enumerate(zip(chunks, ranked_scores), 1):
             lo, hi = (int(x) for x in ix.store.chunk_sents[c.id])
             texts = [c.text[a - c.start:b - c.start] for a, b in c.sentences]
