@@ -211,7 +211,9 @@ for i in range(n):
 p = lambda xs, q: float(np.percentile(np.asarray(xs) * 1000, q)) if xs else None
 print(json.dumps({"open_s": opened, "p50_ms": p(lat, 50), "p95_ms": p(lat, 95), "p50_with_encoding_ms": p(lat_q, 50),
                   "p95_with_encoding_ms": p(lat_q, 95), "ann_p50_ms": p(ann, 50), "ann_p95_ms": p(ann, 95),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent through fork and exec,
+                  # so this process would report the build's peak (11 GB at 1M) instead of its own
+                  "peak_rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024,
                   "search": r.index.manifest["search"]}))
 """
 
@@ -248,7 +250,7 @@ def run(args) -> int:
             got.append(cand[np.argsort(-(real_vecs[cand] @ qv))])
         rec[nprobe] = recall_at_10(got, truth)
     results["recall_real"] = {"n": n_real, "nlist": params["nlist"], "recall@10_by_nprobe": rec}
-    print(f"ANN recall@10 on {n_real} real encodings (IVF-SQ8, nlist {params['nlist']}, 200 candidates re-scored): "
+    print(f"ANN recall@10 on {n_real} real encodings ({params['dense']}, nlist {params['nlist']}, 200 candidates re-scored): "
           + ", ".join(f"nprobe {k}: {v:.3f}" for k, v in rec.items()), flush=True)
 
     for n in [int(x) for x in args.sizes.split(",")]:

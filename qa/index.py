@@ -354,7 +354,7 @@ def _manifest(docs: dict, chunks, sent_texts, embedder, max_chars: int, extra: d
         "settings": expected_settings(max_chars),
         "model": {"id": embedder.model_id, "dim": int(embedder.dim), "engine": embedder.engine},
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sent_texts)},
-        "search": ann.params_for(len(chunks)),
+        "search": ann.params_for(len(chunks), int(embedder.dim)),
         "libraries": _versions(),
     }
 

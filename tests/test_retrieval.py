@@ -296,7 +296,7 @@ def test_a_large_index_takes_candidates_and_agrees_with_exact_search(tmp_path, m
     monkeypatch.setattr(ann, "EXACT_MAX_CHUNKS", 100)
     monkeypatch.setattr(ann, "DEFAULT_NPROBE", 10_000)  # probe every list: the candidates are exact
     index = build_index([docs], tmp_path / "big", retriever.embedder, progress=False)
-    assert index.manifest["search"]["dense"] == "ivf-sq8" and index.store.ann is not None
+    assert index.manifest["search"]["dense"] == "ivf-pq-fastscan" and index.store.ann is not None
     big = Retriever(index_dir=tmp_path / "big", log=lambda m: None)
     rows = [0, 1, 2, 7, 40, 41]  # read with pread in runs of consecutive rows, equal to the memory map's
     for arr in (big.index.chunk_vectors, big.index.sentence_vectors):
