@@ -63,8 +63,7 @@ def heading_sentences(section: str, sent_texts: list[str]) -> list[bool]:
 def heading_only(section: str, text: str) -> bool:
     """Whether a chunk's whole text is its section's heading (a title or ``三、统筹…`` on a line of its
     own, which the chunker keeps as a chunk): it names a topic and says nothing about it."""
-    last = section.rsplit(" › ", 1)[-1].strip().rstrip("。！？；：:")
-    return bool(last) and text.strip().rstrip("。！？；：:").strip() == last
+    return heading_sentences(section.strip().rstrip("。！？；：:"), [text])[0]
 
 
 def best_sentence(q_vec: np.ndarray, sent_vecs: np.ndarray, sent_texts: list[str],

@@ -67,12 +67,11 @@ from .query import UNIT_RE, Query
 
 _DIGITS = r"(?<![A-Za-z0-9.．])[0-9０-９]+(?:[.,．][0-9０-９]+)*"
 _CN = r"[一二两三四五六七八九十]+"
-_UNIT_RE = UNIT_RE
 _FIGURE = re.compile(
-    rf"(?P<ord>第(?:{_DIGITS}|{_CN})(?:{_UNIT_RE}|季度)?)"
+    rf"(?P<ord>第(?:{_DIGITS}|{_CN})(?:{UNIT_RE}|季度)?)"
     rf"|(?P<pct>百分之(?:{_DIGITS}|{_CN})|{_DIGITS}(?:[%％‰]|个百分点))"
-    rf"|(?P<num>{_DIGITS}(?:万|亿)?(?:{_UNIT_RE})?)"
-    rf"|(?P<cn>(?<![“\"‘「]){_CN}(?:{_UNIT_RE})(?![”\"’」]))"
+    rf"|(?P<num>{_DIGITS}(?:万|亿)?(?:{UNIT_RE})?)"
+    rf"|(?P<cn>(?<![“\"‘「]){_CN}(?:{UNIT_RE})(?![”\"’」]))"
 )
 _COUNT_UNITS = {"个", "次", "起", "人", "户", "件", "条", "家", "项", "名", "座", "所", "种", "批", "场", "位", "部", "处",
                 "篇", "届", "只", "台", "套", "宗", "例", "艘", "架", "枚", "张", "份", "支", "人次", "年", "天", "倍", "轮",
@@ -152,7 +151,7 @@ def figures(sentence: str) -> list[Candidate]:
         elif m.lastgroup == "pct":
             kind, unit = "percent", "%"
         else:
-            um = re.search(rf"(?:万|亿)?({_UNIT_RE})$", text)
+            um = re.search(rf"(?:万|亿)?({UNIT_RE})$", text)
             unit = um.group(1) if um else None
             if unit == "年" and re.fullmatch(r"[0-9０-９]{4}年", text):
                 continue  # a year is a time, not an amount

@@ -18,8 +18,9 @@ def lex():
     return LexicalIndex.build(CORPUS)
 
 
-def short(question, sentence, lex):
-    got = spans.short_answer(analyse(question), [sentence], [0], lex)
+def short(question, sentence, lex=None):
+    """The tied short answer in ``sentence`` (its own one-sentence index unless ``lex`` is given)."""
+    got = spans.short_answer(analyse(question), [sentence], [0], lex or LexicalIndex.build([sentence]))
     return got.text if got is not None and got.tied else None
 
 
@@ -80,76 +81,66 @@ def test_a_verbal_noun_before_a_verbal_item_is_part_of_it():
 
 def test_a_verb_after_the_governed_noun_modifies_items_with_a_shared_head():
     sentence = "大力推动燃煤机组节能降碳改造、超低排放改造、供热改造。"
-    lex = LexicalIndex.build([sentence])
-    assert short("燃煤机组要做哪三项改造？", sentence, lex) == "节能降碳改造、超低排放改造、供热改造"
+    assert short("燃煤机组要做哪三项改造？", sentence) == "节能降碳改造、超低排放改造、供热改造"
     pivot = "督促企业加快技术升级、设备更新、人才培养。"  # no shared head: 加快 governs the list
-    assert short("要加快哪些工作？", pivot, LexicalIndex.build([pivot])) == "技术升级、设备更新、人才培养"
+    assert short("要加快哪些工作？", pivot) == "技术升级、设备更新、人才培养"
 
 
 def test_the_head_the_question_names_once_after_the_last_item_is_dropped():
     sentence = "全力打好春耕、夏管、秋收攻坚战。"
-    lex = LexicalIndex.build([sentence])
-    assert short("要打好哪几场攻坚战？", sentence, lex) == "春耕、夏管、秋收"
+    assert short("要打好哪几场攻坚战？", sentence) == "春耕、夏管、秋收"
     both = "全面推进节能改造、脱硫改造、除尘改造。"  # every item carries it: kept
-    assert short("要推进哪几项改造？", both, LexicalIndex.build([both])) == "节能改造、脱硫改造、除尘改造"
+    assert short("要推进哪几项改造？", both) == "节能改造、脱硫改造、除尘改造"
 
 
 # -- phrases: grammar of the question around the gap -------------------------------------------------------------
 def test_a_prepositional_frame_around_the_question_word():
     sentence = "以数字化改革为引领，推动制造业转型升级。"
-    lex = LexicalIndex.build([sentence])
-    assert short("推动高质量发展以什么为引领？", sentence, lex) == "数字化改革"
+    assert short("推动高质量发展以什么为引领？", sentence) == "数字化改革"
     assert short("以什么为引领？", "推动制造业转型升级。", LexicalIndex.build(["推动制造业转型升级。"])) is None
 
 
 def test_what_something_is_called_is_its_quoted_name():
     sentence = "持续开展“清风护航”行动，整治校园周边环境。"
-    lex = LexicalIndex.build([sentence])
-    assert short("全市开展的专项行动叫什么？", sentence, lex) == "清风护航"
+    assert short("全市开展的专项行动叫什么？", sentence) == "清风护航"
     other = "践行“两山论”，持续整治校园周边环境。"  # a quoted name, but not a 行动's
-    assert short("全市开展的专项行动叫什么？", other, LexicalIndex.build([other])) is None
+    assert short("全市开展的专项行动叫什么？", other) is None
     alone = "落实进门、登记、消毒“三步法”，守好校园。"  # nothing says what is named: the one quoted name
-    assert short("这套做法叫啥来着", alone, LexicalIndex.build([alone])) == "三步法"
+    assert short("这套做法叫啥来着", alone) == "三步法"
 
 
 def test_a_verb_that_restates_the_questions_verb_is_dropped():
     sentence = "同时，加快建设首个智慧物流园区。"
-    lex = LexicalIndex.build([sentence])
-    assert short("全市还在建什么园区？", sentence, lex) == "首个智慧物流园区"
+    assert short("全市还在建什么园区？", sentence) == "首个智慧物流园区"
     keep = "交通安全方面，坚持源头治理，坚决守住不发生重特大事故底线。"  # a negation is not that verb
-    assert short("交通安全方面要守住什么底线？", keep, LexicalIndex.build([keep])) == "不发生重特大事故底线"
+    assert short("交通安全方面要守住什么底线？", keep) == "不发生重特大事故底线"
 
 
 def test_the_instance_named_before_deng():
     sentence = "实施好城市更新示范片区建设等一批重点工程，守好绿水青山。"
-    lex = LexicalIndex.build([sentence])
-    assert short("有啥重点工程？", sentence, lex) == "城市更新示范片区建设"
+    assert short("有啥重点工程？", sentence) == "城市更新示范片区建设"
 
 
 def test_the_questions_last_verb_anchors_the_gap_when_it_occurs_once():
     sentence = "组织科普进社区活动，不断提高全民科学素养，营造崇尚科学的氛围。"
-    lex = LexicalIndex.build([sentence])
-    assert short("开展这些活动是为了提高啥？", sentence, lex) == "全民科学素养"
+    assert short("开展这些活动是为了提高啥？", sentence) == "全民科学素养"
     twice = "不断提高服务水平，不断提高全民科学素养。"  # which 提高? nothing says
-    assert short("开展这些活动是为了提高啥？", twice, LexicalIndex.build([twice])) is None
+    assert short("开展这些活动是为了提高啥？", twice) is None
 
 
 def test_a_quoted_name_is_kept_whole_where_it_repeats_the_questions_words():
     sentence = "持续加强“三站一中心”建设，完善服务网络。"
-    lex = LexicalIndex.build([sentence])
-    assert short("全市持续加强的是什么“站”与“中心”建设？", sentence, lex) == "三站一中心"
+    assert short("全市持续加强的是什么“站”与“中心”建设？", sentence) == "三站一中心"
 
 
 def test_a_list_modifying_the_anchor_after_de():
     sentence = "努力打造人人参与、人人尽力、人人共享的社区服务体系。"
-    lex = LexicalIndex.build([sentence])
-    assert short("社区想要打造的服务体系有什么特点？", sentence, lex) == "人人参与、人人尽力、人人共享"
+    assert short("社区想要打造的服务体系有什么特点？", sentence) == "人人参与、人人尽力、人人共享"
 
 
 def test_items_opened_by_one_character_without_separators():
     sentence = "坚决开展防盗窃防诈骗防火灾防溺水教育，守护校园平安。"
-    lex = LexicalIndex.build([sentence])
-    assert short("学校开展的“防”字头教育包括哪几项？", sentence, lex) == "防盗窃防诈骗防火灾防溺水"
+    assert short("学校开展的“防”字头教育包括哪几项？", sentence) == "防盗窃防诈骗防火灾防溺水"
     assert [c.text for c in spans._compact_runs("人人参与、人人尽力")] == []  # two of a kind are no run
 
 
@@ -162,8 +153,7 @@ def test_a_list_after_shi_states_what_the_subject_is():
 
 def test_the_object_of_the_questions_relative_clause():
     sentence = "督促各校落实晨检制度，守住校外输入、校内扩散底线，坚决守好校园。"
-    lex = LexicalIndex.build([sentence])
-    assert short("学校要守住的两条底线分别针对什么？", sentence, lex) == "校外输入、校内扩散"
+    assert short("学校要守住的两条底线分别针对什么？", sentence) == "校外输入、校内扩散"
 
 
 def test_volumes_and_copies_are_measure_words():
@@ -198,16 +188,14 @@ def test_the_manner_between_the_subject_and_the_verb_of_a_how_question():
 
 def test_two_gaps_are_answered_together():
     sentence = "学校要求牢固树立“安全第一”、切实增强“防范意识”，守护校园。"
-    lex = LexicalIndex.build([sentence])
-    assert short("学校要求牢固树立什么、切实增强什么？", sentence, lex) == "“安全第一”、切实增强“防范意识”"
-    assert short("学校要求牢固树立什么、努力做到什么？", sentence, lex) is None  # the words between differ
+    assert short("学校要求牢固树立什么、切实增强什么？", sentence) == "“安全第一”、切实增强“防范意识”"
+    assert short("学校要求牢固树立什么、努力做到什么？", sentence) is None  # the words between differ
 
 
 def test_an_english_question_about_a_named_thing_gets_the_quoted_name_of_that_kind():
     sentence = "常态化开展交通安全“五进”活动，凝聚“安全出行、人人有责”的共识。"
-    lex = LexicalIndex.build([sentence])
-    assert short("Which road safety campaign is carried out regularly?", sentence, lex) == "“五进”活动"
-    assert short("What consensus is built?", sentence, lex) is None  # no named thing is asked for
+    assert short("Which road safety campaign is carried out regularly?", sentence) == "“五进”活动"
+    assert short("What consensus is built?", sentence) is None  # no named thing is asked for
     two = "开展“五进”活动和“三查”行动。"
     assert spans.quoted_term(two) is None  # two names of a kind: which one is not said
 
@@ -235,5 +223,4 @@ def test_how_far_something_has_got_is_the_figure_of_what_is_done():
 
 def test_a_one_character_verb_read_as_a_noun_does_not_open_the_phrase():
     sentence = "去年全市旅游收入创历史最高水平，同比增长10%。"
-    lex = LexicalIndex.build([sentence])
-    assert short("全市旅游收入达到了什么水平？", sentence, lex) == "历史最高水平"
+    assert short("全市旅游收入达到了什么水平？", sentence) == "历史最高水平"
