@@ -49,7 +49,7 @@ _EN_STOP = set("the a an of in on at to for from by with and or is are was were 
 _WANT_LABEL = {"amount": ("数量", "an amount"), "count": ("数目", "a count"), "percent": ("比例", "a percentage"),
                "ordinal": ("次序", "an ordinal"), "time": ("时间", "a time"), "place": ("地点", "a place"),
                "person": ("人名或职务", "a person"), "org": ("机构名称", "an organisation"),
-               "list": ("列举的各项", "a list of items")}
+               "list": ("列举的各项", "a list of items"), "author": ("作者署名", "a byline naming the author")}
 
 
 def absent_names(question: str, contains) -> list[str]:

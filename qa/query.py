@@ -6,7 +6,8 @@ start from the same reading of the question:
 * ``want``: the kind of answer, from the question word. 多少/几 + a measure word asks
   for a count (``几起`` -> ``起``) or an amount (``多少亿吨``), a rate noun (比例, 占比,
   …率) for a percentage, 第几 for an ordinal, 哪一年/什么时候 for a time, 哪里/哪个城市
-  for a place, 谁 for a person, 哪些/哪几 for a list, 什么/哪个 for a phrase; 为什么/
+  for a place, 谁 for a person, 谁写的/作者 for the author (whom a byline names), 哪些/哪几
+  for a list, 什么/哪个 for a phrase; 为什么/
   怎么/如何 and yes-no questions want no short span (the sentence is the answer).
   English question words map onto the same kinds.
 * ``unit``: the measure word the question asks in, when it names one. A span in another
@@ -78,8 +79,16 @@ _EN_PATTERNS: list[tuple[str, re.Pattern]] = [
                         r"\b(?:two|three|four|five|six|seven|eight|nine|ten)\b", re.I)),
     ("phrase", re.compile(r"\bwhat\b|\bwhich\b", re.I)),
 ]
+#: A question about who wrote the document (谁写的, 作者是谁, 写这篇文章的人是干啥的, who wrote): a byline answers
+#: it, whatever the question's other words (身份, 干啥的), since the byline is the document's word on its author.
+_AUTHOR = re.compile(r"谁写的|是谁写|(?:哪位|哪个|什么)[\u4e00-\u9fff]{0,4}?(?:写的|撰写的|执笔的)|谁(?:撰写|执笔|所写|写了)|出自谁|作者(?:是|为)?(?:谁|哪位|什么人|何人)|"
+                     r"作者(?:的|是)?(?:什么|啥)?(?:身份|职务|职位|名字|姓名)|作者是(?:干|做)|"
+                     r"写(?:了)?(?:这|本|此|该)(?:篇|份|本)?(?:文章|文|稿子|报告|材料|书)?的(?:人|是谁|作者)")
+_EN_AUTHOR = re.compile(r"\bwho (?:wrote|authored|is the author|was the author|is the writer)\b|\bwritten by (?:whom|who)\b|"
+                        r"\bauthor(?:'s)? (?:name|position|title|job|identity|post)\b", re.I)
 _EN_HOW = re.compile(r"^\s*(?:why|how)\b(?! (?:many|much|high|large|big|long|far)\b)", re.I)
-_EN_UNITS = [("人", re.compile(r"\bpeople|persons|residents|deaths?|died|killed|injur|evacuat|relocat", re.I)),
+#: English nouns of the things counted, and the measure word each is counted in.
+EN_UNITS = [("人", re.compile(r"\bpeople|persons|residents|deaths?|died|killed|injur|evacuat|relocat", re.I)),
              ("起", re.compile(r"\baccidents|incidents\b", re.I)),
              ("户", re.compile(r"\bhouseholds|homes|houses\b", re.I)),
              ("条", re.compile(r"\bchains|lines|routes\b", re.I)),
@@ -101,6 +110,10 @@ _PLAN_WORDS = ("目标", "计划", "预计", "预期", "规划")
 #: qualify what is asked just as much.
 _ORDINAL_QUALIFIER = re.compile(r"最[\u4e00-\u9fff]{1,2}?(?=的|[？?，,]|$|[\u4e00-\u9fff])|第[一二三四五六七八九十两\d]+[次批届个轮期]|"
                                 r"非[\u4e00-\u9fff]|各(?:行业|行各业|类|级|地|市|县|省|部门|领域)")
+#: A comparison with the year before (比上年, 跟上一年比, 与前一年相比, 较去年同期): the documents write it 同比 or
+#: 比上年 or not at all (增长10.5%), so it frames the question and is neither its focus nor a qualifier.
+_VS_LAST_YEAR = re.compile(r"(?:比|较|跟|和|与|同)(?:上一?年度?|前一年|去年|上年度)(?:同期)?(?:相比较?|比较|来比|比)?"
+                           r"|(?:同比|环比)")
 #: Scope words: a sentence about another scope (全省 for a question about 全国) answers something else.
 SCOPES = ("全国", "全省", "全市", "全县", "全球", "全世界")
 
@@ -126,7 +139,7 @@ class Query:
 
     text: str
     english: bool
-    want: str | None  # amount|percent|count|ordinal|time|place|person|org|list|phrase|how|None
+    want: str | None  # amount|percent|count|ordinal|time|place|person|org|list|author|phrase|how|None
     unit: str | None = None
     wh: tuple[int, int] | None = None
     left: str = ""
@@ -142,7 +155,7 @@ class Query:
     def typed(self) -> bool:
         """Whether the question asks for a span of a checkable kind (a number, a time, a name, a list)."""
         return self.want in ("amount", "percent", "count", "ordinal", "time", "place", "person", "name", "org",
-                             "list")
+                             "list", "author")
 
 
 def cjk_share(text: str) -> float:
@@ -221,15 +234,20 @@ def analyse(question: str) -> Query:
     english = cjk_share(text) < 0.5
     q = Query(text=text, english=english, want=None)
     q.incomplete = incomplete_reason(text)
-    q.qualifiers = [w for w in QUALIFIERS if w in text] + [m.group() for m in _ORDINAL_QUALIFIER.finditer(text)]
+    # the comparison frame is blanked out (same length, so offsets hold) before qualifiers and words are read
+    framed = _VS_LAST_YEAR.sub(lambda m: " " * len(m.group()), text) if not english else text
+    q.qualifiers = [w for w in QUALIFIERS if w in framed] + [m.group() for m in _ORDINAL_QUALIFIER.finditer(framed)]
     if english:
         _analyse_english(q)
         return q
-    content = _content_words(text)
+    content = _content_words(framed)
     q.content = [w for w, _, _ in content]
     found = None
     how = _HOW.search(text)
-    for kind, pat in _PATTERNS:
+    author = _AUTHOR.search(text)
+    if author:
+        found = ("author", author)
+    for kind, pat in _PATTERNS if found is None else ():
         for m in pat.finditer(text):
             if how and how.start() <= m.start() < how.end() and not m.group().endswith("的"):
                 continue  # 什么 inside 为什么
@@ -254,7 +272,7 @@ def analyse(question: str) -> Query:
                 unit, _ = _unit_after(m.group()[1:])
             q.unit = unit
             before = re.sub(r"(是|为|达|达到|有|约|大约|共|一共|总共|了|到|到了)+$", "", text[:m.start()])
-            if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or unit in ("个百分点", "百分点") or \
+            if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or before.endswith("百分之") or unit in ("个百分点", "百分点") or \
                     re.match(r"(?:的)?(?:比例|比重|占比|百分比)", after):
                 q.want = "percent"
             elif unit in (None,) and re.search(r"(浓度|产量|电量|总量|规模|面积|长度|金额|收入|投资|损失|容量|用量|排放量)$", before):
@@ -317,6 +335,10 @@ def _focus(content: list[tuple[str, str, int]], q: Query) -> list[str]:
 
 def _analyse_english(q: Query) -> None:
     t = q.text
+    m = _EN_AUTHOR.search(t)
+    if m:
+        q.want, q.wh = "author", m.span()
+        return
     if _EN_HOW.search(t):
         q.want = "how"
         return
@@ -327,12 +349,16 @@ def _analyse_english(q: Query) -> None:
             break
     if q.want == "number":
         q.want = "count" if re.search(r"\bhow many\b|\bnumber of\b|\bhow often\b", t, re.I) else "amount"
-        for unit, pat in _EN_UNITS:
+        for unit, pat in EN_UNITS:
             if pat.search(t[q.wh[1]:]):
                 q.unit = unit
                 if q.want == "amount" and unit in ("人", "户", "起", "条", "家"):
                     q.want = "count"
                 break
+    if q.want in ("count", "amount") and re.search(r"\bby how much\b|\bhow much (?:did|does|has|have|had|was|were)\b.*"
+                                                  r"\b(?:fall|fell|drop|decline|decrease|rise|rose|grow|grew|increase)",
+                                                  t, re.I):
+        q.want, q.unit = "amount", None  # by how much did deaths fall: a change, often a percentage
     if q.want == "list":
         m = re.search(r"\b(two|three|four|five|six|seven|eight|nine|ten)\b", t, re.I)
         if m:

@@ -34,6 +34,9 @@ MAX_QUESTION_CHARS = 1000
 #: it holds the kind of answer the question wants (see Retriever._assess).
 PROMOTE_DEPTH = 3
 PROMOTE_RATIO = 0.85
+#: An author question looks for a byline among this many chunks that use :data:`BYLINE_WORD`.
+BYLINE_DEPTH = 50
+BYLINE_WORD = "作者"
 #: Candidates taken from each of the dense and the lexical side of a large index.
 CANDIDATES = 200
 #: How often (at most) a retriever looks whether its index folder has a new generation.
@@ -283,18 +286,55 @@ class Retriever:
         # a chunk that is only its heading follows the passages near the top that say something
         perm = fusion.headings_last([answer_mod.heading_only(c.section, c.text) for c in chunks], question)[:k]
         chunks, ranked_scores = [chunks[i] for i in perm], ranked_scores[perm]
-        out = []
-        for rank, (c, score) in enumerate(zip(chunks, ranked_scores), 1):
-            lo, hi = (int(x) for x in ix.store.chunk_sents[c.id])
-            texts = [c.text[a - c.start:b - c.start] for a, b in c.sentences]
-            vecs = ix.store.take(ix.sentence_vectors, np.arange(lo, hi))
-            best, _ = answer_mod.best_sentence(s["q"], vecs, texts, q_tokens, ix.lexical,
-                                               headings=answer_mod.heading_sentences(c.section, texts))
-            a, b = c.sentences[best]
-            out.append(Passage(text=c.text, score=round(float(score), 6), rank=rank, doc=c.doc,
-                               section=c.section, start=c.start, end=c.end, answer=texts[best],
-                               answer_start=a, answer_end=b, page=c.page))
+        out = [self._passage(c, float(score), rank, s["q"], q_tokens)
+               for rank, (c, score) in enumerate(zip(chunks, ranked_scores), 1)]
         return out, chunks
+
+    def _passage(self, c, score: float, rank: int, q_vec: np.ndarray, q_tokens: list[str]) -> Passage:
+        """``c`` as a passage, with its answer sentence."""
+        ix = self.index
+        lo, hi = (int(x) for x in ix.store.chunk_sents[c.id])
+        texts = [c.text[a - c.start:b - c.start] for a, b in c.sentences]
+        vecs = ix.store.take(ix.sentence_vectors, np.arange(lo, hi))
+        best, _ = answer_mod.best_sentence(q_vec, vecs, texts, q_tokens, ix.lexical,
+                                           headings=answer_mod.heading_sentences(c.section, texts))
+        a, b = c.sentences[best]
+        return Passage(text=c.text, score=round(score, 6), rank=rank, doc=c.doc, section=c.section, start=c.start,
+                       end=c.end, answer=texts[best], answer_start=a, answer_end=b, page=c.page)
+
+    def _byline(self, query: Query, s: dict, passages: list[Passage], chunks: list) -> spans.Short | None:
+        """For a question about who wrote the document: move the passage with its byline to the top.
+
+        A byline is the document's own word on who wrote it, so the passage that holds one answers
+        however far down a question with few of the document's words ranks it: first among the
+        ranked passages, then among the chunks that use the word 作者 at all (the top passage's
+        document first)."""
+        text = query.text
+        for j in range(len(passages)):
+            got = self._short(query, chunks[j], passages[j].answer_start, s["q"])
+            if got is not None:
+                if j:
+                    self._promote(passages, chunks, j)
+                return got
+        ix = self.index
+        ids = [int(i) for i in ix.lexical.candidates(BYLINE_WORD, BYLINE_DEPTH, max_df=1.0)]
+        found = [c for c in ix.store.get_chunks(sorted(ids)) if any(spans.byline(c.text[a - c.start:b - c.start])
+                                                                   for a, b in c.sentences)]
+        if not found:
+            return None
+        top_doc = chunks[0].doc if chunks else None
+        c = min(found, key=lambda c: (c.doc != top_doc, c.id))
+        if s.get("ids") is None:
+            score = float(s["hybrid"][c.id])
+        else:
+            at = np.flatnonzero(np.asarray(s["ids"]) == c.id)
+            score = float(s["hybrid"][at[0]]) if len(at) else 0.0
+        q_tokens = answer_mod.content_tokens(text) or answer_mod.lexical.tokenize(text)
+        passages.insert(0, self._passage(c, score, 1, s["q"], q_tokens))
+        chunks.insert(0, c)
+        for rank, p in enumerate(passages, 1):
+            p.rank = rank
+        return self._short(query, c, passages[0].answer_start, s["q"])
 
     def _short(self, query: Query, chunk, answer_start: int, q_vec: np.ndarray) -> spans.Short | None:
         """The short answer inside ``chunk``, preferring its answer sentence (starting at ``answer_start``)."""
@@ -318,6 +358,8 @@ class Retriever:
         """
         passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, max(k, PROMOTE_DEPTH))
         short = self._short(query, chunks[0], passages[0].answer_start, s["q"])
+        if query.want == "author" and short is None:
+            short = self._byline(query, s, passages, chunks)
 
         def answers(sp, chunk) -> bool:  # a tied span whose clause has the question's qualifiers
             return sp is not None and sp.tied and not noanswer.missing_qualifiers(query, chunk.text, sp.context)
@@ -328,15 +370,20 @@ class Retriever:
                     break
                 other = self._short(query, chunks[j], passages[j].answer_start, s["q"])
                 if answers(other, chunks[j]):
-                    passages.insert(0, passages.pop(j))
-                    chunks.insert(0, chunks.pop(j))
-                    for rank, p in enumerate(passages, 1):
-                        p.rank = rank
+                    self._promote(passages, chunks, j)
                     short = other
                     break
         sig = noanswer.signals(query, self.index.lexical, self.contains, chunks[0].section + "\n" + chunks[0].text,
                                short)
         return passages[:k], chunks[:k], short, sig
+
+    @staticmethod
+    def _promote(passages: list[Passage], chunks: list, j: int) -> None:
+        """Move passage ``j`` (and its chunk) to the top, renumbering the ranks."""
+        passages.insert(0, passages.pop(j))
+        chunks.insert(0, chunks.pop(j))
+        for rank, p in enumerate(passages, 1):
+            p.rank = rank
 
     @staticmethod
     def _move_answer(p: Passage, chunk, short: spans.Short) -> None:

@@ -47,6 +47,8 @@ chosen by what the question wants (:mod:`qa.query`):
   says it counts what is done (``其余57463户均已竣工``, not ``除511户…暂不具备完工条件外``).
 * **English what/which about a named thing** (which campaign, what is it called): the sentence's
   quoted name of that kind (``“七进”活动``), since English words cannot be laid over the sentence.
+* **The author** (谁写的, 作者是什么身份, who wrote): the document's byline, ``（作者为…）`` or ``文/…``, says
+  it; what it names (a name, a title, or both) is the answer, tied to the question by what a byline is.
 * **Times** include days of the week, parts of the day and clock times (``本周六上午九点至下午三点``).
 
 Ties to the focus are measured with the index's idf: sharing a rare word (死亡) counts,
@@ -63,7 +65,7 @@ import re
 from dataclasses import dataclass
 
 from . import lexical, words
-from .query import UNIT_RE, Query
+from .query import EN_UNITS, UNIT_RE, Query
 
 _DIGITS = r"(?<![A-Za-z0-9.．])[0-9０-９]+(?:[.,．][0-9０-９]+)*"
 _CN = r"[一二两三四五六七八九十]+"
@@ -179,6 +181,10 @@ def _figure_context(sentence: str, a: int, b: int) -> str:
     hi = min(his) if his else len(sentence)
     if "等" in sentence[lo:a]:  # 特钢材料、…、合成生物等10条产业链: the count belongs to the whole list
         return _clause(sentence, a, b, False)
+    resp = sentence.rfind("分别", 0, a)
+    if resp >= 0 and re.fullmatch(r"分别[^，,。；;、0-9０-９]{0,6}(?:[0-9０-９.．%％‰万亿]+[\u4e00-\u9fff]{0,3}、)*",
+                                  sentence[resp:a]):
+        return sentence[:hi]  # 事故8起，死亡11人，同比分别下降33.33%、56%: about everything it distributes over
     own = sentence[lo:hi]
     while len(sentence[lo:hi]) - (b - a) <= 4 and lo > 0:
         # little besides the figure: take in the clause (or list item) before, up to one that says
@@ -248,6 +254,22 @@ def names(sentence: str) -> list[Candidate]:
         a = m.end() - len(text)
         out.append(Candidate(text, a, m.end(), "person", None, _clause(sentence, a, m.end())))
     return out
+
+
+#: A byline: a sentence that is only 作者为/作者：/文/… and who (a name, a title), perhaps in brackets.
+_BYLINE = re.compile(r"^\s*[（(【\[]?\s*(?:作者(?:为|是|系|：|:)?|(?:文|撰文|执笔|撰稿)\s*(?:：|:|／|/|丨|\|))\s*"
+                     r"(?P<who>[^（）()【】\[\]。；;，,！？?!]{2,40}?)\s*[）)】\]]?\s*$")
+
+
+_ASKS_NAME = re.compile(r"名字|姓名|叫什么|叫啥|\bname\b", re.I)
+
+
+def byline(sentence: str) -> Candidate | None:
+    """Who a byline sentence names (中共山西省委书记 in ``（作者为中共山西省委书记）``), or None."""
+    m = _BYLINE.match(sentence)
+    if not m:
+        return None
+    return Candidate(m.group("who"), m.start("who"), m.end("who"), "author", None, sentence)
 
 
 def lists(sentence: str, query: Query | None = None) -> list[Candidate]:
@@ -505,8 +527,8 @@ def tie(query: Query, context: str, lex: lexical.LexicalIndex, focus: list[str] 
 
 
 _RATE_CLASSES = [("share", re.compile(r"比重|占比|比例|份额|百分比|占.{0,6}的?比|share|proportion|percentage of", re.I)),
-                 ("up", re.compile(r"增长|增幅|增速|提高|上升|增加|上涨|涨|grow|increase|rise", re.I)),
-                 ("down", re.compile(r"下降|降幅|降低|减少|decline|decrease|fall|drop", re.I)),
+                 ("up", re.compile(r"增长|增幅|增速|提高|上升|增加|上涨|涨|升了|grow|increase|rise", re.I)),
+                 ("down", re.compile(r"下降|降幅|降低|减少|降了|降(?=多少|几)|decline|decrease|fall|drop", re.I)),
                  ("rate", re.compile(r"([\u4e00-\u9fff]{1,3})率"))]
 
 
@@ -641,6 +663,8 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         ctx = list(dict.fromkeys(c.context for _, c in pools))
         got = dict(zip(ctx, clause_sim(ctx)))
         sims = [got[c.context] for _, c in pools]
+    q_rate = rate_class(query.text if query.english else query.left + " " + query.right)
+    asks_level = q_rate is None or q_rate[0] not in ("up", "down")
     for n, (i, c) in enumerate(pools):
         # a list is the matter of its sentence: it is tied through the whole sentence (and every
         # clause of the question), and among the lists of a sentence the one whose own clause carries
@@ -654,6 +678,9 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
             score += 0.5 * tie(query, c.context, lex) + 0.02 * c.items
         if query.want == "amount":  # an amount asked without a unit: a level before a percentage
             score -= {"amount": 0.0, "count": 0.05, "number": 0.1, "percent": 0.6}.get(c.kind, 0.0)
+        if asks_level and c.kind in ("percent", "number", "amount") and \
+                (rate_class(_clause(sentences[i], c.start, c.end, False)) or ("",))[0] in ("up", "down"):
+            score -= 0.5  # a level is asked (死亡率是多少): a change (同比下降60.43%) answers something else
         if query.want == "time" and re.search(r"来$", c.text):
             score -= 0.1  # a period (五年来) answers "when" worse than a point in time
         if sims is not None:
@@ -665,7 +692,60 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
     i, c, t, _ = best
     if query.several and c.kind in ("count", "amount", "percent", "number"):
         c = _several(query, sentences[i], c, candidates(query, sentences[i]))
+    elif c.kind in ("count", "amount", "percent", "number"):
+        c = _respective(query, sentences[i], c, candidates(query, sentences[i]), lex, clause_sim)
     return i, c, t
+
+
+def _own_clause(sentence: str, a: int, b: int) -> str:
+    lo = max((sentence.rfind(p, 0, a) for p in "，,。；;！？?!：:、"), default=-1) + 1
+    his = [i for i in (sentence.find(p, b) for p in "，,。；;！？?!：:、") if i >= 0]
+    return sentence[lo:min(his) if his else len(sentence)]
+
+
+def _respective(query: Query, sentence: str, best: Candidate, pool: list[Candidate], lex: lexical.LexicalIndex,
+                clause_sim=None) -> Candidate:
+    """``事故8起，死亡11人，死亡率0.009，同比分别下降33.33%、56%、60.43%``: a run of figures after 分别 answers,
+    item by item, the figures named before it. A question about one of those things (死亡人数降了多少) is
+    answered by the item in its place: the earlier figure whose measure word the question counts in
+    (人数 -> 人, 起数 -> 起), or whose rate it names (死亡率), or, failing both, whose own clause carries
+    the question's focus (for English, whose clause is nearest in meaning)."""
+    run = [c for c in pool if c.kind == best.kind]
+    run.sort(key=lambda c: c.start)
+    chain = [best]
+    for c in run:
+        if c.start >= chain[-1].end and re.fullmatch(r"[、和及与]", sentence[chain[-1].end:c.start]):
+            chain.append(c)
+    for c in reversed(run):
+        if c.end <= chain[0].start and re.fullmatch(r"[、和及与]", sentence[c.end:chain[0].start]):
+            chain.insert(0, c)
+    n = len(chain)
+    at = sentence.rfind("分别", 0, chain[0].start)
+    if n < 2 or at < 0 or chain[0].start - at > 8:
+        return best
+    before = [c for c in figures(sentence[:at]) if c.kind in ("count", "amount", "percent", "number")][-n:]
+    if len(before) != n:
+        return best
+    own = [_own_clause(sentence, c.start, c.end) for c in before]
+    text = lexical.normalize(query.text)
+    en_units = {u for u, pat in EN_UNITS if pat.search(text)} if query.english else set()
+    scores = []
+    for c, clause in zip(before, own):
+        score = 0.0
+        if c.unit and (c.unit + "数" in text or (query.unit and query.unit == c.unit) or c.unit in en_units):
+            score += 2.0
+        rate = re.search(r"([\u4e00-\u9fff]{2,3}率)", clause)
+        if rate and (rate.group(1)[-2:] in text or (query.english and re.search(r"\brate\b", text))):
+            score += 2.5  # a rate named outweighs the measure word of the thing it is the rate of
+        if not query.english:
+            score += tie(query, clause, lex)
+        scores.append(score)
+    if query.english and clause_sim is not None:
+        scores = [a + 2 * b for a, b in zip(scores, clause_sim(own))]
+    top = max(scores)
+    if scores.count(top) != 1 or top <= 0:
+        return best
+    return chain[scores.index(top)]
 
 
 # -- phrases: lay the question over the sentence ---------------------------------------------------------
@@ -1149,12 +1229,22 @@ _NOT_DONE = re.compile(r"未|没|不具备|暂不|尚|^除|(?<!拆)除.{0,20}外
 def status_figure(query: Query, sentence: str) -> Candidate | None:
     """修好了没 over …受损农房900户，除12户外其余888户均已竣工: a question about how far something has got
     is answered by the one figure of the answer sentence whose clause says it counts what is done (已,
-    完成, 办结, 兑现) and not that it is not (未, 暂不, 除…外). None when no figure, or more than one,
-    says so."""
+    完成, 办结, 兑现) and not that it is not (未, 暂不, 除…外). Where several do, the one whose own item
+    uses the question's word for done (兑现了没 over 完成保供…、兑现率达106%). None when no figure, or
+    more than one, says so."""
     done = [c for c in figures(sentence) if c.kind in ("count", "amount", "percent", "number")
             and _DONE.search(_clause(sentence, c.start, c.end, False))
             and not _NOT_DONE.search(_clause(sentence, c.start, c.end, False))]
+    if len(done) > 1:  # 完成保供4356万吨、兑现率达106% for 兑现了没: the question's own word for done decides
+        done = [c for c in done if any(m.group() in query.text
+                                       for m in _DONE.finditer(_item_clause(sentence, c.start, c.end)))]
     return done[0] if len(done) == 1 else None
+
+
+def _item_clause(sentence: str, a: int, b: int) -> str:
+    """The clause or list item around ``[a, b)``, from the previous mark to the figure's end."""
+    lo = max((sentence.rfind(p, 0, a) for p in "，,。；;！？?!：:、"), default=-1) + 1
+    return sentence[lo:b]
 
 
 #: Question words that ask for the manner of an action (not 为什么, which asks why, nor 怎么样, which asks
@@ -1218,6 +1308,14 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
         c = manner_span(query, sentences[first])
         return None if c is None else Short(c.text, offsets[first] + c.start, offsets[first] + c.end, "phrase",
                                             True, first)
+    if query.want == "author":
+        for i, sent in enumerate(sentences):
+            c = byline(sent)
+            if c is not None:
+                if _ASKS_NAME.search(query.text) and _TITLE.fullmatch(c.text):
+                    return None  # 作者叫什么名字 over （作者为省委书记）: a title is not a name
+                return Short(c.text, offsets[i] + c.start, offsets[i] + c.end, "author", True, i, 1.0, sent)
+        return None
     if query.typed:
         got = typed_span(query, sentences, lex, first, clause_sim if query.english else None)
         if got is not None:

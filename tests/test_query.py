@@ -63,3 +63,19 @@ def test_follow_ups_without_a_topic(question):
                                       "How many bridges were built?"])
 def test_complete_questions_are_complete(question):
     assert incomplete_reason(question) is None
+
+
+@pytest.mark.parametrize("question,want", [("这篇文章是谁写的？", "author"), ("写这篇文章的人是干啥的", "author"),
+                                           ("作者是什么职务？", "author"), ("Who wrote this article?", "author"),
+                                           ("作者的观点是什么？", "phrase"), ("作者提到了哪些领域？", "list"),
+                                           ("What does the author say about coal?", "phrase")])
+def test_questions_about_who_wrote_the_document(question, want):
+    assert analyse(question).want == want
+
+
+def test_a_comparison_with_the_year_before_is_a_frame_not_a_focus_or_qualifier():
+    q = analyse("跟上一年比，全市粮食产量涨了多少？")
+    assert "上年" not in q.qualifiers and not any("跟上" in f or "上一年" in f for f in q.focus)
+    assert any("粮食" in f for f in q.focus)
+    assert "上年" in analyse("上年粮食产量是多少？").qualifiers  # last year's figure itself is asked
+    assert analyse("事故起数减少了百分之多少？").want == "percent"

@@ -308,3 +308,17 @@ def test_a_large_index_takes_candidates_and_agrees_with_exact_search(tmp_path, m
         a, b = big.retrieve(q, k=3), exact.retrieve(q, k=3)
         assert a[0].text == b[0].text and a[0].doc == b[0].doc, q
         assert big.ask(q).short == exact.ask(q).short
+
+
+def test_a_question_about_the_author_is_answered_by_the_byline_however_low_it_ranks(retriever):
+    question = "这篇讲国家安全的文章是哪位领导写的？"
+    ranked = retriever.retrieve(question, k=MAX_K)
+    byline = next(p for p in ranked if "（作者为" in p.text)
+    assert byline.rank > 5  # its words are not the question's: ranking alone does not find it
+    a = retriever.ask(question)
+    assert a.confident and a.short == "中共山西省委书记"
+    doc = retriever.index.documents[a.passages[0].doc]
+    assert doc[a.short_start:a.short_end] == a.short and "（作者为" in a.passages[0].text
+    assert [p.rank for p in a.passages] == list(range(1, len(a.passages) + 1))
+    # the byline gives a title, not a name: asked for the name, the documents have no answer
+    assert not retriever.ask("这篇文章的作者叫什么名字？").confident

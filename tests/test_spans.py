@@ -224,3 +224,43 @@ def test_how_far_something_has_got_is_the_figure_of_what_is_done():
 def test_a_one_character_verb_read_as_a_noun_does_not_open_the_phrase():
     sentence = "去年全市旅游收入创历史最高水平，同比增长10%。"
     assert short("全市旅游收入达到了什么水平？", sentence) == "历史最高水平"
+
+
+def test_the_question_s_own_word_for_done_picks_among_done_figures():
+    sentence = "全年累计完成供水1200万吨、兑现率达98%，新建管网300公里。"
+    assert short("承诺的供水到底兑现了没？", sentence) == "98%"
+    assert short("承诺的供水到底落实了没？", sentence) is None  # neither item says 落实: two figures say done
+
+
+RESPECTIVE = "去年，全市发生火灾事故20起，死亡6人，万人火灾率0.5，同比分别下降25%、40%、18.2%，形势总体平稳。"
+
+
+@pytest.mark.parametrize("question,answer", [
+    ("火灾死亡人数同比降了多少？", "40%"),  # 人数: the item in the place of 死亡6人
+    ("跟上一年比，火灾事故起数减少了百分之多少？", "25%"),  # 起数: the place of 20起
+    ("万人火灾率比上年下降了多少？", "18.2%"),  # the rate named
+    ("火灾死亡人数是多少？", "6人"),  # a level, not its change
+    ("万人火灾率是多少？", "0.5"),
+    ("火灾事故、死亡人数同比分别下降多少？", "25%、40%、18.2%"),
+])
+def test_a_run_after_fenbie_answers_item_by_item_what_is_named_before_it(question, answer):
+    assert short(question, RESPECTIVE) == answer
+
+
+def test_a_rise_asked_without_a_unit_is_the_percentage_of_the_rise():
+    sentence = "2020年，全市粮食产量300万吨、增长5.2%。"
+    assert short("2020年全市粮食产量比上年涨了多少？", sentence) == "5.2%"
+    assert short("2020年全市粮食产量是多少？", sentence) == "300万吨"
+
+
+def test_a_byline_answers_who_wrote_the_document():
+    sentences = ["全市上下要坚定信心。", "（作者为某市市委书记）"]
+    lex = LexicalIndex.build(sentences)
+    for question in ("这篇文章是谁写的？", "作者是什么身份？", "写这篇文章的人是干啥的", "Who wrote this article?"):
+        got = spans.short_answer(analyse(question), sentences, [0, 10], lex)
+        assert got is not None and got.text == "某市市委书记" and got.tied and got.start == 10 + 4, question
+    # a title is not a name: the byline does not say what the author is called
+    assert spans.short_answer(analyse("作者叫什么名字？"), sentences, [0, 10], lex) is None
+    assert spans.short_answer(analyse("What is the name of the author?"), sentences, [0, 10], lex) is None
+    assert spans.byline("文/张三") is not None and spans.byline("文/张三").text == "张三"
+    assert spans.byline("作者认为，要坚定信心。") is None  # a sentence about the author is no byline
