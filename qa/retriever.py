@@ -354,7 +354,10 @@ class Retriever:
         For a question that wants a checkable kind of answer (a figure, a time, a name, a list), a
         passage among the next two whose score is close to the top one's and which holds a span of
         that kind tied to the question's focus (with the question's qualifiers in its clause), where
-        the top one holds none, moves to the top.
+        the top one holds none, moves to the top. For a question about what something is called, a
+        passage among the next two whose answer sentence gives the quoted name (of the kind the
+        question names) moves up when the top one gives none; for one about who wrote the document,
+        the passage with its byline.
         """
         passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, max(k, PROMOTE_DEPTH))
         short = self._short(query, chunks[0], passages[0].answer_start, s["q"])
@@ -370,6 +373,15 @@ class Retriever:
                     break
                 other = self._short(query, chunks[j], passages[j].answer_start, s["q"])
                 if answers(other, chunks[j]):
+                    self._promote(passages, chunks, j)
+                    short = other
+                    break
+        elif short is None and spans.asks_name(query) and not query.incomplete:
+            # 那个行动叫什么: a quoted name of the kind asked (“…”行动) is as telling as a figure of the kind
+            # asked, and a passage that has none does not answer however well it shares the words
+            for j in range(1, min(PROMOTE_DEPTH, len(passages))):
+                other = self._short(query, chunks[j], passages[j].answer_start, s["q"])
+                if other is not None:
                     self._promote(passages, chunks, j)
                     short = other
                     break

@@ -41,6 +41,8 @@ chosen by what the question wants (:mod:`qa.query`):
   what it asks: a goal or change (什么目标, 怎样的转变) written 由A向B转变, a relation (什么关系) as
   the word after the two things (A和B|良性互动); a one-character verb the tagger reads as a noun
   (创|历史最好水平) does not open the phrase.
+* **Why not**: a question why something did not happen (咋还没完工) is answered by the cause the sentence
+  writes right before the negated state (``除12户因异地重建暂不具备完工条件外``); other why-questions get none.
 * **How and whether**: a how-question (如何/怎样/怎么/咋, not 为什么 or 怎么样) whose subject and verb
   the sentence repeats is answered by the few words between them, the manner (``…全会|列专章|介绍``);
   a question about how far something has got (修好了没, 解决得咋样了) by the one figure whose clause
@@ -186,6 +188,12 @@ def _figure_context(sentence: str, a: int, b: int) -> str:
                                   sentence[resp:a]):
         return sentence[:hi]  # 事故8起，死亡11人，同比分别下降33.33%、56%: about everything it distributes over
     own = sentence[lo:hi]
+    part = lo
+    while part > 0 and re.match(r"(?:除|其中|其余|其他|另有|剩余|尚有|余下)", sentence[part:hi]):
+        # 受损农房900户，除12户…外，其余888户均已竣工: a part is counted out of the whole named before it
+        part = max((sentence.rfind(p, 0, part - 1) for p in "，,。；;！？?!：:"), default=-1) + 1
+    if part < lo:
+        return sentence[part:hi]
     while len(sentence[lo:hi]) - (b - a) <= 4 and lo > 0:
         # little besides the figure: take in the clause (or list item) before, up to one that says
         # something: 同比分别下降33.33%、56%、60.43%  /  全省煤矿发生…死亡事故8起，死亡11人
@@ -315,14 +323,41 @@ def lists(sentence: str, query: Query | None = None) -> list[Candidate]:
             if a is None or b is None:
                 continue
             a = _strip_lead(sentence, a, m.start(), query, 2)
+            mirror = m.start() - (b - m.end())  # 粮食生产基地和蔬菜供应基地: parallel items are about as long
+            if mirror < a and heads_match([sentence[mirror:m.start()], sentence[m.end():b]], query) and \
+                    not re.search(r"[的之是为和与及、，,。；;：:“”《》]", sentence[mirror:a]):
+                a = mirror
             head = re.match(r"[^，。；、]{0,2}?(?:两|二)?[个项种场条部类大]?([\u4e00-\u9fff]{1,2})", query.right)
             after = sentence[b:b + 8]
-            if not (re.match(r"(?:等)?(?:两|二)[个项种场条部类]", after) or (head and head.group(1) in after)):
+            if not (re.match(r"(?:等)?(?:两|二)[个项种场条部类]", after) or (head and head.group(1) in after)
+                    or heads_match([sentence[a:m.start()], sentence[m.end():b]], query)):
                 continue  # two things joined by 和 answer "which two" only when the sentence counts or names them
             c = _list_candidate(sentence, a, b, sep=m.group())
             if c is not None:
                 out.append(c)
     return out
+
+
+def head_noun(query: Query) -> str | None:
+    """The noun a list question ends on (哪两种负责人制度 -> 制度, 哪几类基地 -> 基地), or None."""
+    if query.english or query.want != "list":
+        return None
+    cut = [(w, f) for w, f in words.cut(query.right) if f != "x"]
+    while cut and (cut[-1][1].startswith(("u", "y")) or cut[-1][0] in "的了呢啊吗呀"):
+        cut.pop()
+    if not cut or not cut[-1][1].startswith("n") or len(cut[-1][0]) < 2:
+        return None
+    return cut[-1][0]
+
+
+def heads_match(items: list[str], query: Query) -> bool:
+    """Every item is a thing of the kind the question names: it ends with that noun (重要综合能源基地 for
+    基地), or, for a two-character noun, with its first character used as a suffix (链长制 for 制度)."""
+    head = head_noun(query)
+    if head is None or not items:
+        return False
+    bare = [re.sub(r"^[“《‘]|[”》’]$", "", it.strip()) for it in items]
+    return all(it.endswith(head) or (len(head) == 2 and it.endswith(head[0]) and len(it) > 1) for it in bare)
 
 
 def _compact_runs(sentence: str) -> list[Candidate]:
@@ -665,22 +700,36 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         sims = [got[c.context] for _, c in pools]
     q_rate = rate_class(query.text if query.english else query.left + " " + query.right)
     asks_level = q_rate is None or q_rate[0] not in ("up", "down")
+    polarity = _polarity(query)
+    # 还有多少户没加固: what is not done is not written with the verb of what is done (暂不具备开工条件)
+    not_done_focus = None
+    if polarity == "not":
+        not_done_focus = [f for f in query.focus if not f.startswith(("没", "未")) and
+                          not re.search(rf"(?:没|未)[\u4e00-\u9fff]?{re.escape(f)}", query.text)] or None
     for n, (i, c) in enumerate(pools):
         # a list is the matter of its sentence: it is tied through the whole sentence (and every
         # clause of the question), and among the lists of a sentence the one whose own clause carries
         # the focus ranks first
         ctx = sentences[i] if c.kind == "list" or query.several else c.context
-        t = tie(query, ctx, lex, query.content if c.kind == "list" else None) if query.focus else 0.0
+        t = tie(query, ctx, lex, query.content if c.kind == "list" else not_done_focus) if query.focus else 0.0
         if c.kind == "percent" and _same_rate(query, c):
             t = max(t, 1.0)  # the very rate asked for (事故率 … 事故率0.02)
         score = t + (0.15 if i == first else 0.0) - 0.002 * c.start
         if c.kind == "list":
             score += 0.5 * tie(query, c.context, lex) + 0.02 * c.items
+            if heads_match(_items(c.text), query):
+                score += 0.5  # 哪两种制度 over 建立“链长制”“链主制”, not another two-item list of the sentence
         if query.want == "amount":  # an amount asked without a unit: a level before a percentage
             score -= {"amount": 0.0, "count": 0.05, "number": 0.1, "percent": 0.6}.get(c.kind, 0.0)
         if asks_level and c.kind in ("percent", "number", "amount") and \
                 (rate_class(_clause(sentences[i], c.start, c.end, False)) or ("",))[0] in ("up", "down"):
             score -= 0.5  # a level is asked (死亡率是多少): a change (同比下降60.43%) answers something else
+        if polarity and c.kind in ("count", "amount", "number", "percent"):
+            # 还有多少户没修好 / 已经修好的有多少户, over 900户，除12户暂不具备条件外，其余888户均已竣工
+            own = _clause(sentences[i], c.start, c.end, False)
+            c_not = bool(_NOT_DONE.search(own))
+            c_done = not c_not and bool(_DONE.search(own))
+            score += (0.3 if c_not else -0.1) if polarity == "not" else (0.3 if c_done else -0.3 if c_not else 0.0)
         if query.want == "time" and re.search(r"来$", c.text):
             score -= 0.1  # a period (五年来) answers "when" worse than a point in time
         if sims is not None:
@@ -695,6 +744,24 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
     elif c.kind in ("count", "amount", "percent", "number"):
         c = _respective(query, sentences[i], c, candidates(query, sentences[i]), lex, clause_sim)
     return i, c, t
+
+
+def _polarity(query: Query) -> str | None:
+    """Whether a figure question asks about what is not done (还有多少户没修好: "not"), what is done
+    (已经完工的有多少户: "done"), or neither (None)."""
+    if query.english or not query.wh:
+        return None
+    around = query.left + query.right
+    if re.search(r"没|未|尚未|不具备|还差|仍有", around):
+        return "not"
+    return "done" if re.search(r"已经|已|完成了?|完工|竣工|办结|解决了", around) else None
+
+
+def _items(text: str) -> list[str]:
+    """The items of a list candidate's text (joined by 、/和/与/及, or adjacent “names”/《titles》)."""
+    if re.fullmatch(r"(?:《[^《》]+》)+|(?:“[^“”]+”)+", text):
+        return re.findall(r"[《“][^《》“”]+[》”]", text)
+    return [t for t in re.split(r"、|和|与|及", text) if t]
 
 
 def _own_clause(sentence: str, a: int, b: int) -> str:
@@ -891,6 +958,11 @@ def _reverse(query: Query, sentence: str, anchor: tuple[int, int]) -> Candidate 
 _NAMING = re.compile(r"叫(?:什么|啥)|名称|名字|称为什么|称作什么|简称")
 #: Prepositions that open a frame around the question word: 以什么为牵引, 把什么作为, 对什么进行.
 _FRAME = re.compile(r"(以|把|将|对|向|从|由|用|靠|凭|通过|围绕|依靠|依托)$")
+
+
+def asks_name(query: Query) -> bool:
+    """Whether a (Chinese) phrase question asks what something is called (answered by :func:`_named`)."""
+    return query.want == "phrase" and not query.english and bool(query.wh) and bool(_NAMING.search(query.text))
 
 
 def phrase_span(query: Query, sentence: str) -> Candidate | None:
@@ -1282,6 +1354,30 @@ def manner_span(query: Query, sentence: str) -> Candidate | None:
     return Candidate(text, a, a + len(text), "phrase")
 
 
+#: Why, asked of a state that did not come about (咋还没完工, 为什么没有开工, 为何不能…).
+_WHY_NOT = re.compile(r"(?:为什么|为何|为啥|咋|怎么)[^，,。？?！!]{0,8}?(?:没|未|不能|不具备|无法|难以)")
+#: 因X暂不…, 由于X未…: a cause written right before the negated state it explains.
+_CAUSE = re.compile(r"(?:因为|由于|因)(?P<x>[\u4e00-\u9fff“”]{2,10}?)(?:而)?(?=暂不|暂未|未能?|尚未|没有|没|不能|不具备|无法|难以)")
+
+
+def reason_span(query: Query, sentence: str) -> Candidate | None:
+    """咋还没完工 over 除12户因异地重建暂不具备完工条件外: why something did not happen is the cause the
+    sentence writes right before the negated state (因X暂不…, 由于X未…), in the clause that says what the
+    question says did not happen (its verb: 完工). None for other why-questions: the sentence answers them."""
+    if query.english or not _WHY_NOT.search(query.text):
+        return None
+    verbs = [w for w in query.focus if len(w) >= 2]
+    found = []
+    for m in _CAUSE.finditer(sentence):
+        clause = _clause(sentence, m.start(), m.end(), False)
+        if verbs and any(v in clause for v in verbs):
+            found.append(m)
+    if len(found) != 1:
+        return None
+    m = found[0]
+    return Candidate(m.group("x"), m.start("x"), m.end("x"), "phrase")
+
+
 def _copula_complement(sentence: str, c: Candidate) -> bool:
     """A list that is all its clause says after 是/为/包括 (山西…，又是能源大省、军工大省、…) states what the
     sentence's subject is: it answers a question tied to the sentence (哪几重身份) even though its own
@@ -1304,8 +1400,8 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
                          c.context)
     if query.want is None:
         return None  # yes/no: the sentence is the answer
-    if query.want == "how":  # why/how: the sentence is the answer, unless it names the manner crisply
-        c = manner_span(query, sentences[first])
+    if query.want == "how":  # why/how: the sentence is the answer, unless it names the reason or manner crisply
+        c = reason_span(query, sentences[first]) or manner_span(query, sentences[first])
         return None if c is None else Short(c.text, offsets[first] + c.start, offsets[first] + c.end, "phrase",
                                             True, first)
     if query.want == "author":

@@ -322,3 +322,12 @@ def test_a_question_about_the_author_is_answered_by_the_byline_however_low_it_ra
     assert [p.rank for p in a.passages] == list(range(1, len(a.passages) + 1))
     # the byline gives a title, not a name: asked for the name, the documents have no answer
     assert not retriever.ask("这篇文章的作者叫什么名字？").confident
+
+
+def test_a_question_about_what_something_is_called_moves_up_the_passage_that_names_it(retriever):
+    question = "治理污染方面，山西持续开展的行动叫什么？"
+    ranked = retriever.retrieve(question)
+    assert "“利剑斩污”行动" not in ranked[0].answer  # ranking alone puts another passage first
+    a = retriever.ask(question)
+    assert a.confident and a.short == "利剑斩污" and "“利剑斩污”行动" in a.passages[0].answer
+    assert [p.rank for p in a.passages] == list(range(1, len(a.passages) + 1))

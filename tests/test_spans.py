@@ -264,3 +264,35 @@ def test_a_byline_answers_who_wrote_the_document():
     assert spans.short_answer(analyse("What is the name of the author?"), sentences, [0, 10], lex) is None
     assert spans.byline("文/张三") is not None and spans.byline("文/张三").text == "张三"
     assert spans.byline("作者认为，要坚定信心。") is None  # a sentence about the author is no byline
+
+
+HOUSES = "全区排查危房1200户，除30户因手续不全暂不具备开工条件外，其余1170户均已完成加固。"
+
+
+@pytest.mark.parametrize("question,answer", [
+    ("还有多少户危房没加固？", "30户"),  # what is not done
+    ("已经完成加固的危房有多少户？", "1170户"),  # what is done
+    ("全区排查出多少户危房？", "1200户"),  # neither: the whole
+])
+def test_a_figure_question_about_what_is_or_is_not_done_picks_that_part(question, answer):
+    assert short(question, HOUSES) == answer
+
+
+def test_a_part_is_counted_out_of_the_whole_named_before_it():
+    ctx = {c.text: c.context for c in spans.figures(HOUSES)}
+    assert "排查危房" in ctx["30户"] and "排查危房" in ctx["1170户"]
+
+
+def test_why_not_is_the_cause_written_before_the_negated_state():
+    assert short("为什么有些危房还没开工？", HOUSES) == "手续不全"
+    assert short("这些危房咋还没开工呢？", HOUSES) == "手续不全"
+    assert short("为什么要加固危房？", HOUSES) is None  # not a why-not: the sentence answers
+    assert short("为什么还没通车？", HOUSES) is None  # the cause must explain what the question says did not happen
+
+
+def test_the_list_whose_items_are_of_the_kind_the_question_names():
+    sentence = "以稳增长、防风险为主线，建立“河长制”“林长制”工作体系。"
+    assert short("建立了哪两种责任制度？", sentence) == "“河长制”“林长制”"
+    assert short("以哪两项任务为主线？", sentence) != "“河长制”“林长制”"  # the noun decides, not the count alone
+    pair = "全市是全国重要的粮食生产基地和蔬菜供应基地，也是交通枢纽。"
+    assert short("全市是哪两类基地？", pair) == "粮食生产基地和蔬菜供应基地"
