@@ -173,7 +173,7 @@ def _unit_after(text: str) -> tuple[str | None, str]:
     """The measure word right after a 多少/几 (``万人`` -> ``人``), and what follows it."""
     if re.match(r"(万|亿|千|百)?(块)?钱", text):
         return "元", text  # 多少钱: money
-    m = re.match(r"(万|亿|千|百)?(" + UNIT_RE + ")", text)
+    m = re.match(r"(万|亿|千|百)?(" + UNIT_RE + ")(?!额)", text)  # 份额 is a share, not a count of 份
     if not m:
         for noun in _PEOPLE:
             if text.startswith(noun):
@@ -273,7 +273,7 @@ def analyse(question: str) -> Query:
             q.unit = unit
             before = re.sub(r"(是|为|达|达到|有|约|大约|共|一共|总共|了|到|到了)+$", "", text[:m.start()])
             if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or before.endswith("百分之") or unit in ("个百分点", "百分点") or \
-                    re.match(r"(?:的)?(?:比例|比重|占比|百分比)", after):
+                    re.match(r"(?:的)?(?:比例|比重|占比|百分比|份额)", after):
                 q.want = "percent"
             elif unit in (None,) and re.search(r"(浓度|产量|电量|总量|规模|面积|长度|金额|收入|投资|损失|容量|用量|排放量)$", before):
                 q.want = "amount"

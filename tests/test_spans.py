@@ -296,3 +296,11 @@ def test_the_list_whose_items_are_of_the_kind_the_question_names():
     assert short("以哪两项任务为主线？", sentence) != "“河长制”“林长制”"  # the noun decides, not the count alone
     pair = "全市是全国重要的粮食生产基地和蔬菜供应基地，也是交通枢纽。"
     assert short("全市是哪两类基地？", pair) == "粮食生产基地和蔬菜供应基地"
+
+
+def test_a_share_is_one_measure_under_several_names():
+    sentence = "全年发电量800亿千瓦时、外送电量占比40%，利用率达95%。"
+    assert short("往外送的占了多大比例？", sentence) == "40%"  # 比例 asked, 占比 written
+    assert short("发出的电有多大份额送到外地？", sentence) == "40%"  # 份额 is a share, not a count of 份
+    # a share word ties nothing by itself when the question names what is measured
+    assert short("风电装机占全部装机的比例是多少？", sentence) is None
