@@ -992,7 +992,19 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
     c = _gap_span(query, sentence)
     if c is None:
         return _construction(query, sentence)
-    return _drop_lead_verb(query, c)
+    return _quoted_item(_drop_lead_verb(query, c))
+
+
+def _quoted_item(c: Candidate) -> Candidate:
+    """守好什么“水塔” over 守好“华北水塔”、筑牢…屏障: a gap filled by a quoted name that runs on over 、 into a
+    verb-led item has crossed into the next of a run of verb phrases (守好X、筑牢Y); the answer is the name."""
+    m = re.match(r"“([^“”]{1,16})”、", c.text)
+    if not m:
+        return c
+    rest = words.cut(c.text[m.end():])
+    if not rest or not rest[0][1].startswith("v"):
+        return c
+    return Candidate(m.group(1), c.start + 1, c.start + 1 + len(m.group(1)), c.kind)
 
 
 #: Nouns of a question that asks where something is heading (目标, 转变, 升级) or how two things stand

@@ -304,3 +304,9 @@ def test_a_share_is_one_measure_under_several_names():
     assert short("发出的电有多大份额送到外地？", sentence) == "40%"  # 份额 is a share, not a count of 份
     # a share word ties nothing by itself when the question names what is measured
     assert short("风电装机占全部装机的比例是多少？", sentence) is None
+
+
+def test_a_quoted_name_does_not_run_on_into_the_next_verb_phrase():
+    sentence = "全市要当好全省“粮仓”、建好现代农业示范区，确保粮食安全。"
+    assert short("全市要当好全省的什么？", sentence) == "粮仓"
+    assert short("全市要打造哪些品牌？", "全市要打造“晋字号”、“老字号”品牌。") != "晋字号"  # a list of names stays a list
