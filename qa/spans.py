@@ -592,8 +592,11 @@ def rate_class(text: str) -> tuple[str, str] | None:
 
 
 def _direction_compatible(query: Query, c: Candidate) -> bool:
-    """A question about a rise or a fall (增长了多少) is not answered by a level (净输出电量…)."""
-    q = rate_class(query.left + " " + query.right) if not query.english else rate_class(query.text)
+    """A question about a rise or a fall (增长了多少) is not answered by a level (净输出电量…). With a second
+    figure gap (连续几年保持多大的降幅), the rise or fall is the second gap's."""
+    second = _SECOND_FIGURE.match(query.right)
+    right = second.group() if second else query.right
+    q = rate_class(query.left + " " + right) if not query.english else rate_class(query.text)
     if q is None or q[0] not in ("up", "down"):
         return True
     mine = rate_class(c.context[:c.context.rfind(c.text)] if c.text in c.context else c.context)
@@ -751,11 +754,32 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
     if best is None:
         return None
     i, c, t, _ = best
-    if query.several and c.kind in ("count", "amount", "percent", "number"):
+    second = _SECOND_FIGURE.match(query.right) if c.kind in ("count", "amount", "number") else None
+    if second:
+        c = _two_figures(sentences[i], c, second.group(1)) or c
+    elif query.several and c.kind in ("count", "amount", "percent", "number"):
         c = _several(query, sentences[i], c, candidates(query, sentences[i]))
     elif c.kind in ("count", "amount", "percent", "number"):
         c = _respective(query, sentences[i], c, candidates(query, sentences[i]), lex, clause_sim)
     return i, c, t
+
+
+#: A figure question with a second figure gap after the first (连续几年保持多大的改善幅度): the words between
+#: the two gaps (after the first gap's measure word).
+_SECOND_FIGURE = re.compile(rf"^(?:{UNIT_RE})?([\u4e00-\u9fff]{{1,6}}?)(?:多大|多少|多高|几)")
+
+
+def _two_figures(sentence: str, c: Candidate, between: str) -> Candidate | None:
+    """连续几年保持多大的改善幅度 over 连续四年保持20%以上改善幅度: two figure gaps joined by the question's
+    words are answered together, from the first figure through the sentence's copy of those words to the
+    second figure (with a 以上/以下/左右 that bounds it). None unless the sentence has them in that order."""
+    if not sentence.startswith(between, c.end):
+        return None
+    nxt = next((f for f in figures(sentence) if f.start == c.end + len(between)), None)
+    if nxt is None:
+        return None
+    b = nxt.end + (len(m.group()) if (m := re.match(r"以上|以下|左右|之多|多", sentence[nxt.end:])) else 0)
+    return Candidate(sentence[c.start:b], c.start, b, c.kind, c.unit, c.context)
 
 
 def _polarity(query: Query) -> str | None:

@@ -310,3 +310,9 @@ def test_a_quoted_name_does_not_run_on_into_the_next_verb_phrase():
     sentence = "全市要当好全省“粮仓”、建好现代农业示范区，确保粮食安全。"
     assert short("全市要当好全省的什么？", sentence) == "粮仓"
     assert short("全市要打造哪些品牌？", "全市要打造“晋字号”、“老字号”品牌。") != "晋字号"  # a list of names stays a list
+
+
+def test_two_figure_gaps_are_answered_together():
+    sentence = "全市PM10浓度连续三年保持15%以上降幅，优良天数280天。"
+    assert short("全市PM10浓度已连续几年保持多大的降幅？", sentence) == "三年保持15%以上"
+    assert short("全市PM10浓度已连续几年保持改善？", sentence) == "三年"  # one gap: the first figure alone
