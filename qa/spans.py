@@ -350,6 +350,17 @@ def head_noun(query: Query) -> str | None:
     return cut[-1][0]
 
 
+def named_kind(sentence: str, c: Candidate, query: Query) -> bool:
+    """发展风能、太阳能、氢能等新能源: the noun after 等 names what the items are; a list question that uses
+    that noun (有哪几种新能源) asks for these items."""
+    m = re.match(r"等(?:[一二两三四五六七八九十0-9]+[个项种类大批条家])?([\u4e00-\u9fff]{2,6})", sentence[c.end:])
+    if not m or query.english:
+        return False
+    kind = m.group(1)  # 等新能源 or 等新能源产业: the kind, or a word it opens with
+    return kind in query.text or any(kind[:k] in query.text and words.lexicon().entry(kind[:k])
+                                     for k in range(2, len(kind)))
+
+
 def heads_match(items: list[str], query: Query) -> bool:
     """Every item is a thing of the kind the question names: it ends with that noun (重要综合能源基地 for
     基地), or, for a two-character noun, with its first character used as a suffix (链长制 for 制度)."""
@@ -732,7 +743,7 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         score = t + (0.15 if i == first else 0.0) - 0.002 * c.start
         if c.kind == "list":
             score += 0.5 * tie(query, c.context, lex) + 0.02 * c.items
-            if heads_match(_items(c.text), query):
+            if heads_match(_items(c.text), query) or named_kind(sentences[i], c, query):
                 score += 0.5  # 哪两种制度 over 建立“链长制”“链主制”, not another two-item list of the sentence
         if query.want == "amount":  # an amount asked without a unit: a level before a percentage
             score -= {"amount": 0.0, "count": 0.05, "number": 0.1, "percent": 0.6}.get(c.kind, 0.0)
@@ -1468,7 +1479,7 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
             crisp = tied
             if c.kind == "list" and not query.english and not (query.n_items and c.items == query.n_items):
                 crisp = tie(query, c.context, lex) > 0 or not query.focus or \
-                    (tied and _copula_complement(sentences[i], c))
+                    (tied and (_copula_complement(sentences[i], c) or named_kind(sentences[i], c, query)))
             return Short(c.text, offsets[i] + c.start, offsets[i] + c.end, c.kind, tied, i, t,
                          sentences[i] if c.kind == "list" else c.context, crisp)
         return None

@@ -316,3 +316,9 @@ def test_two_figure_gaps_are_answered_together():
     sentence = "全市PM10浓度连续三年保持15%以上降幅，优良天数280天。"
     assert short("全市PM10浓度已连续几年保持多大的降幅？", sentence) == "三年保持15%以上"
     assert short("全市PM10浓度已连续几年保持改善？", sentence) == "三年"  # one gap: the first figure alone
+
+
+def test_the_noun_after_deng_names_what_the_items_are():
+    sentence = "推进锅炉改造、管网改造，积极发展光伏、风电、氢能等新能源产业。"
+    assert short("全市的新能源都包括哪几种？", sentence) == "光伏、风电、氢能"
+    assert short("全市推进了哪几项改造？", sentence) == "锅炉改造、管网改造"
