@@ -1437,6 +1437,29 @@ def reason_span(query: Query, sentence: str) -> Candidate | None:
     return Candidate(m.group("x"), m.start("x"), m.end("x"), "phrase")
 
 
+#: How two things are held together (如何兼顾A和B, 怎样把A和B结合起来).
+_COMBINE_Q = re.compile(r"(?:如何|怎样|怎么|咋)(?:样)?(?:才能|来|去)?(?:把|将|让|使)?[^，。？?]{0,16}?(?:兼顾|结合|统筹|融合|协调|平衡|"
+                        r"兼得|并举|统一)")
+#: A与B相结合: the way a sentence says two things are held together, as one phrase.
+_COMBINED = re.compile(r"[\u4e00-\u9fff]{2,10}(?:与|和|同)[\u4e00-\u9fff]{2,10}?"
+                       r"(?:相结合|相统一|相协调|相融合|并重|并举|两手抓|一体推进|统筹推进)")
+
+
+def combine_span(query: Query, sentence: str) -> Candidate | None:
+    """如何兼顾稳产和特色 over 坚持稳粮保供与特优发展相结合: how two things are held together is the
+    sentence's one 'A与B相结合' (相统一, 并重, 两手抓…), from the start of its clause (after 坚持/推动/实行…)."""
+    if query.english or not _COMBINE_Q.search(query.text):
+        return None
+    found = []
+    for m in _COMBINED.finditer(sentence):
+        lo = max((sentence.rfind(p, 0, m.end()) for p in "，,。；;！？?!：:"), default=-1) + 1
+        a = max(lo, m.start())
+        lead = re.match(r"(?:坚持|推动|推进|实行|实施|做到|注重|坚持走|把握|突出)", sentence[a:m.end()])
+        a += lead.end() if lead else 0
+        found.append(Candidate(sentence[a:m.end()], a, m.end(), "phrase"))
+    return found[0] if len(found) == 1 else None
+
+
 def _copula_complement(sentence: str, c: Candidate) -> bool:
     """A list that is all its clause says after 是/为/包括 (山西…，又是能源大省、军工大省、…) states what the
     sentence's subject is: it answers a question tied to the sentence (哪几重身份) even though its own
@@ -1460,7 +1483,8 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
     if query.want is None:
         return None  # yes/no: the sentence is the answer
     if query.want == "how":  # why/how: the sentence is the answer, unless it names the reason or manner crisply
-        c = reason_span(query, sentences[first]) or manner_span(query, sentences[first])
+        c = reason_span(query, sentences[first]) or combine_span(query, sentences[first]) or \
+            manner_span(query, sentences[first])
         return None if c is None else Short(c.text, offsets[first] + c.start, offsets[first] + c.end, "phrase",
                                             True, first)
     if query.want == "author":

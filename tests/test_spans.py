@@ -322,3 +322,11 @@ def test_the_noun_after_deng_names_what_the_items_are():
     sentence = "推进锅炉改造、管网改造，积极发展光伏、风电、氢能等新能源产业。"
     assert short("全市的新能源都包括哪几种？", sentence) == "光伏、风电、氢能"
     assert short("全市推进了哪几项改造？", sentence) == "锅炉改造、管网改造"
+
+
+def test_how_two_things_are_held_together_is_the_a_yu_b_xiangjiehe_phrase():
+    sentence = "教育方面，坚持立德树人与全面发展相结合，持续改善办学条件。"
+    assert short("学校如何兼顾育人和发展？", sentence) == "立德树人与全面发展相结合"
+    assert short("学校怎样把育人和发展结合起来？", sentence) == "立德树人与全面发展相结合"
+    assert short("学校如何改善办学条件？", sentence) is None  # not about holding two things together
+    assert short("学校如何兼顾育人和发展？", "坚持育人与树人相结合，推进改革和发展并重。") is None  # two: none singled out
