@@ -216,7 +216,9 @@ def test_bad_options_are_refused():
 # accuracy 0.894, short EM 0.582, answered 0.953, near misses flagged 0.935, abstention P 0.938 / R 0.923.
 # Short answers (issue 7, grammar of the question around the gap): test short EM 0.582 -> 0.734, floor 0.68.
 # Short answers (issue 7: manner of how-questions, constructions, figures of what is done): 0.734 -> 0.772, floor 0.74.
-FLOORS = {"hybrid": {"hit@5": 0.92, "accuracy": 0.84, "short_em": 0.74, "answered": 0.9, "near-miss_flagged": 0.85},
+# Short answers (issue 7: bylines, 分别 runs, what is or is not done, kinds named by the question, shares): test short
+# EM 0.785 -> 0.886, floor 0.85 (the issue's figure).
+FLOORS = {"hybrid": {"hit@5": 0.92, "accuracy": 0.84, "short_em": 0.85, "answered": 0.9, "near-miss_flagged": 0.85},
           "dense": {"hit@5": 0.86}, "lexical": {"hit@5": 0.88}}
 ABSTENTION_FLOORS = {"abstention_precision": 0.85, "abstention_recall": 0.85}
 
