@@ -10,7 +10,13 @@ chosen by what the question wants (:mod:`qa.query`):
   among those the one whose clause carries the question's focus wins: in
   ``死亡事故8起，死亡11人，百万吨死亡率0.009``, ``死了多少人`` picks ``11人`` (unit 人,
   clause 死亡), ``几起事故`` picks ``8起``. A figure the question already states is
-  never the answer. ``分别`` asks for the whole run (``33.33%、56%、60.43%``).
+  never the answer. ``分别`` asks for the whole run (``33.33%、56%、60.43%``); a question about one of
+  the things such a run answers item by item gets the item in its place (``死亡人数同比降了多少`` ->
+  ``56%``, the place of ``死亡11人``). A change asked without a unit (``涨了多少``) is answered by the
+  percentage of the change, and a level (``死亡率是多少``) not by a change. A question about what is
+  not done (``还有多少户没修好``) or done (``已经完工的``) picks the figure of that part of a whole
+  split by ``除…外``/``其余``. Two figure gaps (``连续几年保持多大的幅度``) are answered together. A
+  share is one measure under several names (``比例``, ``占比``, ``份额``).
 * **Times, places, people, organisations**: time expressions (``去年10月``,
   ``虎年春节前夕``), names from the word cut (``ns``, ``nr``, ``nt``) and titles
   (``…书记``) are candidates, ranked the same way.
@@ -23,7 +29,9 @@ chosen by what the question wants (:mod:`qa.query`):
   the last item (``蓝天、碧水、净土保卫战``) stays out. Items written without separators but
   each opened by the same character (``反渗透反颠覆反恐怖反分裂``) are a list too, and a list
   that is all its clause says after 是/包括 (``…，又是能源大省、军工大省、…``) is crisp when its
-  sentence is tied to the question.
+  sentence is tied to the question. Among several lists, the one whose items are of the kind the
+  question names wins: they end with its noun (``哪两种制度`` -> ``“链长制”“链主制”``, ``哪两类基地`` ->
+  ``…基地和…基地``), or the noun after their 等 is the question's (``风能、…、氢能等新能源``).
 * **Phrases** (什么/哪个, and 如何 when the gap is short): the question is laid over
   the sentence; the words on each side of the question word anchor it, and what the
   sentence has between the anchors fills the gap (``把国家安全作为[头等]大事`` for
@@ -41,6 +49,8 @@ chosen by what the question wants (:mod:`qa.query`):
   what it asks: a goal or change (什么目标, 怎样的转变) written 由A向B转变, a relation (什么关系) as
   the word after the two things (A和B|良性互动); a one-character verb the tagger reads as a noun
   (创|历史最好水平) does not open the phrase.
+* **Holding two things together**: 如何兼顾A和B is answered by the sentence's one ``A与B相结合`` (相统一,
+  并重, 两手抓).
 * **Why not**: a question why something did not happen (咋还没完工) is answered by the cause the sentence
   writes right before the negated state (``除12户因异地重建暂不具备完工条件外``); other why-questions get none.
 * **How and whether**: a how-question (如何/怎样/怎么/咋, not 为什么 or 怎么样) whose subject and verb
@@ -693,16 +703,23 @@ def candidates(query: Query, sentence: str) -> list[Candidate]:
     return [c for c in pool if _compatible(query, c) and not _in_question(query, c)]
 
 
-def _several(query: Query, sentence: str, best: Candidate, pool: list[Candidate]) -> Candidate:
-    """For 分别/respectively: the 、-run of figures around ``best``."""
+def _figure_run(sentence: str, best: Candidate, pool: list[Candidate], after: str) -> list[Candidate]:
+    """The figures of ``best``'s kind joined to it in a run (33.33%、56%、60.43%): later ones when the text
+    between matches ``after``, earlier ones when it is one 、/和/及/与."""
     same = sorted((c for c in pool if c.kind == best.kind), key=lambda c: c.start)
     run = [best]
     for c in same:
-        if c.start >= run[-1].end and re.fullmatch(r"[、和及与,，]?", sentence[run[-1].end:c.start]):
+        if c.start >= run[-1].end and re.fullmatch(after, sentence[run[-1].end:c.start]):
             run.append(c)
     for c in reversed(same):
         if c.end <= run[0].start and re.fullmatch(r"[、和及与]", sentence[c.end:run[0].start]):
             run.insert(0, c)
+    return run
+
+
+def _several(query: Query, sentence: str, best: Candidate, pool: list[Candidate]) -> Candidate:
+    """For 分别/respectively: the 、-run of figures around ``best``."""
+    run = _figure_run(sentence, best, pool, r"[、和及与,，]?")
     if len(run) < 2:
         return best
     a, b = run[0].start, run[-1].end
@@ -824,15 +841,7 @@ def _respective(query: Query, sentence: str, best: Candidate, pool: list[Candida
     answered by the item in its place: the earlier figure whose measure word the question counts in
     (人数 -> 人, 起数 -> 起), or whose rate it names (死亡率), or, failing both, whose own clause carries
     the question's focus (for English, whose clause is nearest in meaning)."""
-    run = [c for c in pool if c.kind == best.kind]
-    run.sort(key=lambda c: c.start)
-    chain = [best]
-    for c in run:
-        if c.start >= chain[-1].end and re.fullmatch(r"[、和及与]", sentence[chain[-1].end:c.start]):
-            chain.append(c)
-    for c in reversed(run):
-        if c.end <= chain[0].start and re.fullmatch(r"[、和及与]", sentence[c.end:chain[0].start]):
-            chain.insert(0, c)
+    chain = _figure_run(sentence, best, pool, r"[、和及与]")
     n = len(chain)
     at = sentence.rfind("分别", 0, chain[0].start)
     if n < 2 or at < 0 or chain[0].start - at > 8:
