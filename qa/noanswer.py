@@ -19,7 +19,8 @@ each becomes the reason shown to the user:
    evacuated, a number of cases where it gives a resolution rate.
 4. **A qualifier of the question is missing from the answer**: the question asks for
    the highest (最高), the per-capita (人均) or a national (全国) figure and the clause
-   gives the average, the total, the province's.
+   gives the average, the total, the province's. A scope the documents never use at all
+   (全国, in documents that speak of 全省 and 我省 throughout) is missing too.
 5. **The question has no topic of its own** (那去年呢？, 它增长了多少？, 为什么？): a
    follow-up asked without its conversation is not answered blind (:mod:`qa.followup`
    resolves it when the conversation is given).
@@ -92,6 +93,21 @@ def missing_qualifiers(query: Query, passage: str, clause: str | None = None) ->
     return out
 
 
+def absent_scopes(query: Query, contains) -> list[str]:
+    """Scope words of the question (全国) that the documents never use while they use another (全省, 我省):
+    the documents speak of another scope throughout, so a figure of theirs answers something else.
+    ``contains`` as in :func:`absent_names`."""
+    asked = [w for w in SCOPES if w in query.text]
+    if not asked:
+        return []
+    if isinstance(contains, str):
+        contains = lexical.normalize(contains).__contains__
+    others = ("全国", "全省", "全市", "全县", "我省", "本省", "我市", "本市", "我国")
+    return [w for w in asked if not contains(w) and any(contains(o) for o in others if o != w and
+                                                        not (w == "全省" and o in ("我省", "本省")) and
+                                                        not (w == "全国" and o == "我国"))]
+
+
 @dataclass
 class Signals:
     """What ``ask()`` measures to decide whether the documents answer."""
@@ -127,7 +143,7 @@ def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, spa
         untied=bool(untied),
         focus=list(query.focus),
         missing_qualifiers=missing_qualifiers(query, passage, span.context if span is not None and span.tied
-                                              else None),
+                                              else None) + absent_scopes(query, contains),
         incomplete=query.incomplete,
     )
 

@@ -169,10 +169,18 @@ def _clause_bounds(text: str, a: int, b: int) -> tuple[int, int]:
     return lo, min(his) if his else len(text)
 
 
+#: What is measured in money: 多少资金, 投入了多少钱, 地区生产总值是多少 ask for an amount in 元.
+MONEY = re.compile(r"(?:资金|经费|钱|费用|投资|投入资金|金额|补贴|补助|奖金|工资|收入|营收|产值|生产总值|GDP|税收|财政收入|利润|"
+                   r"损失|成本|预算|贷款|存款)$", re.I)
+
+
 def _unit_after(text: str) -> tuple[str | None, str]:
     """The measure word right after a 多少/几 (``万人`` -> ``人``), and what follows it."""
     if re.match(r"(万|亿|千|百)?(块)?钱", text):
         return "元", text  # 多少钱: money
+    noun = re.match(r"(?:的)?([\u4e00-\u9fffA-Za-z]{1,6}?)(?=[？?，,。！!]|$|呢|呀|啊|吗)", text)
+    if noun and MONEY.search(noun.group(1)):
+        return "元", text  # 多少资金: money
     m = re.match(r"(万|亿|千|百)?(" + UNIT_RE + ")(?!额)", text)  # 份额 is a share, not a count of 份
     if not m:
         for noun in _PEOPLE:
@@ -270,6 +278,9 @@ def analyse(question: str) -> Query:
             unit, _ = _unit_after(after)
             if unit is None and m.group().startswith("几") and len(m.group()) > 1:
                 unit, _ = _unit_after(m.group()[1:])
+            before_wh = re.sub(r"(是|为|达|达到|有|约|大约|共|一共|总共|了|到|到了|的)+$", "", text[:m.start()])
+            if unit is None and MONEY.search(before_wh):
+                unit = "元"  # 生产总值是多少, 损失了多少: money
             q.unit = unit
             before = re.sub(r"(是|为|达|达到|有|约|大约|共|一共|总共|了|到|到了)+$", "", text[:m.start()])
             if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or before.endswith("百分之") or unit in ("个百分点", "百分点") or \

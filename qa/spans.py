@@ -657,6 +657,8 @@ def _compatible(query: Query, c: Candidate) -> bool:
             return bool(query.unit) and query.unit != "个" and c.text.endswith(query.unit)
         if query.unit and query.unit not in ("个",):
             ok = c.unit == query.unit or (c.unit or "").endswith(query.unit)
+        elif query.unit == "个":  # 多少个省份 counts things: 4356万吨 is no count of them, 22个 or 22省 may be
+            ok = c.kind in ("count", "number")
         else:
             ok = c.kind != "percent" or want == "amount"
         return ok and _direction_compatible(query, c)

@@ -2,8 +2,8 @@
 import pytest
 
 from qa.lexical import LexicalIndex
-from qa.noanswer import (Calibration, Signals, absent_names, failed_checks, fit_calibration, missing_qualifiers,
-                         signals)
+from qa.noanswer import (Calibration, Signals, absent_names, absent_scopes, failed_checks, fit_calibration,
+                         missing_qualifiers, signals)
 from qa.query import analyse
 from qa.spans import short_answer
 
@@ -23,6 +23,15 @@ def test_qualifiers_and_scopes():
     assert missing_qualifiers(analyse("去年PM2.5平均浓度是多少？"), passage) == []
     assert missing_qualifiers(analyse("全国PM2.5平均浓度是多少？"), passage) == ["全国"]  # the passage says 全省
     assert missing_qualifiers(analyse("全国PM2.5平均浓度是多少？"), "PM2.5平均浓度39微克。") == []
+
+
+def test_a_scope_the_documents_never_use_is_missing():
+    docs = "全省煤炭产量11.9亿吨。我省PM2.5平均浓度39微克。"
+    contains = docs.__contains__
+    assert absent_scopes(analyse("全国原煤产量是多少？"), contains) == ["全国"]  # they speak of 全省 throughout
+    assert absent_scopes(analyse("全省煤炭产量是多少？"), contains) == []
+    assert absent_scopes(analyse("全国原煤产量是多少？"), "全国煤炭产量40亿吨。".__contains__) == []
+    assert absent_scopes(analyse("全国原煤产量是多少？"), "煤炭产量11.9亿吨。".__contains__) == []  # no scope at all
 
 
 def test_a_count_in_another_unit_is_not_an_answer():

@@ -79,3 +79,10 @@ def test_a_comparison_with_the_year_before_is_a_frame_not_a_focus_or_qualifier()
     assert any("粮食" in f for f in q.focus)
     assert "上年" in analyse("上年粮食产量是多少？").qualifiers  # last year's figure itself is asked
     assert analyse("事故起数减少了百分之多少？").want == "percent"
+
+
+@pytest.mark.parametrize("question", ["修路一共投入了多少资金？", "全市地区生产总值是多少？", "直接经济损失是多少？",
+                                      "花了多少钱？"])
+def test_what_is_measured_in_money_asks_for_yuan(question):
+    q = analyse(question)
+    assert (q.want, q.unit) == ("amount", "元")

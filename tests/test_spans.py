@@ -330,3 +330,11 @@ def test_how_two_things_are_held_together_is_the_a_yu_b_xiangjiehe_phrase():
     assert short("学校怎样把育人和发展结合起来？", sentence) == "立德树人与全面发展相结合"
     assert short("学校如何改善办学条件？", sentence) is None  # not about holding two things together
     assert short("学校如何兼顾育人和发展？", "坚持育人与树人相结合，推进改革和发展并重。") is None  # two: none singled out
+
+
+def test_a_count_of_things_is_not_an_amount_in_a_physical_unit():
+    sentence = "全年向外省供煤4000万吨，覆盖14个省份。"
+    assert short("供煤覆盖了多少个省份？", sentence) == "14个"
+    assert short("供煤覆盖了多少个省份？", "全年向外省供煤4000万吨，兑现率达100%。") is None
+    assert short("修路投入了多少资金？", "全年修路300公里，完成投资20亿元。") == "20亿元"
+    assert short("修路投入了多少资金？", "全年修路300公里，惠及10万人。") is None  # nothing in 元
