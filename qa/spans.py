@@ -643,6 +643,9 @@ def _same_rate(query: Query, c: Candidate) -> bool:
     return bool(q and mine and q[0] == mine[0] == "rate" and len(mine[1]) >= 2 and q[1].endswith(mine[1][-2:]))
 
 
+#: Parts of the country, which no city question asks for (华北, 东部, 京津冀).
+_REGION = re.compile(r"[华东西南北中][北南东西中部]|[东西南北]方|京津冀|长三角|珠三角|中原|江南|塞北|关中")
+_ASKS_CITY = re.compile(r"哪(?:个|座|一个|一座)?城市|哪个市|哪座城|\bcit(?:y|ies)\b", re.I)
 _PLACE_HEAD = re.compile(r"^(?:个|座)?(?:省市|省份|省|城市|市|县|区|地方|地区|国家)")
 
 
@@ -668,6 +671,9 @@ def _compatible(query: Query, c: Candidate) -> bool:
         return c.kind == "time"
     if want == "name":  # a person's name, not a title: 叫什么名字
         return c.kind == "person" and not _TITLE.fullmatch(c.text)
+    if want == "place" and _ASKS_CITY.search(query.text):  # 哪个城市, which city: a city, not a river basin
+        return c.kind == "place" and not _REGION.fullmatch(c.text) and \
+            (c.text.endswith(("市", "州", "城")) or len(c.text) <= 3 and not _PLACE_SUFFIX.search(c.text))
     if want in ("place", "person", "org"):
         return c.kind in ((want, "org") if want == "person" else (want,)) or \
             (want == "org" and c.kind == "person" and "书记" not in c.text)

@@ -338,3 +338,9 @@ def test_a_count_of_things_is_not_an_amount_in_a_physical_unit():
     assert short("供煤覆盖了多少个省份？", "全年向外省供煤4000万吨，兑现率达100%。") is None
     assert short("修路投入了多少资金？", "全年修路300公里，完成投资20亿元。") == "20亿元"
     assert short("修路投入了多少资金？", "全年修路300公里，惠及10万人。") is None  # nothing in 元
+
+
+def test_a_city_asked_is_answered_by_a_city():
+    assert short("哪个城市的空气最好？", "太原市空气质量排名第一。") == "太原市"
+    assert short("哪个城市的空气最好？", "黄河流域空气质量明显改善。") is None  # a basin is no city
+    assert short("哪个城市的空气最好？", "华北地区空气质量明显改善。") is None  # nor a part of the country
