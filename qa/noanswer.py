@@ -75,6 +75,11 @@ def absent_names(question: str, contains) -> list[str]:
     return out
 
 
+#: One qualifier, several spellings: 年均 is 年平均 written short, and an average per year or day is an average.
+_SAME_QUALIFIER = {"平均": ("平均", "年均", "日均", "月均", "均值"), "年均": ("年均", "年平均"), "日均": ("日均", "日平均"),
+                   "月均": ("月均", "月平均")}
+
+
 def missing_qualifiers(query: Query, passage: str, clause: str | None = None) -> list[str]:
     """Qualifiers of the question (最高, 人均, 第一批, 全国 …) that the answer lacks: the clause of the
     short answer when there is one (``年均`` elsewhere in the sentence qualifies another figure),
@@ -85,7 +90,7 @@ def missing_qualifiers(query: Query, passage: str, clause: str | None = None) ->
     """
     text = lexical.normalize(clause if clause else passage)
     whole = lexical.normalize(passage)
-    out = [w for w in query.qualifiers if w not in text]
+    out = [w for w in query.qualifiers if not any(v in text for v in _SAME_QUALIFIER.get(w, (w,)))]
     for w in SCOPES:
         if w in query.text and w not in whole and any(o in whole for o in SCOPES + ("我省", "本省", "我市")
                                                       if o != w and not (w == "全省" and o in ("我省", "本省"))):

@@ -23,6 +23,10 @@ def test_qualifiers_and_scopes():
     assert missing_qualifiers(analyse("去年PM2.5平均浓度是多少？"), passage) == []
     assert missing_qualifiers(analyse("全国PM2.5平均浓度是多少？"), passage) == ["全国"]  # the passage says 全省
     assert missing_qualifiers(analyse("全国PM2.5平均浓度是多少？"), "PM2.5平均浓度39微克。") == []
+    # one qualifier, several spellings: 年均 is 年平均 written short
+    assert missing_qualifiers(analyse("SO2年平均浓度是多少？"), "SO2年均浓度18微克。") == []
+    assert missing_qualifiers(analyse("SO2平均浓度是多少？"), "SO2年均浓度18微克。") == []
+    assert missing_qualifiers(analyse("SO2平均浓度是多少？"), "SO2最高浓度30微克。") == ["平均"]
 
 
 def test_a_scope_the_documents_never_use_is_missing():
