@@ -7,7 +7,7 @@ start from the same reading of the question:
   for a count (``几起`` -> ``起``) or an amount (``多少亿吨``), a rate noun (比例, 占比,
   …率) for a percentage, 第几 for an ordinal, 哪一年/什么时候 for a time, 哪里/哪个城市
   for a place, 谁 for a person, 谁写的/作者 for the author (whom a byline names), 哪些/哪几
-  for a list, 什么/哪个 for a phrase; 为什么/
+  for a list, 什么/哪个 for a phrase (also after a verb ending in 为: 列为什么 asks "as what"); 为什么/
   怎么/如何 and yes-no questions want no short span (the sentence is the answer).
   English question words map onto the same kinds.
 * ``unit``: the measure word the question asks in, when it names one. A span in another
@@ -47,7 +47,8 @@ UNIT_RE = "|".join(re.escape(u) + _UNIT_GUARD.get(u, "") for u in UNITS)
 #: Nouns that imply a count of people when asked with 多少 and no measure word.
 _PEOPLE = ("群众", "人员", "人口", "干部", "党员", "职工", "学生", "居民", "农民", "游客", "员工", "代表", "人")
 _RATE_NOUN = re.compile(r"(比例|占比|比重|百分比|份额|覆盖率|\w{0,4}率)$")
-_HOW = re.compile(r"(?<![作成认因以称视行])为什么|为何|为啥|怎么样|怎样|怎么|如何|咋样|咋")
+#: 为什么 asks why, except where 为 ends a verb (列为, 转变为, 定为, 作为…什么: "as what").
+_HOW = re.compile(r"(?<![作成认因以称视行列变改转定选评升划分命誉奉封归化])为什么|为何|为啥|怎么样|怎样|怎么|如何|咋样|咋")
 _YESNO = re.compile(r"是不是|有没有|是否|能否|会不会|要不要|[吗么嘛][？?！!。\s]*$|没[？?]?\s*$")
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("ordinal", re.compile(r"第几[次个批届位名季度]*")),

@@ -46,7 +46,7 @@ chosen by what the question wants (:mod:`qa.query`):
   sentence puts between that verb and that noun (守住[外防输入、内防反弹]底线). Two gaps joined by
   the question's words (坚定捍卫什么、坚决做到什么) are answered together, through the sentence's copy
   of those words. When the sentence never uses the question's noun, a Chinese construction may say
-  what it asks: a goal or change (什么目标, 怎样的转变) written 由A向B转变, a relation (什么关系) as
+  what it asks: what A becomes (由A转变为什么) is the B of 由A向B转变; a goal or change (什么目标, 怎样的转变) written 由A向B转变, a relation (什么关系) as
   the word after the two things (A和B|良性互动); a one-character verb the tagger reads as a noun
   (创|历史最好水平) does not open the phrase.
 * **Holding two things together**: 如何兼顾A和B is answered by the sentence's one ``A与B相结合`` (相统一,
@@ -1041,10 +1041,32 @@ def phrase_span(query: Query, sentence: str) -> Candidate | None:
     two = _SECOND_GAP.match(query.right)
     if two:
         return _two_gaps(query, sentence, two)
+    if _INTO_Q.search(query.text) and _TRANSITION.search(sentence):
+        return _into(query, sentence)  # the sentence's own 由A向B转变 says it, or says another A's
     c = _gap_span(query, sentence)
     if c is None:
         return _construction(query, sentence)
     return _quoted_item(_drop_lead_verb(query, c))
+
+
+#: A question about what A becomes (由A转变为什么, 从A变成什么): its A.
+_INTO_Q = re.compile(r"(?:由|从)(?P<a>[^，。？?由从]{2,14}?)(?:转变|转型|转化|变|升级|发展|跨越|迈进)(?:为|成为?|到)(?:什么|啥)")
+
+
+def _into(query: Query, sentence: str) -> Candidate | None:
+    """由种质资源大省转变为什么 over 推动我省由种质资源大省向特色种业强省转变: what A becomes is the B of the
+    sentence's 由A向B转变 that starts from the same A. None when the sentence has no such B (a sentence
+    with no 由A向B转变 at all is left to the gap, as 由A转变为B lays over the question word for word)."""
+    q = _INTO_Q.search(query.text)
+    if not q:
+        return None
+    for m in _TRANSITION.finditer(sentence):
+        inner = re.match(r"(?:由|从)(?P<a>[^，。；;：:由从向]{2,14}?)(?:向|到|迈向)(?P<b>[^，。；;：:]{2,14}?)"
+                         r"(?:转变|转型|迈进|跨越|升级|转化|提升)$", m.group())
+        if inner and (inner.group("a") in q.group("a") or q.group("a") in inner.group("a")):
+            a = m.start() + inner.start("b")
+            return Candidate(inner.group("b"), a, a + len(inner.group("b")), "phrase")
+    return None
 
 
 def _quoted_item(c: Candidate) -> Candidate:

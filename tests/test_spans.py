@@ -344,3 +344,17 @@ def test_a_city_asked_is_answered_by_a_city():
     assert short("哪个城市的空气最好？", "太原市空气质量排名第一。") == "太原市"
     assert short("哪个城市的空气最好？", "黄河流域空气质量明显改善。") is None  # a basin is no city
     assert short("哪个城市的空气最好？", "华北地区空气质量明显改善。") is None  # nor a part of the country
+
+
+def test_what_a_becomes_is_the_b_of_you_a_xiang_b_zhuanbian():
+    sentence = "推动全市由资源城市向创新城市转变，建设现代化强市。"
+    assert short("全市要由资源城市转变为什么？", sentence) == "创新城市"
+    assert short("全市要从资源城市变成什么？", sentence) == "创新城市"
+    assert short("全市要由工业城市转变为什么？", sentence) is None  # another A
+
+
+def test_wei_shenme_after_a_verb_ending_in_wei_asks_what_not_why():
+    from qa.query import analyse as read
+    assert read("全市把招商引资列为什么工作？").want == "phrase"
+    assert read("全市要转变为什么？").want == "phrase"
+    assert read("全市为什么要招商引资？").want == "how"
