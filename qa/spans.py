@@ -1185,6 +1185,11 @@ def _drop_lead_verb(query: Query, c: Candidate) -> Candidate:
     return Candidate(rest, c.start + k, c.end, c.kind, c.unit, c.context, c.items)
 
 
+#: After 哪: a measure word and the kind of thing asked (哪次|会议, 哪个|部门), which the sentence names instead.
+_WHICH_KIND = re.compile(r"(?:一)?[个次项条种部类家位届场批所座]?[\u4e00-\u9fff]{1,3}?(?:会议|会|部门|单位|机构|文件|活动|工程|"
+                         r"项目|行动|政策|制度|战略|规划|地方|城市|企业|组织|人)")
+
+
 def _gap_span(query: Query, sentence: str) -> Candidate | None:
     """The part of ``sentence`` that fills the question's gap.
 
@@ -1226,6 +1231,16 @@ def _gap_span(query: Query, sentence: str) -> Candidate | None:
     if m and right[:m.start(1)] not in sentence:
         right = m.group(1)
     r = _anchor(right, sentence, 0, len(sentence), False) if len(right) >= 2 else None
+    kind = _WHICH_KIND.match(right) if query.text[query.wh[0]:query.wh[1]].startswith("哪") else None
+    subject = False
+    if kind and (r is None or not _strong(right, sentence[r[0]:r[1]], at_end=False)):
+        # 哪次会议|列专章介绍了… over 党的十九届六中全会|列专章介绍了…: the kind asked (会议) is what the
+        # sentence names, so the anchor is the predicate after it
+        rest = right[kind.end():]
+        r2 = _anchor(rest, sentence, 0, len(sentence), False) if len(rest) >= 4 else None
+        if r2 is not None and _strong(rest, sentence[r2[0]:r2[1]], at_end=False):
+            right, r = rest, r2
+            subject = not left
     limit = r[0] if r else len(sentence)
     lft = _anchor(left, sentence, 0, limit, True) if len(left) >= 2 else None
     if lft is not None and not _strong(left, sentence[lft[0]:lft[1]], at_end=True):
@@ -1242,6 +1257,8 @@ def _gap_span(query: Query, sentence: str) -> Candidate | None:
         return _relative_object(query, sentence)
     if lft is not None:
         a = lft[1]
+    elif subject:  # the question word is the question's subject: the sentence's subject, to its clause start
+        a = max((sentence.rfind(p, 0, r[0]) for p in "，,。；;！？?!：:"), default=-1) + 1
     else:
         # only the right anchor: the phrase is the noun run just before it (实施好|石太高铁|生态廊道)
         a = r[0]

@@ -358,3 +358,9 @@ def test_wei_shenme_after_a_verb_ending_in_wei_asks_what_not_why():
     assert read("全市把招商引资列为什么工作？").want == "phrase"
     assert read("全市要转变为什么？").want == "phrase"
     assert read("全市为什么要招商引资？").want == "how"
+
+
+def test_which_kind_as_the_subject_is_the_sentence_s_subject():
+    sentence = "市第十二次党代会专题部署了乡村振兴工作，明确了五项任务。"
+    assert short("哪次会议专题部署了乡村振兴工作？", sentence) == "市第十二次党代会"
+    assert short("哪次会议明确了八项任务？", sentence) is None  # the predicate must line up
