@@ -1199,6 +1199,7 @@ def _gap_span(query: Query, sentence: str) -> Candidate | None:
     merely shares a word with the question yields nothing.
     """
     left = _TRAILING_PARTICLES.sub("", re.sub(r"^(?:请问|那么?|山西(?:省)?|我省)", "", query.left))
+    left = re.sub(r"(?<=[\u4e00-\u9fff]{2})(?:去|来)?(?:做|干|搞)$", "", left)  # 推动农信社|做什么: "do what" is the gap
     right = _TRAILING_PARTICLES.sub("", query.right.lstrip("的是为了"))
     head = _head(query, right)
     if head and head in sentence:

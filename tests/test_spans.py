@@ -364,3 +364,9 @@ def test_which_kind_as_the_subject_is_the_sentence_s_subject():
     sentence = "市第十二次党代会专题部署了乡村振兴工作，明确了五项任务。"
     assert short("哪次会议专题部署了乡村振兴工作？", sentence) == "市第十二次党代会"
     assert short("哪次会议明确了八项任务？", sentence) is None  # the predicate must line up
+
+
+def test_do_what_asks_for_the_verb_phrase():
+    sentence = "金融方面，推动城商行增资扩股，守住风险底线。"
+    assert short("全市推动城商行做什么？", sentence) == "增资扩股"
+    assert short("全市推动城商行干什么？", sentence) == "增资扩股"
