@@ -1426,7 +1426,13 @@ def status_figure(query: Query, sentence: str) -> Candidate | None:
     if len(done) > 1:  # 完成保供4356万吨、兑现率达106% for 兑现了没: the question's own word for done decides
         done = [c for c in done if any(m.group() in query.text
                                        for m in _DONE.finditer(_item_clause(sentence, c.start, c.end)))]
-    return done[0] if len(done) == 1 else None
+    if len(done) != 1:
+        return None
+    verb = re.search(r"([\u4e00-\u9fff]{2})(?:好|完|成)?(?:了没有?|了吗|了么|得(?:咋样|怎么样|如何)|(?:咋样|怎么样)了)",
+                     query.text)
+    if verb and verb.group(1) in sentence and verb.group(1) not in _clause(sentence, done[0].start, done[0].end, False):
+        return None  # 回迁了吗 over …57463户均已竣工，春节前…完成回迁: the figure counts another deed
+    return done[0]
 
 
 def _item_clause(sentence: str, a: int, b: int) -> str:

@@ -370,3 +370,9 @@ def test_do_what_asks_for_the_verb_phrase():
     sentence = "金融方面，推动城商行增资扩股，守住风险底线。"
     assert short("全市推动城商行做什么？", sentence) == "增资扩股"
     assert short("全市推动城商行干什么？", sentence) == "增资扩股"
+
+
+def test_a_done_figure_answers_only_the_deed_it_counts():
+    sentence = "全区危房1200户均已完成加固，居民春节前顺利回迁。"
+    assert short("危房加固了没？", sentence) == "1200户"
+    assert short("居民回迁了吗？", sentence) is None  # 1200户 counts houses made safe, not the move back
