@@ -1281,6 +1281,8 @@ def _gap_span(query: Query, sentence: str) -> Candidate | None:
     if _CLAUSE.search(text):
         text, a = _trim(text[:_CLAUSE.search(text).start()], a)
     text, a = _strip_question_words(text, a, query)
+    if len(text) == 1 and r is not None and a + 1 == r[0] and right[:1] == sentence[r[0]:r[0] + 1]:
+        text = sentence[a:a + 2]  # 召开什么会 over 召开全会: one character is the gap, the next the head it names
     if not text or len(text) > 20 or not _balanced(text):
         return None
     return Candidate(text, a, a + len(text), "phrase")

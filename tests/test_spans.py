@@ -376,3 +376,8 @@ def test_a_done_figure_answers_only_the_deed_it_counts():
     sentence = "全区危房1200户均已完成加固，居民春节前顺利回迁。"
     assert short("危房加固了没？", sentence) == "1200户"
     assert short("居民回迁了吗？", sentence) is None  # 1200户 counts houses made safe, not the move back
+
+
+def test_a_one_character_head_after_shenme_stays_with_the_gap():
+    sentence = "市委随即召开全会研究部署，明确了工作重点。"
+    assert short("市委召开了什么会研究部署？", sentence) == "全会"
