@@ -780,7 +780,9 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
             own = _clause(sentences[i], c.start, c.end, False)
             c_not = bool(_NOT_DONE.search(own))
             c_done = not c_not and bool(_DONE.search(own))
-            score += (0.3 if c_not else -0.1) if polarity == "not" else (0.3 if c_done else -0.3 if c_not else 0.0)
+            if polarity == "not" and not c_not:
+                continue  # 没转移的群众有多少 is not answered by the number moved
+            score += 0.3 if c_done else -0.3 if c_not else 0.0
         if query.want == "time" and re.search(r"来$", c.text):
             score -= 0.1  # a period (五年来) answers "when" worse than a point in time
         if sims is not None:
@@ -824,7 +826,7 @@ def _polarity(query: Query) -> str | None:
     if query.english or not query.wh:
         return None
     around = query.left + query.right
-    if re.search(r"没|未|尚未|不具备|还差|仍有", around):
+    if re.search(r"(?<![淹埋沉出吞隐覆泯])没|未|不具备|还差", around):  # 淹没, 出没: 没 that negates nothing
         return "not"
     return "done" if re.search(r"已经|已|完成了?|完工|竣工|办结|解决了", around) else None
 

@@ -381,3 +381,10 @@ def test_a_done_figure_answers_only_the_deed_it_counts():
 def test_a_one_character_head_after_shenme_stays_with_the_gap():
     sentence = "市委随即召开全会研究部署，明确了工作重点。"
     assert short("市委召开了什么会研究部署？", sentence) == "全会"
+
+
+def test_what_is_not_done_is_not_answered_by_what_is():
+    sentence = "汛期紧急转移群众3万人，无一伤亡。"
+    assert short("汛期转移了多少群众？", sentence) == "3万人"
+    assert short("汛期没转移的群众有多少？", sentence) is None
+    assert short("被洪水淹没的农田有多少亩？", "洪水淹没农田500亩。") == "500亩"  # 淹没 negates nothing
