@@ -82,10 +82,12 @@ _EN_PATTERNS: list[tuple[str, re.Pattern]] = [
 ]
 #: A question about who wrote the document (谁写的, 作者是谁, 写这篇文章的人是干啥的, who wrote): a byline answers
 #: it, whatever the question's other words (身份, 干啥的), since the byline is the document's word on its author.
-_AUTHOR = re.compile(r"谁写的|是谁写|(?:哪位|哪个|什么)[\u4e00-\u9fff]{0,4}?(?:写的|撰写的|执笔的)|谁(?:撰写|执笔|所写|写了)|出自谁|作者(?:是|为)?(?:谁|哪位|什么人|何人)|"
+_AUTHOR = re.compile(r"谁写的|是谁写|(?:哪位|哪个|什么)[\u4e00-\u9fff]{0,4}?(?:写的|撰写的|执笔的)|谁(?:撰写|执笔|所写|写了)|"
+                     r"出自谁|作者(?:是|为)?(?:谁|哪位|什么人|何人)|"
                      r"作者(?:的|是)?(?:什么|啥)?(?:身份|职务|职位|名字|姓名)|作者是(?:干|做)|"
                      r"写(?:了)?(?:这|本|此|该)(?:篇|份|本)?(?:文章|文|稿子|报告|材料|书)?的(?:人|是谁|作者)")
-_EN_AUTHOR = re.compile(r"\bwho (?:wrote|authored|is the author|was the author|is the writer)\b|\bwritten by (?:whom|who)\b|"
+_EN_AUTHOR = re.compile(r"\bwho (?:wrote|authored|is the author|was the author|is the writer)\b|"
+                        r"\bwritten by (?:whom|who)\b|"
                         r"\bauthor(?:'s)? (?:name|position|title|job|identity|post)\b", re.I)
 _EN_HOW = re.compile(r"^\s*(?:why|how)\b(?! (?:many|much|high|large|big|long|far)\b)", re.I)
 #: English nouns of the things counted, and the measure word each is counted in.
@@ -284,7 +286,8 @@ def analyse(question: str) -> Query:
                 unit = "元"  # 生产总值是多少, 损失了多少: money
             q.unit = unit
             before = re.sub(r"(是|为|达|达到|有|约|大约|共|一共|总共|了|到|到了)+$", "", text[:m.start()])
-            if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or before.endswith("百分之") or unit in ("个百分点", "百分点") or \
+            if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or before.endswith("百分之") or \
+                    unit in ("个百分点", "百分点") or \
                     re.match(r"(?:的)?(?:比例|比重|占比|百分比|份额)", after):
                 q.want = "percent"
             elif unit in (None,) and re.search(r"(浓度|产量|电量|总量|规模|面积|长度|金额|收入|投资|损失|容量|用量|排放量)$", before):

@@ -330,10 +330,9 @@ class Retriever:
             at = np.flatnonzero(np.asarray(s["ids"]) == c.id)
             score = float(s["hybrid"][at[0]]) if len(at) else 0.0
         q_tokens = answer_mod.content_tokens(text) or answer_mod.lexical.tokenize(text)
-        passages.insert(0, self._passage(c, score, 1, s["q"], q_tokens))
-        chunks.insert(0, c)
-        for rank, p in enumerate(passages, 1):
-            p.rank = rank
+        passages.append(self._passage(c, score, len(passages) + 1, s["q"], q_tokens))
+        chunks.append(c)
+        self._promote(passages, chunks, len(passages) - 1)
         return self._short(query, c, passages[0].answer_start, s["q"])
 
     def _short(self, query: Query, chunk, answer_start: int, q_vec: np.ndarray) -> spans.Short | None:

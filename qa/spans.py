@@ -46,9 +46,13 @@ chosen by what the question wants (:mod:`qa.query`):
   sentence puts between that verb and that noun (守住[外防输入、内防反弹]底线). Two gaps joined by
   the question's words (坚定捍卫什么、坚决做到什么) are answered together, through the sentence's copy
   of those words. When the sentence never uses the question's noun, a Chinese construction may say
-  what it asks: what A becomes (由A转变为什么) is the B of 由A向B转变; a goal or change (什么目标, 怎样的转变) written 由A向B转变, a relation (什么关系) as
+  what it asks: what A becomes (由A转变为什么) is the B of 由A向B转变; a goal or change (什么目标, 怎样的转变)
+  written 由A向B转变, a relation (什么关系) as
   the word after the two things (A和B|良性互动); a one-character verb the tagger reads as a noun
-  (创|历史最好水平) does not open the phrase.
+  (创|历史最好水平) does not open the phrase. 哪次会议 as the question's subject is the sentence's subject,
+  up to the predicate the question repeats; 做什么 asks for the verb phrase; a one-character gap keeps
+  the one-character head after it (召开什么会 -> 全会); a quoted name does not run on over 、 into the next
+  verb phrase (守好“华北水塔”、筑牢…).
 * **Holding two things together**: 如何兼顾A和B is answered by the sentence's one ``A与B相结合`` (相统一,
   并重, 两手抓).
 * **Why not**: a question why something did not happen (咋还没完工) is answered by the cause the sentence
