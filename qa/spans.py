@@ -200,7 +200,9 @@ def _figure_context(sentence: str, a: int, b: int) -> str:
     resp = sentence.rfind("分别", 0, a)
     if resp >= 0 and re.fullmatch(r"分别[^，,。；;、0-9０-９]{0,6}(?:[0-9０-９.．%％‰万亿]+[\u4e00-\u9fff]{0,3}、)*",
                                   sentence[resp:a]):
-        return sentence[:hi]  # 事故8起，死亡11人，同比分别下降33.33%、56%: about everything it distributes over
+        # 事故8起，死亡11人，同比分别下降33.33%、56%: about everything it distributes over (one text for the run)
+        end = _CLAUSE.search(sentence, resp)
+        return sentence[:end.start() if end else len(sentence)]
     own = sentence[lo:hi]
     part = lo
     while part > 0 and re.match(r"(?:除|其中|其余|其他|另有|剩余|尚有|余下)", sentence[part:hi]):
