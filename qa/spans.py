@@ -580,13 +580,15 @@ def tie(query: Query, context: str, lex: lexical.LexicalIndex, focus: list[str] 
     num = den = 0.0
     focus = query.focus if focus is None else focus
     for f in focus:
-        if f in SHARE_WORDS:
-            # 多大比例 over 外送电力占比33%: one measure under several names, which the kind check already
-            # matches; it ties a clause only when the question names nothing else
-            if len(focus) == 1 and any(w in context for w in SHARE_WORDS):
-                num, den = num + 1.0, den + 1.0
-                continue
+        kind = _MEASURE_WORDS.get(f)
+        if kind is not None:
+            # 多大比例 over 外送电力占比33%, 电量增长多少 over 煤炭产量…增长10.5%: a share or a rise is the kind of
+            # figure, which the kind checks match; it ties a clause only when the question names nothing else
             if len(focus) > 1:
+                continue
+            here = rate_class(context)
+            if (here and here[0] == kind) or (kind == "share" and any(w in context for w in SHARE_WORDS)):
+                num, den = num + 1.0, den + 1.0
                 continue
         toks = _tokens(f)
         found = lex.lookup(toks)
@@ -599,10 +601,14 @@ def tie(query: Query, context: str, lex: lexical.LexicalIndex, focus: list[str] 
 
 #: The names of a share: a question may ask 多大比例 of a sentence that writes 占比.
 SHARE_WORDS = ("比例", "占比", "比重", "份额", "百分比")
+#: Words that say what kind of figure is asked (a share, a rise, a fall), not what is measured.
+_MEASURE_WORDS = {**{w: "share" for w in SHARE_WORDS},
+                  **{w: "up" for w in ("增长", "增幅", "增速", "提高", "上升", "增加", "上涨")},
+                  **{w: "down" for w in ("下降", "降幅", "降低", "减少")}}
 
 _RATE_CLASSES = [("share", re.compile(r"比重|占比|比例|份额|百分比|占.{0,6}的?比|share|proportion|percentage of", re.I)),
-                 ("up", re.compile(r"增长|增幅|增速|提高|上升|增加|上涨|涨|升了|grow|increase|rise", re.I)),
-                 ("down", re.compile(r"下降|降幅|降低|减少|降了|降(?=多少|几)|decline|decrease|fall|drop", re.I)),
+                 ("up", re.compile(r"增长|增幅|增速|提高|上升|增加|上涨|涨|升了|多了|grow|increase|rise", re.I)),
+                 ("down", re.compile(r"下降|降幅|降低|减少|降了|降(?=多少|几)|少了|decline|decrease|fall|drop", re.I)),
                  ("rate", re.compile(r"([\u4e00-\u9fff]{1,3})率"))]
 
 
@@ -695,8 +701,8 @@ def _compatible(query: Query, c: Candidate) -> bool:
 def _in_question(query: Query, c: Candidate) -> bool:
     q = lexical.normalize(query.text)
     t = lexical.normalize(c.text)
-    if t in q:
-        return True
+    if t in q or (c.kind == "person" and re.sub(r"^(?:中共|中国共产党)", "", t) in q):
+        return True  # 谁是省委书记 is not answered by 中共省委书记: the question's own title
     bare = re.match(r"[0-9.]+", t)
     return bool(bare) and c.kind in ("count", "amount") and bare.group() in re.findall(r"[0-9.]+", q) and \
         query.want not in ("count", "amount")

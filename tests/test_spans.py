@@ -388,3 +388,10 @@ def test_what_is_not_done_is_not_answered_by_what_is():
     assert short("汛期转移了多少群众？", sentence) == "3万人"
     assert short("汛期没转移的群众有多少？", sentence) is None
     assert short("被洪水淹没的农田有多少亩？", "洪水淹没农田500亩。") == "500亩"  # 淹没 negates nothing
+
+
+def test_a_rise_or_share_word_is_the_kind_of_figure_not_what_is_measured():
+    sentence = "去年全市粮食产量300万吨、增长5%，外调电量占比20%。"
+    assert short("全市外调电量同比增长多少？", sentence) is None  # 5% is the grain's rise
+    assert short("全市粮食产量比上一年多了多少？", sentence) == "5%"
+    assert short("谁是某市市委书记？", "（作者为中共某市市委书记）") is None  # the question's own title is no answer
