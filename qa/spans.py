@@ -629,17 +629,30 @@ def _direction_compatible(query: Query, c: Candidate) -> bool:
     figure gap (连续几年保持多大的降幅), the rise or fall is the second gap's."""
     second = _SECOND_FIGURE.match(query.right)
     right = second.group() if second else query.right
-    q = rate_class(query.left + " " + right) if not query.english else rate_class(query.text)
-    if q is None or q[0] not in ("up", "down"):
+    q = direction(query.left + " " + right) if not query.english else direction(query.text)
+    if q is None:
         return True
-    mine = rate_class(c.context[:c.context.rfind(c.text)] if c.text in c.context else c.context)
-    return mine is not None and mine[0] == q[0]
+    return direction(c.context[:c.context.rfind(c.text)] if c.text in c.context else c.context) == q
+
+
+def direction(text: str) -> str | None:
+    """Whether ``text`` speaks of a rise ("up") or a fall ("down"), by its last such word; None if neither
+    (比例下降了 speaks of a fall, though it names a share too)."""
+    last = None
+    for name, pat in _RATE_CLASSES:
+        if name in ("up", "down"):
+            for m in pat.finditer(text):
+                if last is None or m.start() > last[1]:
+                    last = (name, m.start())
+    return last[0] if last else None
 
 
 def _rate_compatible(query: Query, c: Candidate) -> bool:
     q = rate_class(query.left + " " + query.right) if not query.english else rate_class(query.text)
     if q is None:
         return True
+    if direction(query.text if query.english else query.left + " " + query.right):
+        return _direction_compatible(query, c)  # 比例下降了多少: a fall of the share, not the share
     mine = rate_class(c.context[:c.context.rfind(c.text)] if c.text in c.context else c.context)
     if mine is None:
         return True
@@ -670,13 +683,16 @@ def _compatible(query: Query, c: Candidate) -> bool:
             return False
         if c.kind == "ordinal":  # 第三次 answers 几次
             return bool(query.unit) and query.unit != "个" and c.text.endswith(query.unit)
+        if want == "amount" and not query.unit and c.unit in ("年", "天", "月", "周", "岁"):
+            return False  # SO2浓度是多少 is not answered by 连续四年: a duration measures no amount
         if query.unit and query.unit not in ("个",):
             ok = c.unit == query.unit or (c.unit or "").endswith(query.unit)
         elif query.unit == "个":  # 多少个省份 counts things: 4356万吨 is no count of them, 22个 or 22省 may be
             ok = c.kind in ("count", "number")
         else:
             ok = c.kind != "percent" or want == "amount"
-        return ok and _direction_compatible(query, c)
+        # 连续下降了几年: the years are counted, the fall is what happened in them
+        return ok and (query.unit in ("年", "天", "月", "周") or _direction_compatible(query, c))
     if want == "ordinal":
         return c.kind == "ordinal"
     if want == "time":
@@ -763,6 +779,7 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         sims = [got[c.context] for _, c in pools]
     q_rate = rate_class(query.text if query.english else query.left + " " + query.right)
     asks_level = q_rate is None or q_rate[0] not in ("up", "down")
+    verb = asked_verb(query)
     polarity = _polarity(query)
     # 还有多少户没加固: what is not done is not written with the verb of what is done (暂不具备开工条件)
     not_done_focus = None
@@ -770,6 +787,8 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         not_done_focus = [f for f in query.focus if not f.startswith(("没", "未")) and
                           not re.search(rf"(?:没|未)[\u4e00-\u9fff]?{re.escape(f)}", query.text)] or None
     for n, (i, c) in enumerate(pools):
+        if verb and c.kind in ("count", "amount", "number") and verb in sentences[i] and verb not in c.context:
+            continue  # 化解了多少 over 排查隐患29.6万件，…化解率97.52%: the figure counts another deed
         # a list is the matter of its sentence: it is tied through the whole sentence (and every
         # clause of the question), and among the lists of a sentence the one whose own clause carries
         # the focus ranks first
@@ -830,6 +849,16 @@ def _two_figures(sentence: str, c: Candidate, between: str) -> Candidate | None:
         return None
     b = nxt.end + (len(m.group()) if (m := re.match(r"以上|以下|左右|之多|多", sentence[nxt.end:])) else 0)
     return Candidate(sentence[c.start:b], c.start, b, c.kind, c.unit, c.context)
+
+
+def asked_verb(query: Query) -> str | None:
+    """The verb right before a figure question word (化解|了多少, 排查|了多少件), or None."""
+    if query.english or query.want not in ("count", "amount") or not query.left:
+        return None
+    cut = [(w, f) for w, f in words.cut(re.sub(r"[了的过]+$", "", query.left)) if f != "x"]
+    if cut and cut[-1][1].startswith("v") and len(cut[-1][0]) >= 2:
+        return cut[-1][0]
+    return None
 
 
 def _polarity(query: Query) -> str | None:

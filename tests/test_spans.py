@@ -395,3 +395,21 @@ def test_a_rise_or_share_word_is_the_kind_of_figure_not_what_is_measured():
     assert short("全市外调电量同比增长多少？", sentence) is None  # 5% is the grain's rise
     assert short("全市粮食产量比上一年多了多少？", sentence) == "5%"
     assert short("谁是某市市委书记？", "（作者为中共某市市委书记）") is None  # the question's own title is no answer
+
+
+def test_a_change_of_a_share_is_not_the_share():
+    sentence = "去年全市优良天数比例为80%，同比提高2个百分点。"
+    assert short("全市优良天数比例是多少？", sentence) == "80%"
+    assert short("全市优良天数比例提高了多少？", sentence) == "2个百分点"
+    assert short("全市优良天数比例下降了多少？", sentence) is None  # 80% is a level, and it rose
+
+
+def test_a_duration_measures_no_amount():
+    assert short("全市PM10浓度是多少？", "全市PM10浓度连续三年下降。") is None
+    assert short("全市PM10浓度连续下降了几年？", "全市PM10浓度连续三年下降。") == "三年"
+
+
+def test_a_figure_of_another_deed_does_not_answer():
+    sentence = "去年排查隐患3万件，化解率达95%。"
+    assert short("隐患化解了多少？", sentence) != "3万件"  # 3万件 were found, not resolved
+    assert short("去年排查了多少件隐患？", sentence) == "3万件"
