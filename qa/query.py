@@ -284,6 +284,9 @@ def analyse(question: str) -> Query:
             before_wh = re.sub(r"(是|为|达|达到|有|约|大约|共|一共|总共|了|到|到了|的)+$", "", text[:m.start()])
             if unit is None and MONEY.search(before_wh):
                 unit = "元"  # 生产总值是多少, 损失了多少: money
+            counted = re.search(r"(人|户|件|起|家|次|个|所|座|名)数$|(人)口$", before_wh) if unit is None else None
+            if counted:
+                unit = counted.group(1) or counted.group(2)  # 死亡人数是多少: a count of people
             q.unit = unit
             before = re.sub(r"(是|为|达|达到|有|约|大约|共|一共|总共|了|到|到了)+$", "", text[:m.start()])
             if m.group() in ("百分之几", "几成") or _RATE_NOUN.search(before) or before.endswith("百分之") or \

@@ -780,6 +780,7 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
     q_rate = rate_class(query.text if query.english else query.left + " " + query.right)
     asks_level = q_rate is None or q_rate[0] not in ("up", "down")
     verb = asked_verb(query)
+    measured, sentence_tokens = measured_words(query), {}
     polarity = _polarity(query)
     # 还有多少户没加固: what is not done is not written with the verb of what is done (暂不具备开工条件)
     not_done_focus = None
@@ -789,6 +790,10 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
     for n, (i, c) in enumerate(pools):
         if verb and c.kind in ("count", "amount", "number") and verb in sentences[i] and verb not in c.context:
             continue  # 化解了多少 over 排查隐患29.6万件，…化解率97.52%: the figure counts another deed
+        if measured and c.kind in ("count", "amount", "number", "percent"):
+            have = sentence_tokens.setdefault(i, set(lexical.tokenize(sentences[i])))
+            if any(_cover(w, have, lex) < 0.5 for w in measured):
+                continue  # 粮食总产量 over 煤炭产量11.9亿吨, 受伤人数 over 死亡11人: another thing measured
         # a list is the matter of its sentence: it is tied through the whole sentence (and every
         # clause of the question), and among the lists of a sentence the one whose own clause carries
         # the focus ranks first
@@ -849,6 +854,26 @@ def _two_figures(sentence: str, c: Candidate, between: str) -> Candidate | None:
         return None
     b = nxt.end + (len(m.group()) if (m := re.match(r"以上|以下|左右|之多|多", sentence[nxt.end:])) else 0)
     return Candidate(sentence[c.start:b], c.start, b, c.kind, c.unit, c.context)
+
+
+def measured_words(query: Query) -> list[str]:
+    """The words of the noun phrase right before a figure question word, which names the thing measured
+    (粮食|总产量 in 粮食总产量是多少, 煤矿|受伤 in 煤矿受伤人数是多少): every one of them must be in the
+    figure's sentence (the clause may say 事故率 for 交通事故率, having named 交通事故 before), since each
+    changes what is measured. Empty when a verb stands before the question word (转移安置了多少群众)."""
+    if query.english or query.want not in ("count", "amount", "percent") or not query.left:
+        return []
+    left = re.sub(r"(?:是|有|为|达到|达|约|共|一共|总共|大概|大约)+$", "", query.left)
+    if left == query.left and not re.search(r"(?:的)$", left):
+        return []  # no copula before the question word: 转移了多少, 产量多少 (the focus check suffices)
+    left = re.sub(r"的$", "", left)
+    run = []
+    for w, f in reversed([(w, f) for w, f in words.cut(left) if f != "x"]):
+        if not f.startswith(("n", "vn", "a", "z", "b", "v")) or f.startswith(("ns", "nr", "nt")) or w in ("的",):
+            break
+        run.append(w)
+    return [w for w in reversed(run) if len(w) >= 2 and w not in _MEASURE_WORDS and
+            not re.fullmatch(r"[\u4e00-\u9fff]?数|数量|总量|总数|规模|水平|情况", w)]  # 人数, 户数: the unit
 
 
 def asked_verb(query: Query) -> str | None:

@@ -86,3 +86,10 @@ def test_a_comparison_with_the_year_before_is_a_frame_not_a_focus_or_qualifier()
 def test_what_is_measured_in_money_asks_for_yuan(question):
     q = analyse(question)
     assert (q.want, q.unit) == ("amount", "元")
+
+
+@pytest.mark.parametrize("question,unit", [("死亡人数是多少？", "人"), ("事故起数是多少？", "起"), ("受灾户数是多少？", "户"),
+                                           ("全市人口是多少？", "人")])
+def test_a_count_noun_before_the_question_word_gives_the_unit(question, unit):
+    q = analyse(question)
+    assert (q.want, q.unit) == ("count", unit)

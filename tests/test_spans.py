@@ -413,3 +413,13 @@ def test_a_figure_of_another_deed_does_not_answer():
     sentence = "去年排查隐患3万件，化解率达95%。"
     assert short("隐患化解了多少？", sentence) != "3万件"  # 3万件 were found, not resolved
     assert short("去年排查了多少件隐患？", sentence) == "3万件"
+
+
+@pytest.mark.parametrize("question,answer", [
+    ("2020年全市交通事故死亡人数是多少？", "5人"),  # 人数 counts people
+    ("2020年全市交通事故受伤人数是多少？", None),  # the dead are not the injured
+    ("2020年全市新能源事故直接经济损失是多少？", None),  # 新能源 is not in the sentence: another thing measured
+    ("2020年全市交通事故直接经济损失是多少？", "300万元"),
+])
+def test_every_word_of_the_thing_measured_is_in_the_clause(lex, question, answer):
+    assert short(question, ACCIDENTS, lex) == answer
