@@ -147,8 +147,8 @@ def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, spa
         span=span.text if span is not None and span.tied else None,
         untied=bool(untied),
         focus=list(query.focus),
-        missing_qualifiers=missing_qualifiers(query, passage, span.context if span is not None and span.tied
-                                              else None) + absent_scopes(query, contains),
+        missing_qualifiers=list(dict.fromkeys(missing_qualifiers(query, passage, span.context if span is not None and
+                                                                 span.tied else None) + absent_scopes(query, contains))),
         incomplete=query.incomplete,
     )
 

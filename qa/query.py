@@ -247,7 +247,8 @@ def analyse(question: str) -> Query:
     q.incomplete = incomplete_reason(text)
     # the comparison frame is blanked out (same length, so offsets hold) before qualifiers and words are read
     framed = _VS_LAST_YEAR.sub(lambda m: " " * len(m.group()), text) if not english else text
-    q.qualifiers = [w for w in QUALIFIERS if w in framed] + [m.group() for m in _ORDINAL_QUALIFIER.finditer(framed)]
+    q.qualifiers = [w for w in QUALIFIERS if w in framed] + [_whole_superlative(framed, m)
+                                                             for m in _ORDINAL_QUALIFIER.finditer(framed)]
     if english:
         _analyse_english(q)
         return q
@@ -319,6 +320,16 @@ def analyse(question: str) -> Query:
     if not q.typed:  # 最根本的考量, 想达到啥目标: superlatives and plans qualify figures, not phrases
         q.qualifiers = [w for w in q.qualifiers if not w.startswith("最") and w not in _PLAN_WORDS]
     return q
+
+
+def _whole_superlative(text: str, m: re.Match) -> str:
+    """最 with the whole word it qualifies (最|严重 -> 最严重, not 最严); other qualifiers as matched."""
+    if not m.group().startswith("最") or len(m.group()) != 2:
+        return m.group()
+    nxt = words.cut(text[m.start() + 1:m.start() + 5])
+    if nxt and len(nxt[0][0]) == 2 and nxt[0][1].startswith(("a", "d")) and text.startswith(nxt[0][0], m.start() + 1):
+        return "最" + nxt[0][0]
+    return m.group()
 
 
 def _cn_int(s: str) -> int | None:
