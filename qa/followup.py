@@ -51,7 +51,7 @@ import re
 from dataclasses import dataclass
 
 from . import words
-from .query import incomplete_reason
+from .query import about_the_document, incomplete_reason
 
 #: Earlier turns looked at (most recent last).
 MAX_HISTORY = 8
@@ -130,6 +130,8 @@ def is_followup(text: str, contains) -> bool:
     t = text.strip()
     if incomplete_reason(t):
         return True
+    if about_the_document(t):
+        return False  # 这篇文章是谁写的: its topic is the document
     if re.search(r"[a-zA-Z]{3}", t) and not re.search(r"[\u4e00-\u9fff]", t):
         return False  # English: only the explicit patterns above
     if _ADDITIVE.search(t):

@@ -161,6 +161,13 @@ class Query:
                              "list", "author")
 
 
+def about_the_document(text: str) -> bool:
+    """Whether ``text`` asks about the document itself (这篇文章是谁写的, 本文讲了什么, who wrote this): it is
+    complete however short, since the document is its topic."""
+    t = text.strip()
+    return bool(_AUTHOR.search(t) or _EN_AUTHOR.search(t) or re.match(r"(?:请问)?(?:这篇|本篇|该篇|此篇)(?:文章|文)|本文", t))
+
+
 def cjk_share(text: str) -> float:
     letters = [c for c in text if c.isalpha()]
     return sum("\u3400" <= c <= "\u9fff" for c in letters) / len(letters) if letters else 0.0

@@ -109,3 +109,9 @@ def test_pointing_phrases_with_a_count_are_pronouns():
 def test_a_parallel_predicate_replaces_the_earlier_one():
     res = resolve("那要发展哪些新能源？", ["全市要保障哪些粮食安全？"], contains)
     assert res.text == "全市要发展哪些新能源？"
+
+
+def test_a_question_about_the_document_itself_is_no_follow_up():
+    from qa.followup import is_followup
+    for question in ("这篇文章是谁写的？", "本文讲了什么？", "Who wrote this article?"):
+        assert not is_followup(question, lambda phrase: False), question
