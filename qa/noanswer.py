@@ -92,10 +92,18 @@ def missing_qualifiers(query: Query, passage: str, clause: str | None = None) ->
     whole = lexical.normalize(passage)
     out = [w for w in query.qualifiers if not any(v in text for v in _SAME_QUALIFIER.get(w, (w,)))]
     for w in SCOPES:
-        if w in query.text and w not in whole and any(o in whole for o in SCOPES + ("我省", "本省", "我市")
-                                                      if o != w and not (w == "全省" and o in ("我省", "本省"))):
+        if w in query.text and w not in whole and any(o in whole for o in other_scopes(w)):
             out.append(w)
     return out
+
+
+#: Words that name the same scope as a scope word (全省 and 我省 are one province).
+_SAME_SCOPE = {"全省": ("我省", "本省"), "全国": ("我国",), "全市": ("我市", "本市")}
+
+
+def other_scopes(w: str) -> list[str]:
+    """The scope words that speak of a scope other than ``w``'s (for 全国: 全省, 我省, 全市 …)."""
+    return [o for o in SCOPES + ("我省", "本省", "我市", "本市", "我国") if o != w and o not in _SAME_SCOPE.get(w, ())]
 
 
 def absent_scopes(query: Query, contains) -> list[str]:
@@ -107,10 +115,7 @@ def absent_scopes(query: Query, contains) -> list[str]:
         return []
     if isinstance(contains, str):
         contains = lexical.normalize(contains).__contains__
-    others = ("全国", "全省", "全市", "全县", "我省", "本省", "我市", "本市", "我国")
-    return [w for w in asked if not contains(w) and any(contains(o) for o in others if o != w and
-                                                        not (w == "全省" and o in ("我省", "本省")) and
-                                                        not (w == "全国" and o == "我国"))]
+    return [w for w in asked if not contains(w) and any(contains(o) for o in other_scopes(w))]
 
 
 @dataclass

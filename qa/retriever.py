@@ -310,11 +310,10 @@ class Retriever:
         ranked passages, then among the chunks that use the word 作者 at all (the top passage's
         document first)."""
         text = query.text
-        for j in range(len(passages)):
+        for j in range(1, len(passages)):  # the top one has none (the caller looked)
             got = self._short(query, chunks[j], passages[j].answer_start, s["q"])
             if got is not None:
-                if j:
-                    self._promote(passages, chunks, j)
+                self._promote(passages, chunks, j)
                 return got
         ix = self.index
         ids = [int(i) for i in ix.lexical.candidates(BYLINE_WORD, BYLINE_DEPTH, max_df=1.0)]
@@ -360,30 +359,29 @@ class Retriever:
         """
         passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, max(k, PROMOTE_DEPTH))
         short = self._short(query, chunks[0], passages[0].answer_start, s["q"])
-        if query.want == "author" and short is None:
-            short = self._byline(query, s, passages, chunks)
 
         def answers(sp, chunk) -> bool:  # a tied span whose clause has the question's qualifiers
             return sp is not None and sp.tied and not noanswer.missing_qualifiers(query, chunk.text, sp.context)
 
-        if query.typed and not query.incomplete and not answers(short, chunks[0]):
+        def promote_first(ok, ratio: float | None):  # the first of the next passages whose span is ok
             for j in range(1, min(PROMOTE_DEPTH, len(passages))):
-                if passages[j].score < PROMOTE_RATIO * passages[0].score:
+                if ratio is not None and passages[j].score < ratio * passages[0].score:
                     break
                 other = self._short(query, chunks[j], passages[j].answer_start, s["q"])
-                if answers(other, chunks[j]):
+                if ok(other, chunks[j]):
                     self._promote(passages, chunks, j)
-                    short = other
-                    break
+                    return other
+            return None
+
+        if query.want == "author":
+            if short is None:
+                short = self._byline(query, s, passages, chunks)
+        elif query.typed and not query.incomplete and not answers(short, chunks[0]):
+            short = promote_first(answers, PROMOTE_RATIO) or short
         elif short is None and spans.asks_name(query) and not query.incomplete:
             # 那个行动叫什么: a quoted name of the kind asked (“…”行动) is as telling as a figure of the kind
             # asked, and a passage that has none does not answer however well it shares the words
-            for j in range(1, min(PROMOTE_DEPTH, len(passages))):
-                other = self._short(query, chunks[j], passages[j].answer_start, s["q"])
-                if other is not None:
-                    self._promote(passages, chunks, j)
-                    short = other
-                    break
+            short = promote_first(lambda sp, _: sp is not None, None)
         sig = noanswer.signals(query, self.index.lexical, self.contains, chunks[0].section + "\n" + chunks[0].text,
                                short)
         return passages[:k], chunks[:k], short, sig

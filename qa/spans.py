@@ -586,8 +586,7 @@ def tie(query: Query, context: str, lex: lexical.LexicalIndex, focus: list[str] 
             # figure, which the kind checks match; it ties a clause only when the question names nothing else
             if len(focus) > 1:
                 continue
-            here = rate_class(context)
-            if (here and here[0] == kind) or (kind == "share" and any(w in context for w in SHARE_WORDS)):
+            if direction(context) == kind or (kind == "share" and any(w in context for w in SHARE_WORDS)):
                 num, den = num + 1.0, den + 1.0
                 continue
         toks = _tokens(f)
@@ -777,8 +776,7 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         ctx = list(dict.fromkeys(c.context for _, c in pools))
         got = dict(zip(ctx, clause_sim(ctx)))
         sims = [got[c.context] for _, c in pools]
-    q_rate = rate_class(query.text if query.english else query.left + " " + query.right)
-    asks_level = q_rate is None or q_rate[0] not in ("up", "down")
+    asks_level = direction(query.text if query.english else query.left + " " + query.right) is None
     verb = asked_verb(query)
     measured, sentence_tokens = measured_words(query), {}
     polarity = _polarity(query)
@@ -809,7 +807,7 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
         if query.want == "amount":  # an amount asked without a unit: a level before a percentage
             score -= {"amount": 0.0, "count": 0.05, "number": 0.1, "percent": 0.6}.get(c.kind, 0.0)
         if asks_level and c.kind in ("percent", "number", "amount") and \
-                (rate_class(_clause(sentences[i], c.start, c.end, False)) or ("",))[0] in ("up", "down"):
+                direction(_clause(sentences[i], c.start, c.end, False)):
             score -= 0.5  # a level is asked (死亡率是多少): a change (同比下降60.43%) answers something else
         if polarity and c.kind in ("count", "amount", "number", "percent"):
             # 还有多少户没修好 / 已经修好的有多少户, over 900户，除12户暂不具备条件外，其余888户均已竣工
@@ -832,9 +830,9 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
     if second:
         c = _two_figures(sentences[i], c, second.group(1)) or c
     elif query.several and c.kind in ("count", "amount", "percent", "number"):
-        c = _several(query, sentences[i], c, candidates(query, sentences[i]))
+        c = _several(query, sentences[i], c, [x for j, x in pools if j == i])
     elif c.kind in ("count", "amount", "percent", "number"):
-        c = _respective(query, sentences[i], c, candidates(query, sentences[i]), lex, clause_sim)
+        c = _respective(query, sentences[i], c, [x for j, x in pools if j == i], lex, clause_sim)
     return i, c, t
 
 
@@ -904,12 +902,6 @@ def _items(text: str) -> list[str]:
     return [t for t in re.split(r"、|和|与|及", text) if t]
 
 
-def _own_clause(sentence: str, a: int, b: int) -> str:
-    lo = max((sentence.rfind(p, 0, a) for p in "，,。；;！？?!：:、"), default=-1) + 1
-    his = [i for i in (sentence.find(p, b) for p in "，,。；;！？?!：:、") if i >= 0]
-    return sentence[lo:min(his) if his else len(sentence)]
-
-
 def _respective(query: Query, sentence: str, best: Candidate, pool: list[Candidate], lex: lexical.LexicalIndex,
                 clause_sim=None) -> Candidate:
     """``事故8起，死亡11人，死亡率0.009，同比分别下降33.33%、56%、60.43%``: a run of figures after 分别 answers,
@@ -925,7 +917,7 @@ def _respective(query: Query, sentence: str, best: Candidate, pool: list[Candida
     before = [c for c in figures(sentence[:at]) if c.kind in ("count", "amount", "percent", "number")][-n:]
     if len(before) != n:
         return best
-    own = [_own_clause(sentence, c.start, c.end) for c in before]
+    own = [_clause(sentence, c.start, c.end) for c in before]
     text = lexical.normalize(query.text)
     en_units = {u for u, pat in EN_UNITS if pat.search(text)} if query.english else set()
     scores = []
