@@ -148,8 +148,12 @@ def format_reply(result: Answer, doc_lengths: dict[str, int] | None = None, mode
     if result.resolved and (question is None or result.resolved != question.strip()):
         lines.append(f"🔎 **理解为：** {esc(result.resolved)}")
         lines.append("")
+    answered = result.confident and bool(result.answer)
+    if not answered:  # the verdict first, then why: a reader sees at once that there is no answer
+        lines.append("**文中似乎没有回答这个问题。**")
+        lines.append("")
     for note in result.notes:
-        lines.append(f"ℹ️ 提示：{esc(note)}")
+        lines.append(f"ℹ️ {'原因' if not answered else '提示'}：{esc(note)}")
         lines.append("")
     short = (result.short_start, result.short_end) if result.short else None
     if result.confident and result.answer and result.short:
@@ -164,8 +168,6 @@ def format_reply(result: Answer, doc_lengths: dict[str, int] | None = None, mode
         lines.append("")
         lines.append("**引用段落**（按相关度排序，答案句已高亮）")
     else:
-        lines.append("**文中似乎没有回答这个问题。**")
-        lines.append("")
         lines.append("**最接近的段落**（仅供参考，不一定包含答案；高亮的是各段中最接近问题的一句）")
     lines.append("")
     for p in result.passages:
