@@ -44,6 +44,8 @@ ECHO_MAX_CHARS = 2000
 SESSION_CAPACITY = 1000
 #: The largest upload (a document for the library), in bytes.
 MAX_UPLOAD_BYTES = 50 << 20
+#: Every UPLOAD_SWEEP seconds, uploads older than UPLOAD_MAX_AGE seconds that were never added are deleted.
+UPLOAD_SWEEP, UPLOAD_MAX_AGE = 300, 1800
 
 EXAMPLES = [
     "2021年山西煤炭产量是多少？",
@@ -463,7 +465,9 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
         feedback.comment(int(row), text.strip())
         return gr.update(visible=False, value=""), "意见已记录，谢谢！"
 
-    with gr.Blocks(title="qa · 文档问答", analytics_enabled=False) as demo:
+    # uploads that were never added are deleted after UPLOAD_MAX_AGE (added ones at once, in add_documents)
+    with gr.Blocks(title="qa · 文档问答", analytics_enabled=False,
+                   delete_cache=(UPLOAD_SWEEP, UPLOAD_MAX_AGE)) as demo:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
@@ -655,7 +659,7 @@ def run(args: argparse.Namespace) -> int:
                 css=CSS, footer_links=["api", "settings"], auth=logins or None,
                 state_session_capacity=SESSION_CAPACITY, max_file_size=MAX_UPLOAD_BYTES,
                 app_kwargs={"middleware": [Middleware(Guard, api_names=("ask",), uploads=library_dir is not None,
-                                                      max_upload=MAX_UPLOAD_BYTES)]})
+                                                      max_upload=MAX_UPLOAD_BYTES, blocks=demo)]})
         except OSError as exc:
             _log(f"qa serve: cannot listen on {args.host}:{port}: {exc}")
             return 1

@@ -24,6 +24,14 @@ _HEADING = re.compile(rf"^(?:{_NUM}、|（{_NUM}）|第{_NUM}[章节部分]|\d+[
 _RUN_IN = re.compile(rf"^{_NUM}是")
 #: A run-in head: a short first sentence of a paragraph such as 统筹疫情防控。
 _RUN_IN_MAX = 14
+#: Lines shorter than this and without a sentence end, MIN_RUN or more in a row, are packed into
+#: chunks together (a list of words, an address block, a file of one letter per line): a chunk per
+#: line would make a tiny chunk, and a vector, each. A chunk of more than RUN_SENTENCES such lines
+#: is one sentence, not a sentence a line.
+SHORT_LINE = 25
+MIN_RUN = 3
+RUN_SENTENCES = 12
+_ENDS_SENTENCE = re.compile(r"[。！？；!?;…][”’」』）)\]】》]*$")
 
 
 @dataclass(frozen=True)
@@ -181,29 +189,61 @@ def chunk_document(text: str, doc: str, max_chars: int = DEFAULT_MAX_CHARS,
     chunks: list[Chunk] = []
     paras = paragraphs(text)
     marked = {a for a, _ in headings or []}
+
+    def heading(para: Span) -> bool:
+        if marked:
+            return para.start in marked or any(a <= para.start < b for a, b in headings)
+        return is_heading(para.text)
+
     title = paras[0].text if paras and len(paras[0].text) <= 60 and not _SENT_END.search(paras[0].text) else ""
     section = title
-    for para in paras:
-        if marked and (para.start in marked or any(a <= para.start < b for a, b in headings)):
-            section = para.text
-            continue
-        if not marked and is_heading(para.text):
-            section = para.text
-            sub = ""
+    for unit in _short_runs(paras, heading):
+        para = unit[0]
+        if len(unit) > 1:  # a run of short lines: packed like the sentences of one paragraph, and each
+            label = section  # chunk is one sentence (a sentence a line would be a vector a line)
+            sents = list(unit)
         else:
-            head = run_in_head(para.text)
-            sub = head or ""
-        label = " › ".join(x for x in (section, sub) if x)
-        sents = sentences(para.text, para.start)
+            if marked and heading(para):
+                section = para.text
+                continue
+            if not marked and heading(para):
+                section = para.text
+                sub = ""
+            else:
+                head = run_in_head(para.text)
+                sub = head or ""
+            label = " › ".join(x for x in (section, sub) if x)
+            sents = sentences(para.text, para.start)
         for group in _pack(sents, max_chars):
             a, b = group[0].start, group[-1].end
-            inside = tuple((max(s.start, a), min(s.end, b)) for s in sents if s.end > a and s.start < b)
+            if len(unit) > 1:  # the group's pieces are the run's lines themselves
+                inside = tuple((s.start, s.end) for s in group) if len(group) <= RUN_SENTENCES else ((a, b),)
+            else:
+                inside = tuple((max(s.start, a), min(s.end, b)) for s in sents if s.end > a and s.start < b)
             chunks.append(Chunk(
                 id=first_id + len(chunks), doc=doc, section=label,
                 text=text[a:b], start=a, end=b, sentences=inside,
                 page=page_of(a) if page_of is not None else None,
             ))
     return chunks
+
+
+def _short_runs(paras: list[Span], heading) -> list[list[Span]]:
+    """The paragraphs one by one, except runs of MIN_RUN or more short non-heading lines, kept together."""
+    out: list[list[Span]] = []
+    i = 0
+    while i < len(paras):
+        j = i
+        while (j < len(paras) and len(paras[j].text) < SHORT_LINE and not heading(paras[j])
+               and not _ENDS_SENTENCE.search(paras[j].text)):
+            j += 1
+        if j - i >= MIN_RUN:
+            out.append(paras[i:j])
+            i = j
+        else:
+            out.append([paras[i]])
+            i += 1
+    return out
 
 
 def read_document(path: Path) -> str:

@@ -88,6 +88,8 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
                    help=f"largest chunk in characters (default: {chunking.DEFAULT_MAX_CHARS})")
     b.add_argument("--max-file-size", type=float, default=None, metavar="MB",
                    help="skip documents larger than this (default: $QA_MAX_FILE_MB or 50)")
+    b.add_argument("--max-chunks", type=int, default=None, metavar="N",
+                   help="skip documents that would make more chunks than this (default: $QA_MAX_CHUNKS or 50000)")
     _common(b, library=False)
 
     a = sub.add_parser("ask", help="answer one question",
@@ -122,7 +124,9 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
                        description="Your own documents (.txt, .md, .html, .pdf, .docx; Chinese text in UTF-8, "
                        "GB18030/GBK or Big5), kept in a library index apart from the demo article. Adding encodes "
                        "only the new document; every change is atomic, and a running `qa serve --library` picks "
-                       "it up. Ask with `qa ask \"…\" --library`.")
+                       "it up; two changes at once queue, and neither is lost. A folder is added file by file: a "
+                       "file that cannot be read is reported and skipped. Ask with `qa ask \"…\" --library`. "
+                       "Exit status: 0 all done, 3 some files refused (the rest added), 1 nothing could be done.")
     d.add_argument("action", choices=("add", "list", "remove"))
     d.add_argument("items", nargs="*", metavar="FILE_OR_NAME",
                    help="add: files or folders; remove: document names (as `qa docs list` shows them)")
@@ -130,6 +134,9 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
                    help="library folder (default: $QA_LIBRARY or ~/.local/share/qa/library)")
     d.add_argument("--max-file-size", type=float, default=None, metavar="MB",
                    help="refuse files larger than this (default: $QA_MAX_FILE_MB or 50)")
+    d.add_argument("--max-chunks", type=int, default=None, metavar="N",
+                   help="refuse documents that would make more chunks than this (default: $QA_MAX_CHUNKS "
+                        "or 50000)")
     d.add_argument("--json", action="store_true", help="list: print JSON")
     d.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: the bundled one)")
     _store_options(d)
@@ -215,14 +222,18 @@ def cmd_docs(args) -> int:
             extra = [d["format"] or "?", size, f"{d['chunks']} chunks"]
             if d["pages"]:
                 extra.append(f"{d['pages']} pages")
-            if d["encoding"] and d["encoding"] != "utf-8":
-                extra.append(d["encoding"])
+            if d["encoding"]:
+                extra.append(d["encoding"].upper())
             print(f"  {d['name']}  ({', '.join(extra)}; added {d['added']})")
         return 0
     if not args.items:
         print(f"qa docs {args.action}: name at least one {'file' if args.action == 'add' else 'document'}",
               file=sys.stderr)
         return 2
+    if args.action == "add":
+        from .index import max_chunks
+
+        max_chunks(args.max_chunks)  # a bad limit fails before the model loads
     embedder = load_embedder(args.model)
     if args.action == "add":
         from .index import collect_documents
@@ -239,7 +250,8 @@ def cmd_docs(args) -> int:
                 refused += [(str(p), w) for p, w in skipped]
             else:
                 paths.append(item)
-        change = library.add(folder, paths, embedder, max_bytes=_max_bytes(args.max_file_size))
+        change = library.add(folder, paths, embedder, max_bytes=_max_bytes(args.max_file_size),
+                             chunk_cap=args.max_chunks)
         change.refused = refused + change.refused
     else:
         change = library.remove(folder, args.items, embedder)
@@ -253,7 +265,9 @@ def cmd_docs(args) -> int:
         print(f"refused {name}: {why}", file=sys.stderr)
     print(f"qa docs: {len(change.added)} added, {len(change.removed)} removed, {len(change.refused)} refused, "
           f"in {change.seconds:.1f} s ({folder})", file=sys.stderr)
-    return 0 if (change.added or change.removed or change.duplicates) or not change.refused else 1
+    if not change.refused:
+        return 0
+    return 3 if (change.added or change.removed or change.duplicates) else 1
 
 
 def cmd_build(args) -> int:
@@ -268,8 +282,15 @@ def cmd_build(args) -> int:
     except ValueError as exc:
         print(f"qa build: --max-chars: {exc}", file=sys.stderr)
         return 2
+    from .index import max_chunks
+
+    try:
+        cap = max_chunks(args.max_chunks)
+    except ValueError as exc:
+        print(f"qa build: --max-chunks: {exc}", file=sys.stderr)
+        return 2
     build_index(sources, _target(args, folder), load_embedder(args.model), max_chars,
-                max_bytes=_max_bytes(args.max_file_size))
+                max_bytes=_max_bytes(args.max_file_size), chunk_cap=cap)
     return 0
 
 
@@ -372,6 +393,16 @@ def _question_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:  # `qa docs list | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush goes nowhere, quietly
+        return 0
+
+
+def _main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(encoding="utf-8", errors="replace")
@@ -391,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .embedding import ModelError
     from .index import IndexError_
+    from .locking import LockTimeout
 
     try:
         if args.command == "build":
@@ -416,9 +448,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             from . import evaluate
             return evaluate.run(args)
-    except (ModelError, IndexError_, FileNotFoundError, ValueError) as exc:
+    except (ModelError, IndexError_, FileNotFoundError, ValueError, LockTimeout) as exc:
         print(f"qa {args.command}: {exc}", file=sys.stderr)
         return 1
+
     except KeyboardInterrupt:
         print(f"qa {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS feedback (
 MAX_TEXT = 4000
 
 
+def _text(text: str | None) -> str:
+    """What is stored of a user's text: at most MAX_TEXT characters, valid UTF-8 (a lone surrogate,
+    which SQLite cannot store, becomes '?'; the rest of the comment is kept)."""
+    return (text or "")[:MAX_TEXT].encode("utf-8", "replace").decode("utf-8")
+
+
 def default_path(index_dir: Path) -> Path:
     """``QA_FEEDBACK``, else ``feedback.sqlite`` in the index folder."""
     env = os.environ.get("QA_FEEDBACK")
@@ -78,14 +84,14 @@ class FeedbackStore:
         cur = self._db().execute(
             "INSERT INTO feedback (time, rating, question, resolved, answer, short, confident, passages, mode, "
             "generation, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), rating, question[:MAX_TEXT],
+            (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), rating, _text(question),
              answer.get("resolved"), answer.get("answer"), answer.get("short"), int(bool(answer.get("confident"))),
-             json.dumps(passages, ensure_ascii=False), mode, generation, (comment or "")[:MAX_TEXT] or None))
+             json.dumps(passages, ensure_ascii=False), mode, generation, _text(comment) or None))
         return int(cur.lastrowid)
 
     def comment(self, row: int, text: str) -> None:
         """Attach (or replace) the comment of a stored rating."""
-        self._db().execute("UPDATE feedback SET comment = ? WHERE id = ?", (text[:MAX_TEXT], int(row)))
+        self._db().execute("UPDATE feedback SET comment = ? WHERE id = ?", (_text(text), int(row)))
 
     def rows(self) -> list[dict]:
         cur = self._db().execute("SELECT * FROM feedback ORDER BY id")

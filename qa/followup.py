@@ -97,7 +97,10 @@ def history_questions(history) -> list[str]:
         elif isinstance(turn, dict) and turn.get("role") in ("user", "assistant"):
             content = turn.get("content")
             if isinstance(content, list):  # Gradio may send [{"type": "text", "text": ...}]
-                content = " ".join(c.get("text", "") for c in content if isinstance(c, dict))
+                parts = [c.get("text", "") for c in content if isinstance(c, dict)]
+                if not all(isinstance(t, str) for t in parts):
+                    raise ValueError(f"history[{i}]: the text of each content part must be a string")
+                content = " ".join(parts)
             if not isinstance(content, str):
                 raise ValueError(f"history[{i}]: the message content must be text")
             if turn["role"] == "user":

@@ -89,7 +89,8 @@ def collect_documents(paths: list[Path], skipped: list | None = None) -> dict[st
     """Map document name (file name) to path for the documents under ``paths`` in a supported format.
 
     A file named on its own in an unsupported format is an error; in a folder it is skipped (and
-    listed in ``skipped`` with the reason, when given). Hidden files and folders are ignored.
+    listed in ``skipped`` with the reason, when given), as is a file whose name is not valid UTF-8
+    (it could be neither stored nor shown). Hidden files and folders are ignored.
     """
     if isinstance(paths, (str, os.PathLike)):
         raise ValueError(f"sources must be a list of paths, not a single {type(paths).__name__} ({paths!s:.60})")
@@ -100,11 +101,17 @@ def collect_documents(paths: list[Path], skipped: list | None = None) -> dict[st
             for f in sorted(p.rglob("*")):
                 if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
                     continue
+                if not _utf8_name(f.name):
+                    if skipped is not None:
+                        skipped.append((f, "its file name is not valid UTF-8: rename it and add it again"))
+                    continue
                 if formats.supported(f):
                     files.append(f)
                 elif skipped is not None:
                     skipped.append((f, f"{f.suffix or 'no suffix'}: not a supported format"))
         elif p.is_file():
+            if not _utf8_name(p.name):
+                raise ValueError(f"{os.fsencode(p)!r}: the file name is not valid UTF-8: rename it first")
             if not formats.supported(p):
                 raise ValueError(f"{p}: {p.suffix or 'a file without a suffix'} is not a supported format "
                                  f"(supported: {', '.join(DOC_SUFFIXES)})")
@@ -118,6 +125,14 @@ def collect_documents(paths: list[Path], skipped: list | None = None) -> dict[st
     if not found:
         raise FileNotFoundError(f"No documents ({', '.join(DOC_SUFFIXES)}) found in: " + ", ".join(map(str, paths)))
     return found
+
+
+def _utf8_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # undecodable bytes of the name, kept by Python as lone surrogates
+        return False
 
 
 def _sha256_bytes(data: bytes) -> str:
@@ -271,17 +286,42 @@ def encode_new(embedder, texts: list[str], hashes: list[str], cache: dict[str, n
     return np.stack([cache[h] for h in hashes]).astype(np.float32, copy=False)
 
 
+#: Most chunks one document may make (``--max-chunks``, ``QA_MAX_CHUNKS``): the file-size limit bounds
+#: the bytes, this bounds the index (a file of 300,000 one-letter paragraphs is small but not cheap).
+MAX_CHUNKS = 50_000
+
+
+def max_chunks(value: int | None = None) -> int:
+    """The chunk cap: ``value``, else ``QA_MAX_CHUNKS``, else :data:`MAX_CHUNKS`."""
+    raw = value if value is not None else os.environ.get("QA_MAX_CHUNKS") or MAX_CHUNKS
+    try:
+        n = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"the chunk limit must be a whole number, not {raw!r}") from None
+    if not 1 <= n <= 10_000_000:
+        raise ValueError(f"the chunk limit must be from 1 to 10000000, not {n}")
+    return n
+
+
 def read_documents(paths: dict[str, Path], max_bytes: int = formats.MAX_FILE_BYTES,
-                   added: str | None = None) -> tuple[dict[str, dict], list[tuple[Path, str]]]:
+                   added: str | None = None, max_chars: int = chunking.DEFAULT_MAX_CHARS,
+                   chunk_cap: int | None = None) -> tuple[dict[str, dict], list[tuple[Path, str]]]:
     """Read each file of ``paths`` (name -> path): the document records to index, and the files
-    refused with their one-line reason."""
+    refused with their one-line reason (unreadable, or more than ``chunk_cap`` chunks)."""
     docs, refused = {}, []
+    cap = max_chunks(chunk_cap)
     for name, path in paths.items():
         try:
             doc = formats.read(path, max_bytes)
         except formats.Refused as exc:
             refused.append((path, str(exc)))
             continue
+        if len(doc.text) > cap:  # a shorter text cannot make more chunks than characters
+            n = len(chunking.chunk_document(doc.text, name, max_chars, headings=doc.headings or None))
+            if n > cap:
+                refused.append((path, f"would make {n:,} chunks, over the limit of {cap:,} per document "
+                                      "(--max-chunks or QA_MAX_CHUNKS raise it)"))
+                continue
         docs[name] = {"text": doc.text, "sha256": _file_sha(path), "path": str(path.resolve()), "format": doc.format,
                       "encoding": doc.encoding, "size": path.stat().st_size, "headings": doc.headings,
                       "pages": doc.pages, "added": added or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -302,7 +342,8 @@ def chunk_documents(docs: dict[str, dict], max_chars: int) -> list[Chunk]:
 
 
 def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = chunking.DEFAULT_MAX_CHARS,
-                progress: bool = True, log=None, max_bytes: int = formats.MAX_FILE_BYTES) -> Index:
+                progress: bool = True, log=None, max_bytes: int = formats.MAX_FILE_BYTES,
+                chunk_cap: int | None = None) -> Index:
     """Read, chunk, embed and index ``sources`` into ``folder`` (atomically, one builder at a time).
 
     A file that cannot be read (empty, binary, scanned, encrypted, too big …) is left out with a
@@ -317,7 +358,7 @@ def build_index(sources: list[Path], folder: Path, embedder, max_chars: int = ch
     paths = collect_documents(sources, skipped)  # bad sources fail before anything is written
     if not milvus:
         _check_target(folder)
-    docs, refused = read_documents(paths, max_bytes)
+    docs, refused = read_documents(paths, max_bytes, max_chars=max_chars, chunk_cap=chunk_cap)
     for path, why in skipped + refused:
         log(f"qa: skipped {path}: {why}")
     if not docs:

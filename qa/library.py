@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from pathlib import Path
 from . import chunking, formats
 from .index import (IndexError_, MANIFEST, build_from_documents, check_max_chars, load_index, read_documents,
                     read_manifest, write_empty)
+from .locking import IndexLock
 
 
 def default_library_dir() -> Path:
@@ -43,7 +45,11 @@ def safe_name(name: str) -> str:
     """A document name from an uploaded or given file name: its last path part, without control or
     path characters, never empty, never hidden."""
     name = unicodedata.normalize("NFC", str(name)).replace("\\", "/").split("/")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "_", name).strip().lstrip(".")
+    name = name.encode("utf-8", "replace").decode("utf-8")  # undecodable bytes of a file name
+    # invisible characters go (format marks such as U+202E that reverse the text shown, line and
+    # paragraph separators, unassigned and private-use code points); control characters become '_'
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+    name = re.sub(r"[\x00-\x1f\x7f-\x9f<>:\"|?*]", "_", name).strip().lstrip(".")
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
@@ -91,16 +97,20 @@ def _is_milvus(target) -> bool:
 def ensure(target, embedder) -> None:
     """Make ``target`` (a folder, or a Milvus store) an empty library unless it is one already."""
     if _is_milvus(target):
-        m = target.manifest()
-        if m is None:
-            target.write_empty(embedder)
-        elif not m.get("library"):
-            raise ValueError(f"the index {target.name!r} in {target.uri} is not a library")
+        with _lock(target):
+            m = target.manifest()
+            if m is None:
+                target.write_empty(embedder)
+            elif not m.get("library"):
+                raise ValueError(f"the index {target.name!r} in {target.uri} is not a library")
         return
     folder = Path(target)
-    if not (folder / MANIFEST).exists():
-        _current(folder)  # refuses a folder that holds other files
-        write_empty(folder, embedder)
+    if (folder / MANIFEST).exists():
+        return
+    _current(folder)  # refuses a folder that holds other files, before the lock file is made in it
+    with _lock(folder):
+        if not (folder / MANIFEST).exists():
+            write_empty(folder, embedder)
 
 
 def _current(folder) -> dict[str, dict]:
@@ -138,74 +148,111 @@ def _max_chars(folder) -> int:
         return chunking.DEFAULT_MAX_CHARS
 
 
+#: How long a change waits for another writer of the same library (``QA_LOCK_TIMEOUT``, seconds).
+LOCK_TIMEOUT = 600.0
+
+
+def _lock(target, log=None) -> IndexLock:
+    """The library's writer lock: one change at a time, across threads and processes; the others
+    queue (with a message) and give up after ``QA_LOCK_TIMEOUT`` seconds, naming the holder."""
+    timeout = float(os.environ.get("QA_LOCK_TIMEOUT") or LOCK_TIMEOUT)
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    if _is_milvus(target):  # a Milvus library is locked beside its database, per index name
+        return IndexLock(target.folder, timeout, log, what="changing", name=f".{target.name}.lock")
+    return IndexLock(Path(target), timeout, log, what="changing")
+
+
 def add(folder: Path, paths: list[Path], embedder, names: list[str] | None = None,
-        max_bytes: int = formats.MAX_FILE_BYTES, progress: bool = True, log=None) -> Change:
-    """Add the files ``paths`` (shown as ``names``, e.g. the original names of uploads) to the library."""
+        max_bytes: int = formats.MAX_FILE_BYTES, progress: bool = True, log=None,
+        chunk_cap: int | None = None) -> Change:
+    """Add the files ``paths`` (shown as ``names``, e.g. the original names of uploads) to the library.
+
+    The files are read first; then, holding the library's lock, the current documents are read,
+    names and duplicates settled against them, and the new generation written, so that two adds at
+    once both land (the second one sees the first one's documents)."""
     t0 = time.perf_counter()
     folder = folder if _is_milvus(folder) else Path(folder)
     if isinstance(paths, (str, os.PathLike)):
         raise ValueError("paths must be a list of files")
     change = Change()
-    docs = _current(folder)
-    by_sha = {d["sha256"]: n for n, d in docs.items()}
-    taken = set(docs)
-    wanted: dict[str, Path] = {}
-    shown_as: dict[str, str] = {}
+    read: list[tuple[str, str, dict]] = []  # (shown name, safe name, record)
+    max_chars = _max_chars(folder)
     for i, p in enumerate(map(Path, paths)):
         shown = names[i] if names else p.name
-        if not p.is_file():
-            change.refused.append((shown, "no such file"))
-            continue
-        if not formats.supported(p) and not formats.supported(Path(shown)):
-            change.refused.append((shown, f"{Path(shown).suffix or 'no suffix'}: not a supported format "
-                                          f"({', '.join(sorted(set(formats.SUFFIXES)))})"))
-            continue
-        name = _free_name(safe_name(shown), taken | set(wanted))
-        wanted[name] = p
-        shown_as[name] = shown
-    # read each file under its shown name's format (an upload's temporary name may lack the suffix)
-    read: dict[str, dict] = {}
-    for name, p in wanted.items():
-        src = p
-        if not formats.supported(p):  # read it by the suffix of the name it was given
-            src = p.with_name(p.name + Path(name).suffix)
-            shutil.copyfile(p, src)
-        try:
-            got, refused = read_documents({name: src}, max_bytes)
-        finally:
-            if src != p:
-                src.unlink(missing_ok=True)
-        if refused:
-            change.refused.append((shown_as[name], refused[0][1]))
-            continue
-        d = got[name]
-        d["path"] = None  # a library keeps the text; where the file was does not matter
-        if d["sha256"] in by_sha:
-            change.duplicates.append((shown_as[name], by_sha[d["sha256"]]))
-            continue
-        by_sha[d["sha256"]] = name
-        read[name] = d
-        change.added.append((name, d.get("read_as", "")))
-    if read:
-        docs.update(read)
-        _write(folder, docs, embedder, progress, log)
+        got = _read_one(p, shown, max_bytes, change, max_chars, chunk_cap)
+        if got is not None:
+            read.append((shown, safe_name(shown), got))
+    if not read:
+        change.seconds = time.perf_counter() - t0
+        return change
+    with _lock(folder, log):
+        docs = _current(folder)
+        by_sha = {d["sha256"]: n for n, d in docs.items()}
+        new: dict[str, dict] = {}
+        for shown, name, d in read:
+            if d["sha256"] in by_sha:
+                change.duplicates.append((shown, by_sha[d["sha256"]]))
+                continue
+            name = _free_name(name, set(docs) | set(new))
+            by_sha[d["sha256"]] = name
+            new[name] = d
+            change.added.append((name, d.get("read_as", "")))
+        if new:
+            docs.update(new)
+            _write(folder, docs, embedder, progress, log)
     change.seconds = time.perf_counter() - t0
     return change
+
+
+def _read_one(p: Path, shown: str, max_bytes: int, change: Change, max_chars: int,
+              chunk_cap: int | None) -> dict | None:
+    """The record of one file (see :func:`qa.index.read_documents`), or None with the reason in ``change``."""
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:
+        change.refused.append((shown.encode("utf-8", "replace").decode("utf-8"),
+                               "its file name is not valid UTF-8: rename it and add it again"))
+        return None
+    if not p.is_file():
+        change.refused.append((shown, "no such file"))
+        return None
+    if not formats.supported(p) and not formats.supported(Path(shown)):
+        change.refused.append((shown, f"{Path(shown).suffix or 'no suffix'}: not a supported format "
+                                      f"({', '.join(sorted(set(formats.SUFFIXES)))})"))
+        return None
+    name = safe_name(shown)
+    src = p
+    if not formats.supported(p):  # an upload's temporary name may lack the suffix: read it by the shown name's
+        src = p.with_name(p.name + Path(name).suffix)
+        shutil.copyfile(p, src)
+    try:
+        got, refused = read_documents({name: src}, max_bytes, max_chars=max_chars, chunk_cap=chunk_cap)
+    finally:
+        if src != p:
+            src.unlink(missing_ok=True)
+    if refused:
+        change.refused.append((shown, refused[0][1]))
+        return None
+    d = got[name]
+    d["path"] = None  # a library keeps the text; where the file was does not matter
+    return d
 
 
 def remove(folder: Path, names: list[str], embedder, progress: bool = True, log=None) -> Change:
     """Remove documents by name (encodes nothing: every vector is already there)."""
     t0 = time.perf_counter()
-    docs = _current(folder)
     change = Change()
-    for n in names:
-        if n in docs:
-            del docs[n]
-            change.removed.append(n)
-        else:
-            change.refused.append((n, "not in the library"))
-    if change.removed:
-        _write(folder if _is_milvus(folder) else Path(folder), docs, embedder, progress, log)
+    folder = folder if _is_milvus(folder) else Path(folder)
+    with _lock(folder, log):
+        docs = _current(folder)
+        for n in names:
+            if n in docs:
+                del docs[n]
+                change.removed.append(n)
+            else:
+                change.refused.append((n, "not in the library"))
+        if change.removed:
+            _write(folder, docs, embedder, progress, log)
     change.seconds = time.perf_counter() - t0
     return change
 

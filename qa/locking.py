@@ -2,9 +2,13 @@
 
 Builds of one folder take an exclusive ``flock`` on ``<folder>/.lock`` and write
 their PID into it, so a second builder can say who holds the folder and wait for
-it (or give up after ``timeout`` seconds with "index is being built by PID n").
+it (or give up after ``timeout`` seconds, saying which PID holds it).
 The kernel releases the lock when its holder dies, ``kill -9`` included, so a
 crashed build never leaves the folder locked.
+
+The lock is re-entrant within a thread: a library change holds it for its whole
+read-modify-write (:mod:`qa.library`) and the build it calls takes it again without
+waiting on itself. Other threads and processes queue.
 
 Readers take no lock: a build never changes a generation once written and swaps
 ``manifest.json`` atomically (see :mod:`qa.index`).
@@ -14,6 +18,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -24,13 +29,21 @@ class LockTimeout(RuntimeError):
     """Another process holds the index folder for longer than we were willing to wait."""
 
 
-class IndexLock:
-    """``with IndexLock(folder, timeout=None, log=print):`` -- exclusive, waits (``timeout=None``: forever)."""
+#: (lock file, thread id) -> [fd, depth] of the locks this process holds, for re-entry.
+_HELD: dict[tuple[str, int], list[int]] = {}
 
-    def __init__(self, folder: Path, timeout: float | None = None, log=None, poll: float = 0.1):
-        self.path = Path(folder) / LOCK_NAME
-        self.timeout, self.log, self.poll = timeout, log, poll
+
+class IndexLock:
+    """``with IndexLock(folder, timeout=None, log=print):`` -- exclusive, waits (``timeout=None``: forever).
+
+    ``what`` names the work in messages (``building``, ``changing``); ``name`` the lock file."""
+
+    def __init__(self, folder: Path, timeout: float | None = None, log=None, poll: float = 0.1,
+                 what: str = "building", name: str = LOCK_NAME):
+        self.path = Path(folder) / name
+        self.timeout, self.log, self.poll, self.what = timeout, log, poll, what
         self._fd: int | None = None
+        self._key = (os.path.abspath(self.path), threading.get_ident())
 
     def holder(self) -> str:
         try:
@@ -39,6 +52,10 @@ class IndexLock:
             return "unknown"
 
     def __enter__(self) -> "IndexLock":
+        held = _HELD.get(self._key)
+        if held is not None:  # this thread holds it already
+            held[1] += 1
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         start, told = time.monotonic(), False
@@ -53,18 +70,25 @@ class IndexLock:
             waited = time.monotonic() - start
             if self.timeout is not None and waited >= self.timeout:
                 os.close(fd)
-                raise LockTimeout(f"index {self.path.parent} is being built by PID {self.holder()}; "
+                raise LockTimeout(f"{self.path.parent} is being changed by PID {self.holder()} "
+                                  f"(another qa build or qa docs run, or a qa serve upload); "
                                   f"gave up after {waited:.0f} s")
             if not told and self.log and waited >= 0.5:
-                self.log(f"qa: waiting for PID {self.holder()}, which is building {self.path.parent} ...")
+                self.log(f"qa: waiting for PID {self.holder()}, which is {self.what} {self.path.parent} ...")
                 told = True
             time.sleep(self.poll)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
+        _HELD[self._key] = [fd, 1]
         return self
 
     def __exit__(self, *exc) -> None:
+        held = _HELD.get(self._key)
+        if held is not None and held[1] > 1:
+            held[1] -= 1
+            return
+        _HELD.pop(self._key, None)
         if self._fd is not None:
             try:
                 os.ftruncate(self._fd, 0)

@@ -10,22 +10,31 @@
     then it takes at most ``max_upload`` bytes a request;
   - files are never served back from the server's origin (``/file=``): an uploaded
     ``.html`` must not run as the site;
-  - ``/call/<name>`` and ``/run/<name>`` name an existing API endpoint (else 404, not a
-    500), and a call to ``/ask`` is checked before Gradio sees it: its ``data`` is
-    ``[question, k?, mode?, history?]`` with the same rules as the Python API (else a 4xx
-    with a short message, never an internal one), and the optional values are filled in
-    so that the three-value calls of earlier versions keep working.
+  - ``/call/<name>``, ``/run/<name>`` and ``/api/<name>`` name an existing API endpoint
+    (else 404, not a 500), and a call to ``/ask`` is checked before Gradio sees it: its
+    ``data`` is ``[question, k?, mode?, history?]`` with the same rules as the Python API
+    (else a 4xx with a short message, never an internal one), and the optional values are
+    filled in so that the three-value calls of earlier versions keep working;
+  - the routes that take a ``fn_index`` (the page's queue, ``/run/predict``) need one that
+    exists (else 422 or 404), and every string in their body is made valid UTF-8 first:
+    a lone surrogate would otherwise break the reply stream;
+  - ``/login`` allows a few wrong passwords a minute from one address, then answers 429.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 #: The largest API request body read (a question of any length fits well within it).
 MAX_BODY = 1 << 20
+#: Wrong logins allowed from one address within LOGIN_WINDOW seconds before /login answers 429.
+LOGIN_FAILURES = 5
+LOGIN_WINDOW = 60.0
 
 
 class AuthError(ValueError):
@@ -98,14 +107,62 @@ def check_ask_data(data) -> list:
     return [question, k, mode, history]
 
 
-class Guard:
-    """ASGI middleware in front of the Gradio app (see the module docstring)."""
+def clean_strings(value):
+    """``value`` with every string made valid UTF-8 (a lone surrogate becomes '?'), recursively."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [clean_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_strings(k): clean_strings(v) for k, v in value.items()}
+    return value
 
-    def __init__(self, app, api_names=("ask",), uploads: bool = False, max_upload: int = 50 << 20):
+
+class _Logins:
+    """Wrong logins per client address, in a sliding window."""
+
+    def __init__(self, limit: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW):
+        self.limit, self.window = limit, window
+        self.failures: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+
+    def _recent(self, who: str, now: float) -> list[float]:
+        times = [t for t in self.failures.get(who, []) if now - t < self.window]
+        if times:
+            self.failures[who] = times
+        else:
+            self.failures.pop(who, None)
+        return times
+
+    def wait(self, who: str) -> float:
+        """Seconds until ``who`` may try again (0: now)."""
+        now = time.monotonic()
+        with self.lock:
+            times = self._recent(who, now)
+            return self.window - (now - times[-self.limit]) if len(times) >= self.limit else 0.0
+
+    def record(self, who: str, ok: bool) -> None:
+        with self.lock:
+            if ok:
+                self.failures.pop(who, None)
+            else:
+                self.failures.setdefault(who, []).append(time.monotonic())
+                if len(self.failures) > 10_000:  # forget the oldest addresses rather than grow without end
+                    self.failures.pop(next(iter(self.failures)))
+
+
+class Guard:
+    """ASGI middleware in front of the Gradio app (see the module docstring).
+
+    ``blocks``: the Gradio app, whose event functions are the valid ``fn_index`` values."""
+
+    def __init__(self, app, api_names=("ask",), uploads: bool = False, max_upload: int = 50 << 20, blocks=None):
         self.app = app
         self.api_names = set(api_names)
         self.uploads = uploads
         self.max_upload = max_upload
+        self.blocks = blocks
+        self.logins = _Logins()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -115,24 +172,64 @@ class Guard:
         tail = path.split("/gradio_api", 1)[-1] if "/gradio_api" in path else path
         if tail.startswith("/file=") or tail.startswith("/file/"):
             return await _json(send, 403, "files are not served from this server")
-        if tail.startswith("/upload") and method == "POST":
+        if method != "POST":
+            return await self.app(scope, receive, send)
+        if tail.rstrip("/") == "/login":
+            return await self._login(scope, receive, send)
+        if tail.startswith("/upload"):
             if not self.uploads:
                 return await _json(send, 403, "uploads are closed on this server (start it with --library to "
                                               "take documents)")
             length = dict(scope.get("headers", [])).get(b"content-length")
             if length is None or not length.isdigit() or int(length) > self.max_upload:
-                return await _json(send, 413, f"an upload may be at most {self.max_upload // (1 << 20)} MB")
-        for prefix in ("/call/", "/run/"):
-            if tail.startswith(prefix) and method == "POST":
+                return await _json(send, 413, f"一次上传最多 {self.max_upload // (1 << 20)} MB / an upload may be at "
+                                              f"most {self.max_upload // (1 << 20)} MB")
+        for prefix in ("/call/", "/run/", "/api/"):
+            if tail.startswith(prefix):
                 name = tail[len(prefix):].strip("/").split("/")[0]
-                if name not in self.api_names and not (prefix == "/run/" and name == "predict"):
+                if name == "predict" and prefix != "/call/":
+                    return await self._by_index(scope, receive, send)
+                if name not in self.api_names:
                     return await _json(send, 404, f"no API endpoint /{name}; this server has "
                                                   + ", ".join("/" + n for n in sorted(self.api_names)))
                 if name == "ask":
                     return await self._ask(scope, receive, send)
+        if tail.rstrip("/") == "/queue/join":
+            return await self._by_index(scope, receive, send)
         return await self.app(scope, receive, send)
 
-    async def _ask(self, scope, receive, send):
+    async def _login(self, scope, receive, send):
+        who = (scope.get("client") or ("?", 0))[0]
+        wait = self.logins.wait(who)
+        if wait > 0:
+            return await _json(send, 429, f"too many wrong logins: try again in {wait:.0f} s")
+        status = 0
+
+        async def watch(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        self.logins.record(who, 200 <= status < 400)
+
+    async def _by_index(self, scope, receive, send):
+        """``/queue/join`` and ``/run/predict``: the body names an existing ``fn_index``; strings made valid."""
+        payload = await self._payload(send, receive)
+        if payload is None:
+            return
+        fn_index = payload.get("fn_index")
+        if not isinstance(fn_index, int) or isinstance(fn_index, bool):
+            return await _json(send, 422, "the body must name the event to run: \"fn_index\" (a number)")
+        if self.blocks is not None and fn_index not in self.blocks.fns:
+            return await _json(send, 404, f"no event with fn_index {fn_index} on this page")
+        if not isinstance(payload.get("data"), list):
+            return await _json(send, 422, "the body must have \"data\": a list of the event's inputs")
+        return await self._forward(scope, receive, send, clean_strings(payload))
+
+    async def _payload(self, send, receive) -> dict | None:
+        """The request's JSON object, or None once a 4xx has been sent."""
         body = b""
         more = True
         while more:
@@ -140,17 +237,32 @@ class Guard:
             body += msg.get("body", b"")
             more = msg.get("more_body", False)
             if len(body) > MAX_BODY:
-                return await _json(send, 413, "the request is too large")
+                await _json(send, 413, "the request is too large")
+                return None
         try:
             payload = json.loads(body.decode("utf-8", "replace") or "null")
         except ValueError:
-            return await _json(send, 400, 'the body must be JSON: {"data": [question, k, mode, history]}')
-        if not isinstance(payload, dict) or "data" not in payload:
+            await _json(send, 400, "the body must be JSON")
+            return None
+        if not isinstance(payload, dict):
+            await _json(send, 422, "the body must be a JSON object")
+            return None
+        return payload
+
+    async def _ask(self, scope, receive, send):
+        payload = await self._payload(send, receive)
+        if payload is None:
+            return
+        if "data" not in payload:
             return await _json(send, 422, 'the body must be a JSON object with "data": [question, k, mode, history]')
         try:
             payload["data"] = check_ask_data(payload["data"])
         except ValueError as exc:
             return await _json(send, 422, str(exc))
+        return await self._forward(scope, receive, send, clean_strings(payload))
+
+    async def _forward(self, scope, receive, send, payload: dict):
+        """Hand the (checked, rewritten) body on to Gradio."""
         new_body = json.dumps(payload, ensure_ascii=False).encode("utf-8", "replace")
         headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]
         headers.append((b"content-length", str(len(new_body)).encode()))
