@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import re
 from pathlib import Path
 import signal
@@ -44,8 +45,15 @@ ECHO_MAX_CHARS = 2000
 SESSION_CAPACITY = 1000
 #: The largest upload (a document for the library), in bytes.
 MAX_UPLOAD_BYTES = 50 << 20
-#: Every UPLOAD_SWEEP seconds, uploads older than UPLOAD_MAX_AGE seconds that were never added are deleted.
-UPLOAD_SWEEP, UPLOAD_MAX_AGE = 300, 1800
+#: Uploads never added are deleted once older than this many seconds (``QA_UPLOAD_MAX_AGE``), looked for
+#: every sixth of it (at most every 5 minutes); added ones are deleted at once (add_documents).
+UPLOAD_MAX_AGE = 1800
+
+
+def _upload_cleanup() -> tuple[int, int]:
+    """Gradio's ``delete_cache`` (frequency, age) for uploads that were never added."""
+    age = max(1, int(float(os.environ.get("QA_UPLOAD_MAX_AGE") or UPLOAD_MAX_AGE)))
+    return max(1, min(300, age // 6)), age
 
 EXAMPLES = [
     "2021年山西煤炭产量是多少？",
@@ -467,7 +475,7 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
 
     # uploads that were never added are deleted after UPLOAD_MAX_AGE (added ones at once, in add_documents)
     with gr.Blocks(title="qa · 文档问答", analytics_enabled=False,
-                   delete_cache=(UPLOAD_SWEEP, UPLOAD_MAX_AGE)) as demo:
+                   delete_cache=_upload_cleanup()) as demo:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):

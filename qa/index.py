@@ -411,7 +411,7 @@ def build_from_documents(docs: dict[str, dict], folder, embedder, max_chars: int
         return _build_milvus(docs, folder, embedder, max_chars, extra, progress, log, vectors)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with IndexLock(folder, log=log):
+    with IndexLock(folder, log=log, reentrant=True):
         t0 = time.perf_counter()
         try:
             old = read_manifest(folder)
@@ -503,7 +503,7 @@ def _write_generation(folder: Path, manifest: dict, documents: dict, chunks: lis
 def write_empty(folder: Path, embedder) -> None:
     """Mark a library that has no documents left (no generation to answer from)."""
     folder = Path(folder)
-    with IndexLock(folder):
+    with IndexLock(folder, reentrant=True):
         manifest = {"format_version": FORMAT_VERSION, "generation": None, "previous": None, "library": True,
                     "empty": True, "sources": None, "documents": [], "files": {},
                     "settings": expected_settings(chunking.DEFAULT_MAX_CHARS),

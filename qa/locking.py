@@ -6,9 +6,9 @@ it (or give up after ``timeout`` seconds, saying which PID holds it).
 The kernel releases the lock when its holder dies, ``kill -9`` included, so a
 crashed build never leaves the folder locked.
 
-The lock is re-entrant within a thread: a library change holds it for its whole
-read-modify-write (:mod:`qa.library`) and the build it calls takes it again without
-waiting on itself. Other threads and processes queue.
+A lock taken with ``reentrant=True`` joins one its own thread already holds: a library
+change holds the folder for its whole read-modify-write (:mod:`qa.library`), and the
+build it calls takes it that way. Other threads and processes queue.
 
 Readers take no lock: a build never changes a generation once written and swaps
 ``manifest.json`` atomically (see :mod:`qa.index`).
@@ -36,13 +36,15 @@ _HELD: dict[tuple[str, int], list[int]] = {}
 class IndexLock:
     """``with IndexLock(folder, timeout=None, log=print):`` -- exclusive, waits (``timeout=None``: forever).
 
-    ``what`` names the work in messages (``building``, ``changing``); ``name`` the lock file."""
+    ``what`` names the work in messages (``building``, ``changing``); ``name`` the lock file;
+    ``reentrant``: join the lock when this thread holds it already, instead of waiting for it."""
 
     def __init__(self, folder: Path, timeout: float | None = None, log=None, poll: float = 0.1,
-                 what: str = "building", name: str = LOCK_NAME):
+                 what: str = "building", name: str = LOCK_NAME, reentrant: bool = False):
         self.path = Path(folder) / name
-        self.timeout, self.log, self.poll, self.what = timeout, log, poll, what
+        self.timeout, self.log, self.poll, self.what, self.reentrant = timeout, log, poll, what, reentrant
         self._fd: int | None = None
+        self._joined = False
         self._key = (os.path.abspath(self.path), threading.get_ident())
 
     def holder(self) -> str:
@@ -53,8 +55,9 @@ class IndexLock:
 
     def __enter__(self) -> "IndexLock":
         held = _HELD.get(self._key)
-        if held is not None:  # this thread holds it already
+        if held is not None and self.reentrant:  # this thread holds it already
             held[1] += 1
+            self._joined = True
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -80,15 +83,16 @@ class IndexLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
-        _HELD[self._key] = [fd, 1]
+        _HELD.setdefault(self._key, [fd, 1])
         return self
 
     def __exit__(self, *exc) -> None:
-        held = _HELD.get(self._key)
-        if held is not None and held[1] > 1:
-            held[1] -= 1
+        if self._joined:
+            self._joined = False
+            _HELD[self._key][1] -= 1
             return
-        _HELD.pop(self._key, None)
+        if _HELD.get(self._key, [None])[0] == self._fd:
+            _HELD.pop(self._key, None)
         if self._fd is not None:
             try:
                 os.ftruncate(self._fd, 0)

@@ -82,6 +82,24 @@ def _json(send, status: int, message: str):
     return go()
 
 
+def _no_500(send):
+    """``send`` for a direct event call: a handler that fails on the inputs it was given is the
+    caller's 422, with a short message, not a 500 carrying Python's (the server logs the error)."""
+    failed = False
+
+    async def wrapped(message):
+        nonlocal failed
+        if message["type"] == "http.response.start" and message["status"] == 500:
+            failed = True
+            return
+        if failed:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                await _json(send, 422, "the event could not run with these inputs")
+            return
+        await send(message)
+    return wrapped
+
+
 def check_ask_data(data) -> list:
     """The ``data`` of an ``/ask`` call, checked and completed: ``[question, k, mode, history]``.
 
@@ -222,10 +240,21 @@ class Guard:
         fn_index = payload.get("fn_index")
         if not isinstance(fn_index, int) or isinstance(fn_index, bool):
             return await _json(send, 422, "the body must name the event to run: \"fn_index\" (a number)")
-        if self.blocks is not None and fn_index not in self.blocks.fns:
+        fn = self.blocks.fns.get(fn_index) if self.blocks is not None else None
+        if self.blocks is not None and fn is None:
             return await _json(send, 404, f"no event with fn_index {fn_index} on this page")
-        if not isinstance(payload.get("data"), list):
+        data = payload.get("data")
+        if not isinstance(data, list):
             return await _json(send, 422, "the body must have \"data\": a list of the event's inputs")
+        if fn is not None and getattr(fn, "api_name", None) in self.api_names:  # /ask by its number
+            try:
+                payload["data"] = check_ask_data(data)
+            except ValueError as exc:
+                return await _json(send, 422, str(exc))
+        elif fn is not None and len(data) != len(fn.inputs):
+            return await _json(send, 422, f"event {fn_index} takes {len(fn.inputs)} inputs, not {len(data)}")
+        if scope.get("path", "").rstrip("/").endswith("/predict"):
+            send = _no_500(send)
         return await self._forward(scope, receive, send, clean_strings(payload))
 
     async def _payload(self, send, receive) -> dict | None:

@@ -23,6 +23,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 START_TIMEOUT = 120
+#: The library server deletes uploads never added after this many seconds (the default is 30 minutes).
+UPLOAD_MAX_AGE = 30
 STOP_TIMEOUT = 20
 
 PASSAGE_KEYS = {"text", "score", "rank", "doc", "section", "start", "end", "answer", "answer_start",
@@ -358,6 +360,12 @@ def test_server_with_logins_rejects_anonymous_requests(tmp_path):
         assert "11.9" not in r.text
         client = Client(url, auth=("tester", "correct-horse"), verbose=False)
         assert client.predict("2021年山西煤炭产量是多少？", api_name="/ask")["short"] == "11.9亿吨"
+        # guessing: a few wrong passwords a minute from one address, then 429 even for the right one
+        codes = [httpx.post(url + "login", data={"username": "tester", "password": f"guess-{i}"}, timeout=30)
+                 .status_code for i in range(8)]
+        assert all(c in (400, 401) for c in codes[:5]) and set(codes[5:]) == {429}, codes
+        assert httpx.post(url + "login", data={"username": "tester", "password": "correct-horse"},
+                          timeout=30).status_code == 429
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -375,7 +383,7 @@ def library_server(tmp_path_factory):
     logs = tmp_path_factory.mktemp("libserve")
     port = _free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False",
-               QA_FEEDBACK=str(logs / "feedback.sqlite"))
+               QA_FEEDBACK=str(logs / "feedback.sqlite"), QA_UPLOAD_MAX_AGE=str(UPLOAD_MAX_AGE))
     out, err = open(logs / "stdout.txt", "w"), open(logs / "stderr.txt", "w")
     proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--library",
                              str(logs / "library")], cwd=ROOT, stdout=out, stderr=err, env=env)
@@ -434,3 +442,75 @@ def test_page_uploads_a_pdf_and_answers_with_its_page(browser, library_server, a
         assert ("第 2 页" in head) == (pg == 2) and ("页 ·" in head) == (pg is not None), (fmt, head)
     page.screenshot(path=str(artifacts / "library.png"), full_page=True)
     context.close()
+
+
+# -- the routes a hostile client reaches (issue 17) ---------------------------------------------------------
+def _fn_index(url: str, api_name: str) -> int:
+    import httpx
+
+    deps = httpx.get(url + "config", timeout=30).json()["dependencies"]
+    return next(d["id"] for d in deps if d.get("api_name") == api_name)
+
+
+@pytest.mark.parametrize("path,body,status", [
+    ("run/predict", {"data": []}, 422),
+    ("api/predict", {"data": []}, 422),
+    ("run/predict", {"fn_index": 9999, "data": []}, 404),
+    ("api/predict", {"fn_index": 9999, "data": []}, 404),
+    ("queue/join", {"fn_index": 9999, "data": [], "session_hash": "s1"}, 404),
+    ("queue/join", {"data": [], "session_hash": "s1"}, 422),
+    ("call/ask", {"data": ["煤炭", 5, "hybrid", [{"role": "user", "content": [{"type": "text", "text": 5}]}]]}, 422),
+    ("call/ask", {"data": ["煤炭", 5, "hybrid", [{"role": "user", "content": [{"type": "text", "text": None}]}]]}, 422),
+    ("call/ask", {"data": ["煤炭", 5, "hybrid", [{"role": "user", "content": [{"type": "text", "text": {}}]}]]}, 422),
+])
+def test_bad_event_calls_get_a_clean_4xx(server, path, body, status):
+    import httpx
+
+    r = httpx.post(server.url + "gradio_api/" + path, json=body, timeout=30)
+    assert r.status_code == status, (r.status_code, r.text)
+    assert "Traceback" not in r.text and "Error" not in r.json()["error"]
+
+
+def test_a_page_event_with_wrong_inputs_is_a_422_not_a_500(server):
+    import httpx
+
+    add_user = _fn_index(server.url, "add_user")
+    r = httpx.post(server.url + "gradio_api/run/predict", json={"fn_index": add_user, "data": ["x", 5]}, timeout=30)
+    assert r.status_code == 422 and "pydantic" not in r.text, r.text
+    ok = httpx.post(server.url + "gradio_api/run/predict", json={"fn_index": add_user, "data": ["x", []]}, timeout=30)
+    assert ok.status_code == 200
+
+
+def test_a_lone_surrogate_through_the_queue_gets_a_whole_reply(server):
+    """The page's own route: the event stream runs to its end instead of being cut by an encoding error."""
+    import httpx
+
+    question = "\\ud8002021年山西煤炭产量是多少？"  # a JSON escape: a lone surrogate, then the question
+    for route, fn in (("run/predict", "add_user"), ("queue/join", "answer")):  # as the page sends it
+        data = f'["{question}", []]' if fn == "add_user" else f'["{question}", [], 5, "hybrid", [], {{}}]'
+        raw = '{"fn_index": %d, "data": %s, "session_hash": "surrogate1"}' % (_fn_index(server.url, fn), data)
+        r = httpx.post(server.url + "gradio_api/" + route, content=raw.encode(),
+                       headers={"content-type": "application/json"}, timeout=30)
+        assert r.status_code == 200, r.text
+    done = None
+    with httpx.stream("GET", server.url + "gradio_api/queue/data?session_hash=surrogate1", timeout=120) as s:
+        for line in s.iter_lines():
+            if line.startswith("data:") and '"process_completed"' in line:
+                done = json.loads(line[5:])
+                break
+    assert done is not None and done["success"] is True
+    assert "11.9亿吨" in json.dumps(done["output"]["data"], ensure_ascii=False)
+
+
+def test_uploads_never_added_are_deleted(library_server, tmp_path):
+    import httpx
+
+    r = httpx.post(library_server.url + "gradio_api/upload",
+                   files={"files": ("note.txt", "一份没有添加的文件。".encode(), "text/plain")}, timeout=30)
+    assert r.status_code == 200, r.text
+    path = Path(r.json()[0])
+    assert path.exists()
+    deadline = time.monotonic() + UPLOAD_MAX_AGE * 3
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not path.exists()

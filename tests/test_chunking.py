@@ -93,3 +93,27 @@ def test_read_document_strips_bom_and_normalises_newlines(tmp_path):
 
 def test_span_is_a_value():
     assert Span("a", 0, 1) == Span("a", 0, 1)
+
+
+# -- short lines (issue 17) --------------------------------------------------------------------------------
+def test_runs_of_short_lines_are_packed_into_chunks_with_exact_offsets():
+    text = "清单\n\n" + "\n".join("苹香橘葡"[i % 4] for i in range(1000))
+    chunks = chunk_document(text, "t", 150)
+    assert 10 <= len(chunks) <= 16  # not a chunk a line
+    for c in chunks:
+        assert text[c.start:c.end] == c.text and len(c.text) <= 150
+        assert c.sentences == ((c.start, c.end),)  # more than RUN_SENTENCES lines: one sentence
+
+
+def test_a_short_list_keeps_its_lines_as_sentences_and_sentences_stay_apart():
+    text = "水果\n苹果\n香蕉\n橘子\n价格\n大型客车，每小时15元。\n小型汽车，每小时6元。\n摩托车，每小时2元。"
+    chunks = chunk_document(text, "t", 150)
+    listed = [c for c in chunks if "苹果" in c.text]
+    assert len(listed) == 1 and [text[a:b] for a, b in listed[0].sentences] == ["水果", "苹果", "香蕉", "橘子", "价格"]
+    rows = [c.text for c in chunks if "每小时" in c.text]  # lines that end a sentence chunk as before
+    assert rows == ["大型客车，每小时15元。", "小型汽车，每小时6元。", "摩托车，每小时2元。"]
+
+
+def test_two_short_lines_are_not_a_run():
+    chunks = chunk_document("第一行\n第二行\n这是一个完整的句子，它说明了一件事情。", "t", 150)
+    assert [c.text for c in chunks] == ["第一行", "第二行", "这是一个完整的句子，它说明了一件事情。"]

@@ -102,3 +102,11 @@ def test_export_reads_back_as_a_question_set(tmp_path):
     items = load_set(out, {"a.txt": "煤炭产量11.9亿吨。"})
     assert [i.kind for i in items] == ["feedback-dislike", "feedback-like"]  # dislikes first
     assert store.export(tmp_path / "d.jsonl", (-1,)) == 1
+
+
+def test_a_comment_with_a_lone_surrogate_is_kept(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite")
+    row = store.add(-1, "问题\ud800", {"answer": "a", "passages": []}, "hybrid")
+    store.comment(row, "答案不对\udcff，应该是11.9亿吨")
+    got = store.rows()[0]
+    assert got["comment"] == "答案不对?，应该是11.9亿吨" and got["question"] == "问题?"

@@ -188,3 +188,62 @@ def test_size_limit_and_unknown_formats(tmp_path):
         formats.read(p, max_bytes=1000)
     with pytest.raises(formats.Refused, match="not a supported format"):
         formats.read(tmp_path / "x.xlsx")
+
+
+# -- short texts in Chinese encodings, degenerate files, encryption without a password (issue 17) -----------
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "big5"])
+@pytest.mark.parametrize("text", ["中文编码测试：合同编号是甲乙丙。", "合同", "請於三日內回覆。"])
+def test_short_chinese_text_decodes_to_its_chinese(tmp_path, encoding, text):
+    try:
+        raw = text.encode(encoding)
+    except UnicodeEncodeError:
+        pytest.skip(f"{text} has no {encoding} form")
+    p = tmp_path / "note.txt"
+    p.write_bytes(raw)
+    doc = formats.read(p)
+    assert doc.text == text, (doc.text, doc.encoding)
+
+
+def test_the_gbk_sample_is_named_and_not_read_as_thai(tmp_path):
+    p = tmp_path / "gbk.txt"
+    p.write_bytes("中文编码测试：合同编号是甲乙丙。".encode("gbk"))
+    doc = formats.read(p)
+    assert doc.text == "中文编码测试：合同编号是甲乙丙。" and doc.encoding == "gb18030"
+    assert formats.describe(doc) == "text, GB18030"
+
+
+def test_text_in_no_sensible_encoding_is_refused_not_stored_as_garbage(tmp_path):
+    import random
+
+    assert formats.unexpected_share("ึะฮฤฑเย๋ฒโสิ") == 1.0 and formats.chinese_share("中文编码测试：") == 1.0
+    p = tmp_path / "noise.txt"
+    rnd = random.Random(1)
+    p.write_bytes(bytes(rnd.randrange(128, 256) for _ in range(200)))  # high bytes in no encoding's order
+    with pytest.raises(formats.Refused, match="UTF-8"):
+        formats.read(p)
+
+
+def test_a_docx_of_many_tiny_paragraphs_reads_into_few_chunks(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("清单", level=1)
+    for i in range(20_000):
+        d.add_paragraph("abcdefghij"[i % 10])
+    path = tmp_path / "tiny.docx"
+    d.save(str(path))
+    doc = formats.read(path)
+    assert doc.headings == [(0, 2)]
+    chunks = chunk_document(doc.text, "tiny.docx", 150, headings=doc.headings)
+    assert 200 <= len(chunks) <= 400 and all(c.section == "清单" for c in chunks)
+
+
+def test_a_pdf_encrypted_with_an_empty_user_password_is_read(tmp_path):
+    """It opens without a password in any viewer, so it is read (its permission flags are not DRM we
+    enforce); a PDF that needs a password is refused (test_scanned_and_encrypted_pdfs_are_refused_with_a_reason)."""
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    path = make_pdf(tmp_path / "open.pdf", encrypt=StandardEncryption("", ownerPassword="owner-secret",
+                                                                       canCopy=0, canPrint=0))
+    doc = formats.read(path)
+    assert doc.format == "pdf" and "居民生活用水" in doc.text

@@ -148,3 +148,91 @@ def test_qa_docs_commands(tmp_path, files):
     assert {d["name"] for d in json.loads(run("docs", "list", "--library", str(other), "--json").stdout)} == {
         "parks.txt", "rules.docx"}
     assert run("docs", "add", "--bogus", str(files / "parks.txt")).returncode == 2
+
+
+# -- nothing lost, nothing garbled (issue 17) --------------------------------------------------------------
+FRUITS = {("甲", 0): "苹果", ("甲", 1): "香蕉", ("乙", 0): "橘子", ("乙", 1): "葡萄", ("丙", 0): "西瓜", ("丙", 1): "草莓"}
+
+
+def _note(folder, i: int, tag: str):
+    p = folder / f"{tag}{i}.txt"
+    p.write_text(f"{FRUITS[tag, i]}采购合同：签约金额为{i * 13 + len(tag) + 1}万元，由{tag}方供货。", encoding="utf-8")
+    return p
+
+
+@pytest.mark.slow
+def test_concurrent_adds_from_processes_keep_every_document(tmp_path):
+    """Three `qa docs add` runs queue on the library's lock (held here first, so that all three wait)
+    and each sees the others' documents: every document added is listed and answerable."""
+    import time
+
+    from qa.locking import IndexLock
+
+    lib, src = tmp_path / "lib", tmp_path / "src"
+    src.mkdir()
+    groups = {tag: [_note(src, i, tag) for i in range(2)] for tag in ("甲", "乙", "丙")}
+    env = subprocess_env(QA_LIBRARY=str(lib))
+    with IndexLock(lib):
+        procs = [subprocess.Popen(qa_command() + ["docs", "add", *map(str, files)], env=env, cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+                 for files in groups.values()]
+        time.sleep(3)  # they start, read their files, and wait for the lock
+        assert all(p.poll() is None for p in procs)
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
+    assert all("2 added" in err for _, err in outs) and any("waiting for PID" in err for _, err in outs)
+    names = {d["name"] for d in library.listing(lib)}
+    assert names == {p.name for files in groups.values() for p in files}
+    from qa.retriever import Retriever
+
+    r = Retriever(index_dir=str(lib))
+    assert r.ask("葡萄采购合同的签约金额是多少？", k=1).passages[0].doc == "乙1.txt"
+
+
+def test_a_folder_with_an_unreadable_name_adds_its_good_files(tmp_path, embedder):
+    import os
+
+    from qa.index import collect_documents
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ok.txt").write_text("本市共有公园十二座。", encoding="utf-8")
+    bad = os.path.join(os.fsencode(src), b"bad-\xff\xfe.txt")
+    with open(bad, "wb") as f:
+        f.write("坏名字的文件。".encode("utf-8"))
+    skipped: list = []
+    found = collect_documents([src], skipped)
+    assert list(found) == ["ok.txt"] and "not valid UTF-8" in skipped[0][1]
+    out = subprocess.run(qa_command() + ["docs", "add", str(src)], capture_output=True, text=True, encoding="utf-8",
+                         env=subprocess_env(QA_LIBRARY=str(tmp_path / "lib")), timeout=300, cwd=ROOT)
+    assert out.returncode == 3, out.stderr  # the good file added, one skipped: the status says so
+    assert "added ok.txt" in out.stdout and "not valid UTF-8" in out.stderr and "Traceback" not in out.stderr
+    assert [d["name"] for d in library.listing(tmp_path / "lib")] == ["ok.txt"]
+    built = subprocess.run(qa_command() + ["build", str(src), "--index", str(tmp_path / "idx")], capture_output=True,
+                           text=True, encoding="utf-8", env=subprocess_env(), timeout=300, cwd=ROOT)
+    assert built.returncode == 0 and "not valid UTF-8" in built.stderr, built.stderr
+
+
+def test_a_degenerate_text_makes_a_small_index(tmp_path, embedder):
+    """586 KB of 300,000 one-letter lines: short lines are packed into chunks, each one sentence."""
+    p = tmp_path / "lines.txt"
+    p.write_text("\n".join("x" for _ in range(300_000)), encoding="utf-8")
+    lib = tmp_path / "lib"
+    change = library.add(lib, [p], embedder, progress=False)
+    assert [n for n, _ in change.added] == ["lines.txt"]
+    size = sum(f.stat().st_size for f in lib.rglob("*") if f.is_file())
+    row = library.listing(lib)[0]
+    assert size < 20 << 20 and row["chunks"] <= 5000, (size, row)
+
+
+def test_a_document_over_the_chunk_cap_is_refused_with_the_limit(tmp_path, embedder, monkeypatch):
+    p = tmp_path / "long.txt"
+    p.write_text("\n".join(f"第{i}条：本条规定了第{i}项事务的办理时限和办理部门。" for i in range(200)), encoding="utf-8")
+    ok = tmp_path / "ok.txt"
+    ok.write_text("本市共有公园十二座。", encoding="utf-8")
+    change = library.add(tmp_path / "lib", [p, ok], embedder, progress=False, chunk_cap=50)
+    assert [n for n, _ in change.added] == ["ok.txt"]
+    assert "over the limit of 50" in dict(change.refused)["long.txt"]
+    monkeypatch.setenv("QA_MAX_CHUNKS", "0")
+    with pytest.raises(ValueError, match="chunk limit"):
+        library.add(tmp_path / "lib", [p], embedder, progress=False)

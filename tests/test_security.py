@@ -68,3 +68,60 @@ def test_guard_checks_api_calls():
     assert c.post("/gradio_api/call/ask", content=b"{broken").status_code == 400
     r = c.post("/gradio_api/call/ask", json={"data": ["煤炭产量", 3]})
     assert r.status_code == 200 and json.loads(r.text)["data"] == ["煤炭产量", 3, "hybrid", None]
+
+
+# -- event routes, lone surrogates and login guessing (issue 17) --------------------------------------------
+def _blocks():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(fns={0: SimpleNamespace(api_name="add_user", inputs=[1, 2]),
+                                1: SimpleNamespace(api_name="ask", inputs=[1, 2, 3, 4])})
+
+
+@pytest.mark.parametrize("path", ["/gradio_api/queue/join", "/gradio_api/run/predict", "/gradio_api/api/predict"])
+def test_guard_checks_the_event_number_and_its_inputs(path):
+    c = _client(blocks=_blocks())
+    r = c.post(path, json={"data": []})
+    assert r.status_code == 422 and "fn_index" in r.json()["error"]
+    assert c.post(path, json={"fn_index": "0", "data": []}).status_code == 422
+    r = c.post(path, json={"fn_index": 99, "data": [], "session_hash": "s"})
+    assert r.status_code == 404 and "99" in r.json()["error"]
+    r = c.post(path, json={"fn_index": 0, "data": ["x"], "session_hash": "s"})
+    assert r.status_code == 422 and "takes 2 inputs" in r.json()["error"]
+    r = c.post(path, json={"fn_index": 1, "data": [5], "session_hash": "s"})  # /ask by number: its own checks
+    assert r.status_code == 422 and "text" in r.json()["error"]
+    r = c.post(path, content='{"fn_index": 0, "data": ["\\ud800煤炭", []], "session_hash": "s"}'.encode())
+    assert r.status_code == 200 and json.loads(r.text)["data"] == ["?煤炭", []]
+
+
+def test_guard_turns_a_failing_direct_event_into_a_422():
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    async def boom(request):
+        raise RuntimeError("internal detail")
+
+    app = Starlette(routes=[Route("/{path:path}", boom, methods=["POST"])])
+    c = TestClient(Guard(app, blocks=_blocks()), raise_server_exceptions=False)
+    r = c.post("/gradio_api/run/predict", json={"fn_index": 0, "data": ["x", []]})
+    assert r.status_code == 422 and "internal detail" not in r.text
+
+
+def test_guard_limits_wrong_logins_per_address():
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    async def login(request):
+        form = await request.form()
+        ok = form.get("password") == "correct-horse"
+        return PlainTextResponse("ok" if ok else "Incorrect credentials.", status_code=200 if ok else 400)
+
+    c = TestClient(Guard(Starlette(routes=[Route("/login", login, methods=["POST"])])))
+    assert c.post("/login", data={"username": "a", "password": "correct-horse"}).status_code == 200
+    codes = [c.post("/login", data={"username": "a", "password": f"guess{i}"}).status_code for i in range(8)]
+    assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}
+    r = c.post("/login", data={"username": "a", "password": "correct-horse"})
+    assert r.status_code == 429 and "try again" in r.json()["error"]  # even the right one waits
