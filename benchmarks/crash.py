@@ -11,6 +11,9 @@
    documents and answers; the document either is wholly in it or not at all.
 3. Two builder processes rebuild the same folder ``--rounds`` times each while a thread of this
    process opens the index in a loop: every build must succeed and every open must too.
+4. ``--add-rounds`` times: 2 to 4 ``qa docs add`` processes started together on one library, each
+   adding ``--add-docs`` documents of its own: every document must then be listed, and a question
+   about its own fact must rank it first (writers queue on the library's lock; none is lost).
 
 Prints the counts and writes ``benchmarks/results/crash.json``.
 """
@@ -176,11 +179,60 @@ def concurrent(rounds: int, copies: int) -> dict:
             "examples": (failed + errors)[:5]}
 
 
+NAMES = "张伟 王芳 李娜 刘洋 陈静 杨帆 赵磊 黄敏 周杰 吴昊 徐丽 孙强 马超 朱琳 胡斌 郭涛".split()
+
+
+def concurrent_adds(rounds: int, per_writer: int, rng: random.Random) -> dict:
+    from qa.library import listing
+    from qa.retriever import Retriever
+
+    work = Path(tempfile.mkdtemp(prefix="qa-concurrent-add-"))
+    lib = work / "library"
+    expected: dict[str, tuple[str, str]] = {}  # name -> (question, fact)
+    lost, unanswered, failed_runs, writers_total = [], [], [], 0
+    t0 = time.perf_counter()
+    for rnd in range(rounds):
+        writers = rng.randint(2, 4)
+        writers_total += writers
+        batches = []
+        for w in range(writers):
+            files = []
+            for m in range(per_writer):
+                code = f"QX{rnd:02d}{w}{m}{rng.randrange(1000, 9999)}"
+                who = rng.choice(NAMES)
+                f = work / f"r{rnd:02d}-w{w}-{m}.txt"
+                f.write_text(f"项目{code}的负责人是{who}，验收日期为{rng.randint(1, 28)}日。", encoding="utf-8")
+                expected[f.name] = (f"项目{code}的负责人是谁？", who)
+                files.append(str(f))
+            batches.append(files)
+        procs = [subprocess.Popen([sys.executable, "-m", "qa.cli", "docs", "add", "--library", str(lib), *files],
+                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for files in batches]
+        for p in procs:
+            out, err = p.communicate()
+            if p.returncode != 0:
+                failed_runs.append(f"round {rnd}: rc {p.returncode}: {err[-200:]}")
+        names = {d["name"] for d in listing(lib)}
+        lost += [n for n in expected if n not in names]
+    r = Retriever(index_dir=str(lib))
+    for name, (question, who) in expected.items():
+        top = r.ask(question, k=1).passages
+        if not top or top[0].doc != name or who not in top[0].text:
+            unanswered.append(name)
+    shutil.rmtree(work, ignore_errors=True)
+    return {"rounds": rounds, "writers": writers_total, "documents": len(expected), "failed_runs": len(failed_runs),
+            "lost": len(set(lost)), "not_answered_first": len(unanswered), "seconds": round(time.perf_counter() - t0, 1),
+            "examples": (failed_runs + sorted(set(lost)) + unanswered)[:5]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=50)
     ap.add_argument("--add-trials", type=int, default=10, help="kill -9 during `qa docs add`")
-    ap.add_argument("--only", choices=["build", "add", "concurrent"], help="run one part (merged into crash.json)")
+    ap.add_argument("--only", choices=["build", "add", "concurrent", "concurrent-add"],
+                    help="run one part (merged into crash.json)")
+    ap.add_argument("--add-rounds", type=int, default=10, help="rounds of 2-4 concurrent `qa docs add` runs")
+    ap.add_argument("--add-docs", type=int, default=3, help="documents each concurrent `qa docs add` adds")
     ap.add_argument("--copies", type=int, default=8, help="copies of the article in the documents folder")
     ap.add_argument("--rounds", type=int, default=6, help="builds per concurrent builder")
     ap.add_argument("--seed", type=int, default=3)
@@ -214,6 +266,14 @@ def main() -> int:
         bad += c["failed_builds"] + c["reader_errors"]
         print(f"two concurrent builders + a reader: {c['builds']} builds, {c['failed_builds']} failed; "
               f"{c['reader_opens']} opens, {c['reader_errors']} reader errors")
+        for e in c["examples"]:
+            print("  ", e)
+    if args.only in (None, "concurrent-add"):
+        c = results["concurrent_add"] = concurrent_adds(args.add_rounds, args.add_docs, rng)
+        bad += c["failed_runs"] + c["lost"] + c["not_answered_first"]
+        print(f"concurrent `qa docs add`: {c['rounds']} rounds of 2-4 writers ({c['writers']} runs, {c['documents']} "
+              f"documents, {c['seconds']} s): {c['failed_runs']} runs failed, {c['lost']} documents lost, "
+              f"{c['not_answered_first']} not ranked first for their own question")
         for e in c["examples"]:
             print("  ", e)
     (out / "crash.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

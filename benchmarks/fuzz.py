@@ -1,5 +1,9 @@
 """Fuzz the question paths: the Python API and the HTTP API of a running ``qa serve``.
 
+Over HTTP, about a quarter of the inputs go to the routes the page itself uses, by event number
+(``/queue/join`` then its event stream, ``/run/predict``, ``/api/predict``): valid and unknown
+``fn_index`` values, missing ones, inputs of the wrong number and type, lone surrogates.
+
     python benchmarks/fuzz.py [--n 10000] [--http-share 0.3] [--seed 7]
 
 Inputs mix random Unicode (lone surrogates, controls, emoji, every plane), HTML and script
@@ -93,6 +97,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def random_value(rng: random.Random):
+    return rng.choice([random_text(rng), rng.randint(-5, 200), None, [], {}, [random_text(rng)], {"a": 1}, 1.5,
+                       True, [{"role": "user", "content": [{"type": "text", "text": rng.choice([5, None, {}])}]}]])
+
+
+def event_call(c, base: str, deps: list[dict], rng: random.Random) -> tuple[str, str]:
+    """One call by event number; ("answered" | "refused_4xx" | "error_event" | "crash", detail)."""
+    dep = rng.choice(deps)
+    fn_index = rng.choice([dep["id"], dep["id"], dep["id"], 10_000 + rng.randrange(100), -1, "0", None])
+    n = len(dep["inputs"]) + rng.choice([0, 0, 0, -1, 1])
+    data = [random_value(rng) for _ in range(max(0, n))]
+    if dep.get("api_name") == "answer" and rng.random() < 0.5:  # the page's own shape, odd question
+        data = [random_text(rng), [], rng.choice([5, "5", None]), rng.choice(["hybrid", "x"]), [], {}]
+    session = f"fuzz{rng.randrange(10**9)}"
+    body = {"data": data, "session_hash": session}
+    if fn_index is not None:
+        body["fn_index"] = fn_index
+    route = rng.choice(["queue/join", "queue/join", "run/predict", "api/predict"])
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    r = c.post(f"{base}/{route}", content=raw, headers={"content-type": "application/json"})
+    if r.status_code >= 500 or any(s in r.text for s in INTERNALS):
+        return "crash", f"{route} {r.status_code} {r.text[:150]!r}"
+    if 400 <= r.status_code < 500:
+        return "refused_4xx", ""
+    if route != "queue/join":
+        return "answered", ""
+    with c.stream("GET", f"{base}/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if '"process_completed"' in line:
+                if any(s in line for s in INTERNALS):
+                    return "crash", f"queue stream {line[:150]!r}"
+                return ("answered" if json.loads(line[5:]).get("success") else "error_event"), ""
+    return "crash", "queue stream ended without process_completed"
+
+
 def fuzz_http(n: int, rng: random.Random) -> dict:
     import httpx
 
@@ -108,12 +147,20 @@ def fuzz_http(n: int, rng: random.Random) -> dict:
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        counts = {"answered": 0, "refused_4xx": 0, "error_event": 0, "crashes": 0}
+        counts = {"answered": 0, "refused_4xx": 0, "error_event": 0, "crashes": 0, "event_routes": 0}
         crashes: list[str] = []
+        deps = httpx.get(f"http://127.0.0.1:{port}/config", timeout=30).json()["dependencies"]
         with httpx.Client(timeout=60) as c:
             for _ in range(n):
                 k, mode, history = random_args(rng)
                 shape = rng.random()
+                if shape > 0.75:
+                    counts["event_routes"] += 1
+                    kind, detail = event_call(c, base, deps, rng)
+                    counts["crashes" if kind == "crash" else kind] += 1
+                    if detail:
+                        crashes.append(detail)
+                    continue
                 if shape < 0.05:
                     body = rng.choice([b"{", b"[]", b"null", b'{"data": 3}', b'{"data": []}', "煤炭".encode(),
                                        b'{"data": ["x"], "fn_index": "a"}'])
@@ -173,7 +220,8 @@ def main() -> int:
     t = time.perf_counter()
     http = fuzz_http(n_http, rng)
     print(f"HTTP API: {http['inputs']} inputs: {http['answered']} answered, {http['refused_4xx']} refused with 4xx, "
-          f"{http['error_event']} refused as an error event, {http['crashes']} crashes "
+          f"{http['error_event']} refused as an error event, {http['crashes']} crashes; "
+          f"{http['event_routes']} of them by event number (queue, run/predict, api/predict) "
           f"({time.perf_counter() - t:.0f} s)")
     for e in http["examples"]:
         print("  crash:", e)

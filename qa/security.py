@@ -246,14 +246,19 @@ class Guard:
         data = payload.get("data")
         if not isinstance(data, list):
             return await _json(send, 422, "the body must have \"data\": a list of the event's inputs")
+        direct = scope.get("path", "").rstrip("/").endswith("/predict")
         if fn is not None and getattr(fn, "api_name", None) in self.api_names:  # /ask by its number
-            try:
-                payload["data"] = check_ask_data(data)
-            except ValueError as exc:
-                return await _json(send, 422, str(exc))
+            if not 1 <= len(data) <= len(fn.inputs):
+                return await _json(send, 422, f"/ask takes 1 to {len(fn.inputs)} inputs, not {len(data)}")
+            payload["data"] = data + [None] * (len(fn.inputs) - len(data))
+            if direct:  # through the queue (gradio_client's way), the handler's own error event says what is wrong
+                try:
+                    payload["data"] = check_ask_data(data)
+                except ValueError as exc:
+                    return await _json(send, 422, str(exc))
         elif fn is not None and len(data) != len(fn.inputs):
             return await _json(send, 422, f"event {fn_index} takes {len(fn.inputs)} inputs, not {len(data)}")
-        if scope.get("path", "").rstrip("/").endswith("/predict"):
+        if direct:
             send = _no_500(send)
         return await self._forward(scope, receive, send, clean_strings(payload))
 
