@@ -610,11 +610,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fit", action="store_true",
                         help="first fit the no-answer calibration on the dev split and save it to "
                              "qa/data/calibration.json, then evaluate")
+    from . import squad
+
+    squad.add_arguments(parser)
 
 
 def run(args) -> int:
     """``qa eval``: evaluate, print the table and write the three report files."""
     from .retriever import Retriever
+
+    if getattr(args, "squad", None):
+        from . import squad
+
+        return squad.run(args)
 
     set_path = Path(args.set) if args.set else default_set_path()
     if not set_path.is_file():
