@@ -665,7 +665,8 @@ def run(args: argparse.Namespace) -> int:
             _, url, _ = demo.launch(
                 server_name=args.host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
                 css=CSS, footer_links=["api", "settings"], auth=logins or None,
-                state_session_capacity=SESSION_CAPACITY, max_file_size=MAX_UPLOAD_BYTES,
+                state_session_capacity=SESSION_CAPACITY,  # the upload limit is the Guard's: its
+                # refusal reads in Chinese, where Gradio's own check in the browser shows an English toast
                 app_kwargs={"middleware": [Middleware(Guard, api_names=("ask",), uploads=library_dir is not None,
                                                       max_upload=MAX_UPLOAD_BYTES, blocks=demo)]})
         except OSError as exc:

@@ -82,6 +82,18 @@ def _json(send, status: int, message: str):
     return go()
 
 
+def _text(send, status: int, message: str):
+    """A plain-text refusal: the page's upload shows it as it is ("HTTP 413: 文件太大…")."""
+    body = message.encode("utf-8")
+
+    async def go():
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+    return go()
+
+
 def _no_500(send):
     """``send`` for a direct event call: a handler that fails on the inputs it was given is the
     caller's 422, with a short message, not a 500 carrying Python's (the server logs the error)."""
@@ -200,8 +212,8 @@ class Guard:
                                               "take documents)")
             length = dict(scope.get("headers", [])).get(b"content-length")
             if length is None or not length.isdigit() or int(length) > self.max_upload:
-                return await _json(send, 413, f"一次上传最多 {self.max_upload // (1 << 20)} MB / an upload may be at "
-                                              f"most {self.max_upload // (1 << 20)} MB")
+                return await _text(send, 413, f"文件太大：一次上传最多 {self.max_upload // (1 << 20)} MB。"
+                                              f"(an upload may be at most {self.max_upload // (1 << 20)} MB)")
         for prefix in ("/call/", "/run/", "/api/"):
             if tail.startswith(prefix):
                 name = tail[len(prefix):].strip("/").split("/")[0]

@@ -514,3 +514,20 @@ def test_uploads_never_added_are_deleted(library_server, tmp_path):
     while path.exists() and time.monotonic() < deadline:
         time.sleep(1)
     assert not path.exists()
+
+
+@pytest.mark.browser
+def test_page_refuses_an_upload_over_the_limit_in_chinese(browser, library_server, tmp_path):
+    """The limit is the server's, so the refusal is the page's own message, not Gradio's English toast."""
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as f:
+        f.truncate(51 << 20)
+    context = browser.new_context(viewport={"width": 1300, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(library_server.url)
+    page.wait_for_selector("#qa-question textarea", timeout=30_000)
+    page.locator("#qa-upload input[type=file]").set_input_files([str(big)])
+    toast = page.get_by_text("文件太大").first
+    toast.wait_for(timeout=30_000)
+    assert "50 MB" in toast.inner_text()
+    context.close()
