@@ -38,6 +38,17 @@ environment:
 
 SERVE_CONCURRENCY = 2
 
+MCP_HOST_CONFIG = """add qa to an MCP host (Claude Desktop, Cursor, VS Code, Cherry Studio …), in its JSON settings:
+
+  {
+    "mcpServers": {
+      "qa": {"command": "qa", "args": ["mcp"]}
+    }
+  }
+
+with your own documents: "args": ["mcp", "--library"]; over HTTP: qa mcp --http, then the URL
+http://127.0.0.1:8765/mcp (with QA_API_KEYS set, the header Authorization: Bearer <key>)."""
+
 
 def _common(p: argparse.ArgumentParser, library: bool = True) -> None:
     p.add_argument("--index", metavar="DIR", help="index folder (default: $QA_INDEX or embeddings/)")
@@ -121,6 +132,21 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--insecure-no-auth", action="store_true",
                    help="listen beyond this machine without logins (anyone on the network can use the page)")
     _common(s)
+
+    m = sub.add_parser("mcp", help="serve qa's tools to agent hosts (Model Context Protocol)",
+                       description="An MCP server (official `mcp` SDK) with the tools ask, search and "
+                       "list_documents, and each document's text as a resource. It talks over stdio by default "
+                       "(the host starts it), or over streamable HTTP with --http.",
+                       epilog=MCP_HOST_CONFIG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    m.add_argument("--http", action="store_true", help="serve over streamable HTTP (at /mcp) instead of stdio")
+    m.add_argument("--host", default="127.0.0.1", help="--http: address to listen on (default: 127.0.0.1)")
+    m.add_argument("--port", type=int, default=8765, help="--http: port (default: 8765; 0 picks a free one)")
+    m.add_argument("--auth-file", metavar="FILE",
+                   help="--http: API keys, as 'key:<key>' lines (or $QA_API_KEYS, comma-separated); required to "
+                        "listen beyond this machine, then sent as 'Authorization: Bearer <key>'")
+    m.add_argument("--insecure-no-auth", action="store_true",
+                   help="--http: listen beyond this machine without keys")
+    _common(m)
 
     d = sub.add_parser("docs", help="your document library: add, list, remove",
                        description="Your own documents (.txt, .md, .html, .pdf, .docx; Chinese text in UTF-8, "
@@ -447,6 +473,9 @@ def _main(argv: list[str] | None = None) -> int:
                 return app.run(args)
             finally:
                 shutil.rmtree(uploads, ignore_errors=True)
+        if args.command == "mcp":
+            from . import mcp_server
+            return mcp_server.run(args)
         if args.command == "eval":
             from . import evaluate
             return evaluate.run(args)

@@ -64,11 +64,53 @@ def load_auth(path: str | None = None) -> list[tuple[str, str]]:
         entries += [e.strip() for e in os.environ["QA_AUTH"].split(",") if e.strip()]
     out = []
     for e in entries:
+        if e.startswith(KEY_PREFIX):  # an API key (load_api_keys), not a login
+            continue
         user, sep, password = e.partition(":")
         if not sep or not user or len(password) < 8:
             raise AuthError("each login must be 'user:password' with a password of 8 characters or more")
         out.append((user, password))
     return out
+
+
+#: A line of the login file that holds an API key rather than a login: ``key:<the key>``.
+KEY_PREFIX = "key:"
+#: The shortest API key accepted.
+MIN_KEY = 16
+
+
+def load_api_keys(path: str | None = None) -> list[str]:
+    """API keys for the OpenAI-compatible API and ``qa mcp --http``: ``QA_API_KEYS`` (comma-separated)
+    and the ``key:…`` lines of the login file (``--auth-file`` or ``QA_AUTH_FILE``)."""
+    keys: list[str] = []
+    path = path or os.environ.get("QA_AUTH_FILE")
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AuthError(f"cannot read the login file {path}: {exc.strerror or exc}") from None
+        keys += [line.strip()[len(KEY_PREFIX):].strip() for line in text.splitlines()
+                 if line.strip().startswith(KEY_PREFIX)]
+    keys += [k.strip() for k in os.environ.get("QA_API_KEYS", "").split(",") if k.strip()]
+    for k in keys:
+        if len(k) < MIN_KEY or any(c.isspace() for c in k):
+            raise AuthError(f"each API key must be at least {MIN_KEY} characters, without spaces")
+    return keys
+
+
+def key_ok(header: bytes | str | None, keys: list[str]) -> bool:
+    """Whether an ``Authorization: Bearer <key>`` header names one of ``keys`` (compared in constant time)."""
+    import hmac
+
+    if header is None:
+        return False
+    if isinstance(header, bytes):
+        header = header.decode("latin-1")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    token = token.strip().encode()
+    return any(hmac.compare_digest(token, k.encode()) for k in keys)
 
 
 def _json(send, status: int, message: str):
