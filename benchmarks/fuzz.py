@@ -2,7 +2,9 @@
 
 Over HTTP, about a quarter of the inputs go to the routes the page itself uses, by event number
 (``/queue/join`` then its event stream, ``/run/predict``, ``/api/predict``): valid and unknown
-``fn_index`` values, missing ones, inputs of the wrong number and type, lone surrogates.
+``fn_index`` values, missing ones, inputs of the wrong number and type, lone surrogates; and
+about one in seven to the OpenAI-compatible ``/v1/chat/completions`` (odd Unicode, wrong types,
+unknown models, 2 MB bodies, streamed or not), where a refusal must be OpenAI's error JSON.
 
     python benchmarks/fuzz.py [--n 10000] [--http-share 0.3] [--seed 7]
 
@@ -132,6 +134,42 @@ def event_call(c, base: str, deps: list[dict], rng: random.Random) -> tuple[str,
     return "crash", "queue stream ended without process_completed"
 
 
+def openai_call(c, root: str, rng: random.Random) -> tuple[str, str]:
+    """One call of the OpenAI-compatible API: odd Unicode, wrong types, huge bodies, streamed or not."""
+    def message():
+        content = rng.choice([random_text(rng), random_text(rng), random_value(rng),
+                              [{"type": "text", "text": random_value(rng)}], [{"type": "image_url"}]])
+        return rng.choice([{"role": rng.choice(["user", "user", "assistant", "system", 5]), "content": content},
+                           "hi", None, {"content": "x"}])
+    shape = rng.random()
+    if shape < 0.05:
+        raw = b'{"model": "qa", "messages": [{"role": "user", "content": "' + b"x" * (2 << 20) + b'"}]}'
+    elif shape < 0.12:
+        raw = rng.choice([b"{", b"[]", b"null", "煤炭".encode(), b'{"messages": 3}', b"\xff\xfe"])
+    else:
+        body = {"model": rng.choice(["qa", "qa", "qa", "gpt-4o", 5, None]),
+                "messages": [message() for _ in range(rng.randint(0, 4))] or rng.choice([[], None, "x"]),
+                "stream": rng.choice([False, True, "yes", None])}
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    r = c.post(f"{root}/v1/chat/completions", content=raw, headers={"content-type": "application/json"})
+    text = r.text
+    if r.status_code >= 500 or any(s in text for s in INTERNALS):
+        return "crash", f"v1 {r.status_code} {text[:150]!r}"
+    if 400 <= r.status_code < 500:
+        try:
+            ok = {"message", "type", "code"} <= set(r.json()["error"])
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        return ("refused_4xx", "") if ok else ("crash", f"v1 {r.status_code} not an OpenAI error: {text[:100]!r}")
+    if r.headers.get("content-type", "").startswith("text/event-stream"):
+        return ("answered", "") if text.rstrip().endswith("data: [DONE]") else ("crash", "v1 stream without [DONE]")
+    try:
+        r.json()["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "crash", f"v1 200 not a chat completion: {text[:100]!r}"
+    return "answered", ""
+
+
 def fuzz_http(n: int, rng: random.Random) -> dict:
     import httpx
 
@@ -147,16 +185,18 @@ def fuzz_http(n: int, rng: random.Random) -> dict:
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        counts = {"answered": 0, "refused_4xx": 0, "error_event": 0, "crashes": 0, "event_routes": 0}
+        counts = {"answered": 0, "refused_4xx": 0, "error_event": 0, "crashes": 0, "event_routes": 0, "openai": 0}
         crashes: list[str] = []
         deps = httpx.get(f"http://127.0.0.1:{port}/config", timeout=30).json()["dependencies"]
         with httpx.Client(timeout=60) as c:
             for _ in range(n):
                 k, mode, history = random_args(rng)
                 shape = rng.random()
-                if shape > 0.75:
-                    counts["event_routes"] += 1
-                    kind, detail = event_call(c, base, deps, rng)
+                if shape > 0.6:
+                    openai = shape < 0.75
+                    counts["openai" if openai else "event_routes"] += 1
+                    kind, detail = (openai_call(c, base.removesuffix("/gradio_api"), rng) if openai
+                                    else event_call(c, base, deps, rng))
                     counts["crashes" if kind == "crash" else kind] += 1
                     if detail:
                         crashes.append(detail)
@@ -221,7 +261,8 @@ def main() -> int:
     http = fuzz_http(n_http, rng)
     print(f"HTTP API: {http['inputs']} inputs: {http['answered']} answered, {http['refused_4xx']} refused with 4xx, "
           f"{http['error_event']} refused as an error event, {http['crashes']} crashes; "
-          f"{http['event_routes']} of them by event number (queue, run/predict, api/predict) "
+          f"{http['event_routes']} of them by event number (queue, run/predict, api/predict), "
+          f"{http['openai']} to /v1/chat/completions "
           f"({time.perf_counter() - t:.0f} s)")
     for e in http["examples"]:
         print("  crash:", e)

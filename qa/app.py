@@ -601,7 +601,8 @@ def run(args: argparse.Namespace) -> int:
     """``qa serve``: load the model and index once, serve until Ctrl-C or SIGTERM, exit 0."""
     from starlette.middleware import Middleware
 
-    from .security import AuthError, Guard, is_loopback, load_auth
+    from .openai_api import OpenAIApi
+    from .security import AuthError, Guard, is_loopback, load_api_keys, load_auth
 
     port = args.port
     if not 0 <= port <= 65535:
@@ -612,6 +613,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         logins = load_auth(getattr(args, "auth_file", None))
+        api_keys = load_api_keys(getattr(args, "auth_file", None))
     except AuthError as exc:
         _log(f"qa serve: {exc}")
         return 2
@@ -667,13 +669,23 @@ def run(args: argparse.Namespace) -> int:
                 css=CSS, footer_links=["api", "settings"], auth=logins or None,
                 state_session_capacity=SESSION_CAPACITY,  # the upload limit is the Guard's: its
                 # refusal reads in Chinese, where Gradio's own check in the browser shows an English toast
-                app_kwargs={"middleware": [Middleware(Guard, api_names=("ask",), uploads=library_dir is not None,
-                                                      max_upload=MAX_UPLOAD_BYTES, blocks=demo)]})
+                app_kwargs={"middleware": [
+                    Middleware(OpenAIApi, source=source, model_id="qa-library" if library_dir is not None else "qa",
+                               keys=api_keys, concurrency=args.concurrency,
+                               open_without_keys=is_loopback(args.host) or getattr(args, "insecure_no_auth", False)),
+                    Middleware(Guard, api_names=("ask",), uploads=library_dir is not None,
+                               max_upload=MAX_UPLOAD_BYTES, blocks=demo)]})
         except OSError as exc:
             _log(f"qa serve: cannot listen on {args.host}:{port}: {exc}")
             return 1
         print(f"qa: chat running on {url} (Ctrl-C to stop)", flush=True)
         _log(f"qa: API: gradio_client.Client({url!r}).predict(question, k, mode, api_name='/ask')")
+        _log(f"qa: OpenAI-compatible API: base URL {url.rstrip('/')}/v1, model "
+             f"{'qa-library' if library_dir is not None else 'qa'}"
+             + (f" ({len(api_keys)} API key(s))" if api_keys else
+                " (no key needed on this machine)" if is_loopback(args.host) else
+                " (open: --insecure-no-auth)" if getattr(args, "insecure_no_auth", False) else
+                " (closed: set QA_API_KEYS to use it from the network)"))
         while not stop.wait(0.5):
             pass
         _log("qa: shutting down")

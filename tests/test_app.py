@@ -360,6 +360,9 @@ def test_server_with_logins_rejects_anonymous_requests(tmp_path):
         assert "11.9" not in r.text
         client = Client(url, auth=("tester", "correct-horse"), verbose=False)
         assert client.predict("2021年山西煤炭产量是多少？", api_name="/ask")["short"] == "11.9亿吨"
+        # beyond loopback with logins but no API keys, the OpenAI-compatible API stays closed
+        r = httpx.get(url + "v1/models", timeout=30)
+        assert r.status_code == 401 and "QA_API_KEYS" in r.json()["error"]["message"]
         # guessing: a few wrong passwords a minute from one address, then 429 even for the right one
         codes = [httpx.post(url + "login", data={"username": "tester", "password": f"guess-{i}"}, timeout=30)
                  .status_code for i in range(8)]
@@ -531,3 +534,11 @@ def test_page_refuses_an_upload_over_the_limit_in_chinese(browser, library_serve
     toast.wait_for(timeout=30_000)
     assert "50 MB" in toast.inner_text()
     context.close()
+
+
+def test_openai_api_on_loopback_needs_no_key(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=server.url + "v1", api_key="anything", max_retries=0, timeout=60)
+    r = client.chat.completions.create(model="qa", messages=[{"role": "user", "content": "2021年山西煤炭产量是多少？"}])
+    assert r.model_extra["qa"]["short"] == "11.9亿吨"
