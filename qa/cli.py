@@ -18,6 +18,9 @@ EXAMPLES = """examples:
   qa docs add report.pdf notes.docx      # your own documents, in a library of their own
   qa ask "合同金额是多少？" --library
   qa serve --library                      # the page gets a 文档 tab for uploads
+                                          # (and an OpenAI-compatible API at http://127.0.0.1:7860/v1)
+  qa mcp                                  # tools for agent hosts over MCP (see qa mcp --help)
+  qa eval --squad cmrc2018_dev.json --paragraphs 150 --unanswerable 100
   qa feedback stats
 
 environment:
@@ -25,6 +28,7 @@ environment:
   QA_INDEX       index folder (default: embeddings/ of the project)
   QA_LIBRARY     your document library (default: ~/.local/share/qa/library)
   QA_AUTH_FILE   logins for qa serve beyond this machine (user:password per line); or QA_AUTH
+  QA_API_KEYS    API keys for the OpenAI-compatible /v1 API and qa mcp --http (comma-separated)
   QA_DOCS        documents to index (default: seeds/), separated by '{sep}'
   QA_CACHE_DIR   where the converted model and the word cache live (default: ~/.cache/qa)
   QA_STORE       faiss (default) or milvus; QA_MILVUS_URI, QA_MILVUS_TOKEN say which Milvus
