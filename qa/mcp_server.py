@@ -362,6 +362,8 @@ class _StdinRelay:
 def _serve_stdio(server, stop: _Stop) -> int:
     if os.name == "posix":
         stop.then(_StdinRelay().stop)
+    else:  # no select() on pipes there: Ctrl-C as Python has it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     anyio.run(server.run_stdio_async)  # until the host closes stdin (or a signal stops the relay)
     return 0
 
