@@ -665,7 +665,8 @@ def run(args: argparse.Namespace) -> int:
             port = _free_port(args.host)
         try:
             _, url, _ = demo.launch(
-                server_name=args.host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
+                # show_error=False: a client sees the messages of gr.Error (ours), never an internal one
+                server_name=args.host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=False,
                 css=CSS, footer_links=["api", "settings"], auth=logins or None,
                 state_session_capacity=SESSION_CAPACITY,  # the upload limit is the Guard's: its
                 # refusal reads in Chinese, where Gradio's own check in the browser shows an English toast
