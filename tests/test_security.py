@@ -128,3 +128,20 @@ def test_guard_limits_wrong_logins_per_address():
     assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}
     r = c.post("/login", data={"username": "a", "password": "correct-horse"})
     assert r.status_code == 429 and "try again" in r.json()["error"]  # even the right one waits
+
+
+def test_api_keys_come_from_the_environment_and_key_lines_which_are_not_logins(tmp_path, monkeypatch):
+    from qa.security import key_ok, load_api_keys
+
+    f = tmp_path / "auth.txt"
+    f.write_text("ana:correct-horse\nkey: sk-qa-file-key-0123456789\n# key:commented-out-0000000\n", encoding="utf-8")
+    monkeypatch.setenv("QA_API_KEYS", "sk-qa-env-key-0123456789, ")
+    assert load_auth(str(f)) == [("ana", "correct-horse")]
+    keys = load_api_keys(str(f))
+    assert keys == ["sk-qa-file-key-0123456789", "sk-qa-env-key-0123456789"]
+    assert key_ok(b"Bearer sk-qa-env-key-0123456789", keys) and key_ok("bearer  sk-qa-file-key-0123456789 ", keys)
+    assert not key_ok(b"Bearer sk-qa-env-key-012345678", keys) and not key_ok(None, keys)
+    assert not key_ok(b"Basic sk-qa-env-key-0123456789", keys)
+    monkeypatch.setenv("QA_API_KEYS", "short")
+    with pytest.raises(AuthError, match="16 characters"):
+        load_api_keys()
