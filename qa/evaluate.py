@@ -390,6 +390,7 @@ def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
                            else retriever.signals(it.question))
             bar.update()
     calibration = fit_calibration(signals, [i.answerable for i in dev_items])
+    calibration.reader = noanswer.Calibration.load().reader  # the reader's policy is fitted elsewhere
     target = calibration_path()
     fd, tmp = tempfile.mkstemp(prefix=".calibration-", suffix=".json", dir=target.parent)
     try:

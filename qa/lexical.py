@@ -74,6 +74,14 @@ def is_cjk_token(token: str) -> bool:
     return "\u3400" <= token[0] <= "\ufaff"
 
 
+_FIGURE = re.compile(rf"\d+(?:[.,]\d+)*(?:{_UNITS})?")
+
+
+def figure_spans(text: str) -> list[tuple[int, int]]:
+    """Where the figures of ``text`` lie, as ``[start, end)`` character offsets (``1234.7亿千瓦时`` whole)."""
+    return [m.span() for m in _FIGURE.finditer(text)]
+
+
 def figures(text: str) -> list[str]:
     """The figures of ``text`` as whole tokens (``2021年``, ``11.9亿吨``, ``97.52%``)."""
     return [m.group() for m in _TOKEN.finditer(normalize(text)) if m.lastgroup == "num"]

@@ -131,9 +131,13 @@ class Signals:
     focus: list[str] = field(default_factory=list)
     missing_qualifiers: list[str] = field(default_factory=list)  # 最高, 人均, 全国 … absent from the passage
     incomplete: str | None = None  # the question has no topic of its own (a follow-up)
+    reader_margin: float | None = None  # how far the reader's span beats its "no answer" (None: no reader)
+    typed_checks: list[str] = field(default_factory=list)  # with the reader: checks 3-4 failed by the rules' span
+    english: bool = False  # the question is not Chinese (the reader was trained on Chinese questions)
 
 
-def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, span) -> Signals:
+def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, span,
+            reader_margin: float | None = None) -> Signals:
     """Measure the no-answer signals for one question.
 
     ``contains``: tells whether a phrase occurs in the documents; ``passage``: the top passage's
@@ -155,15 +159,22 @@ def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, spa
         missing_qualifiers=list(dict.fromkeys(missing_qualifiers(query, passage, span.context if span is not None and
                                                                  span.tied else None) + absent_scopes(query, contains))),
         incomplete=query.incomplete,
+        reader_margin=reader_margin,
     )
 
 
-#: The soft score reads these; the hard checks are the rest (see :func:`failed_checks`).
+#: What the soft score reads; the hard checks are the rest (see :func:`failed_checks`). It orders questions
+#: only where the reader is not in use (``QA_READER=0``, questions about the author): see :class:`ReaderPolicy`.
 SOFT_FEATURES = ("content_coverage",)
 
 
 def failed_checks(s: Signals) -> list[str]:
     """The checks a question fails, as reasons: each means the documents lack what it asks about."""
+    return hard_checks(s) + typed_checks(s)
+
+
+def hard_checks(s: Signals) -> list[str]:
+    """Checks 1, 2 and 5: the documents never use a figure or a name of the question, or it has no topic."""
     out = []
     if s.incomplete:
         out.append("这个问题缺少主题，像是接着上文问的：请把问题写完整，例如“2021年山西煤炭产量是多少？”"
@@ -174,6 +185,12 @@ def failed_checks(s: Signals) -> list[str]:
     if s.absent_names:
         out.append(f"文中没有出现问题里的名称 {'、'.join(s.absent_names)} "
                    f"(the document never mentions {', '.join(s.absent_names)})")
+    return out
+
+
+def typed_checks(s: Signals) -> list[str]:
+    """Checks 3 and 4: nothing of the kind asked is tied to the question, or a qualifier is missing."""
+    out = []
     if s.missing_qualifiers:
         q = "”“".join(s.missing_qualifiers)
         out.append(f"文中没有提到“{q}”(the passage does not give the {', '.join(s.missing_qualifiers)} figure)")
@@ -182,6 +199,57 @@ def failed_checks(s: Signals) -> list[str]:
         about = f"与“{'、'.join(s.focus[:2])}”相关的" if s.focus else ""
         out.append(f"最相关的段落里没有{about}{cn} (the passage holds no {en} tied to what is asked)")
     return out
+
+
+#: The note when the reader finds no answer in the passage.
+READER_NO = "最相关的段落里找不到这个问题的答案 (the best passage does not answer the question)"
+
+
+@dataclass
+class ReaderPolicy:
+    """How the reader's no-answer margin combines with the checks; fitted on dev by ``training/calibrate.py``.
+
+    * ``min_margin``: below it the reader says the passage does not answer (a Chinese question);
+    * ``checks_below``: the typed checks (3-4, judged on the rules' span) count only while the reader's
+      margin is below it; a reader that is sure of its span overrules them;
+    * ``rules_below``: while the margin is below it, a span of the asked kind that the rules tie to the
+      question replaces the reader's span.
+
+    The hard checks (1, 2, 5) always count. A question in English is judged by the checks alone: the
+    reader learned Chinese questions only, and its margin says nothing about others.
+    """
+
+    min_margin: float = -8.0
+    checks_below: float = 6.0
+    rules_below: float = 6.0
+    info: dict = field(default_factory=dict)
+
+    def decide(self, s: Signals) -> tuple[bool, list[str]]:
+        """Whether to answer, and the reasons when not."""
+        hard = hard_checks(s)
+        if hard:
+            return False, hard
+        if s.english:
+            return not s.typed_checks, list(s.typed_checks)
+        if s.reader_margin is None or s.reader_margin < self.min_margin:
+            return False, [READER_NO]
+        if s.typed_checks and s.reader_margin < self.checks_below:
+            return False, list(s.typed_checks)
+        return True, []
+
+    @classmethod
+    def load(cls, path=None) -> "ReaderPolicy":
+        """The fitted policy in ``qa/data/calibration.json`` (its ``reader`` entry), or the defaults."""
+        try:
+            src = path if path is not None else resources.files("qa").joinpath("data/calibration.json")
+            data = json.loads(src.read_text("utf-8")).get("reader") or {}
+            return cls(**{k: data[k] for k in ("min_margin", "checks_below", "rules_below", "info") if k in data})
+        except (FileNotFoundError, ValueError, TypeError):
+            return cls()
+
+    def to_dict(self) -> dict:
+        return {"min_margin": self.min_margin, "checks_below": self.checks_below, "rules_below": self.rules_below,
+                "info": self.info}
 
 
 @dataclass
@@ -199,9 +267,11 @@ class Calibration:
     scale: list[float]
     threshold: float
     info: dict
+    features: tuple[str, ...] = ("content_coverage",)
+    reader: dict = field(default_factory=dict)  # the ReaderPolicy stored beside it, carried through refits
 
     def soft(self, s: Signals) -> float:
-        x = (np.array([getattr(s, f) for f in SOFT_FEATURES]) - np.array(self.mean)) / np.array(self.scale)
+        x = (np.array([getattr(s, f) or 0.0 for f in self.features]) - np.array(self.mean)) / np.array(self.scale)
         z = float(np.dot(self.weights, x) + self.bias)
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
@@ -216,9 +286,10 @@ class Calibration:
         try:
             src = path if path is not None else resources.files("qa").joinpath("data/calibration.json")
             data = json.loads(src.read_text("utf-8"))
-            if data.get("features") == list(SOFT_FEATURES):
+            feats = data.get("features")
+            if feats and set(feats) <= set(SOFT_FEATURES) and len(data["weights"]) == len(feats):
                 return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"],
-                           data.get("info", {}))
+                           data.get("info", {}), tuple(feats), data.get("reader") or {})
         except (FileNotFoundError, ValueError, KeyError):
             pass
         return cls.fallback()
@@ -226,17 +297,17 @@ class Calibration:
     @classmethod
     def fallback(cls) -> "Calibration":
         """Before any fit: the checks alone decide."""
-        n = len(SOFT_FEATURES)
-        return cls([0.0] * n, 0.0, [0.0] * n, [1.0] * n, 0.5, {"fitted": False})
+        return cls([0.0], 0.0, [0.0], [1.0], 0.5, {"fitted": False})
 
     def to_json(self) -> str:
-        return json.dumps({"features": list(SOFT_FEATURES), "weights": self.weights, "bias": self.bias,
+        return json.dumps({"features": list(self.features), "weights": self.weights, "bias": self.bias,
                            "mean": self.mean, "scale": self.scale, "threshold": self.threshold,
-                           "info": self.info}, indent=1, ensure_ascii=False) + "\n"
+                           "info": self.info, **({"reader": self.reader} if self.reader else {})},
+                          indent=1, ensure_ascii=False) + "\n"
 
 
 def fit_calibration(signals_list: list[Signals], answerable: list[bool], min_kept: float = 0.97,
-                    l2: float = 10.0, steps: int = 3000) -> Calibration:
+                    l2: float = 10.0, steps: int = 3000, features: tuple[str, ...] | None = None) -> Calibration:
     """Fit the soft score on (dev) questions that pass the checks, then pick the threshold.
 
     The threshold is the highest score cut that still keeps ``min_kept`` of the answerable
@@ -246,11 +317,12 @@ def fit_calibration(signals_list: list[Signals], answerable: list[bool], min_kep
     y_all = np.array(answerable, dtype=bool)
     if y_all.all() or not y_all.any():
         raise ValueError("fitting the calibration needs both answerable and unanswerable questions")
+    features = features or SOFT_FEATURES
     passing = [i for i, s in enumerate(signals_list) if not failed_checks(s)]
-    X = np.array([[getattr(signals_list[i], f) for f in SOFT_FEATURES] for i in passing], dtype=np.float64)
-    X = X.reshape(len(passing), len(SOFT_FEATURES))
+    X = np.array([[getattr(signals_list[i], f) or 0.0 for f in features] for i in passing], dtype=np.float64)
+    X = X.reshape(len(passing), len(features))
     y = y_all[passing].astype(np.float64)
-    n = len(SOFT_FEATURES)
+    n = len(features)
     mean = X.mean(0) if len(X) else np.zeros(n)
     scale = X.std(0) if len(X) else np.ones(n)
     scale[scale < 1e-9] = 1.0
@@ -264,7 +336,7 @@ def fit_calibration(signals_list: list[Signals], answerable: list[bool], min_kep
             w -= 0.1 * (Z.T @ g / len(y) + l2 * w / len(y))
             b -= 0.1 * g.mean()
     cal = Calibration([round(float(v), 6) for v in w], round(float(b), 6), [round(float(v), 6) for v in mean],
-                      [round(float(v), 6) for v in scale], 0.5, {})
+                      [round(float(v), 6) for v in scale], 0.5, {}, tuple(features))
     scores = np.array([cal.probability(s) for s in signals_list])
     best = 0.5
     for t in sorted(set(np.round(scores, 6))):

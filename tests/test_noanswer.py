@@ -89,3 +89,39 @@ def test_calibration_json_round_trip(tmp_path):
     assert Calibration.load(p) == cal
     p.write_text("{broken", encoding="utf-8")
     assert Calibration.load(p) == Calibration.fallback()
+
+
+# -- the reader's policy ------------------------------------------------------------------------------
+def _read(margin, typed=(), english=False, figures=()):
+    s = Signals(0.9, [], list(figures), reader_margin=margin)
+    s.typed_checks, s.english = list(typed), english
+    return s
+
+
+def test_reader_policy_combines_the_margin_with_the_checks():
+    from qa.noanswer import READER_NO, ReaderPolicy
+
+    pol = ReaderPolicy(min_margin=-2.0, checks_below=5.0, rules_below=4.0)
+    assert pol.decide(_read(3.0)) == (True, [])
+    assert pol.decide(_read(-2.5)) == (False, [READER_NO])  # the reader finds no answer
+    assert pol.decide(_read(None)) == (False, [READER_NO])
+    typed = ["最相关的段落里没有数量 (the passage holds no an amount tied to what is asked)"]
+    assert pol.decide(_read(3.0, typed)) == (False, typed)  # an unsure reader: the typed check counts
+    assert pol.decide(_read(6.0, typed)) == (True, [])  # a sure reader overrules it
+    ok, why = pol.decide(_read(9.0, figures=["2019年"]))
+    assert not ok and "2019年" in why[0]  # a figure the documents never use: never answered
+    assert pol.decide(_read(-9.0, english=True)) == (True, [])  # English: the checks alone
+    assert pol.decide(_read(9.0, typed, english=True)) == (False, typed)
+
+
+def test_reader_policy_is_stored_beside_the_calibration_and_survives_a_refit(tmp_path):
+    from qa.noanswer import ReaderPolicy
+
+    cal = Calibration([0.3], 0.1, [0.6], [0.2], 0.55, {"fitted": True})
+    cal.reader = ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}).to_dict()
+    p = tmp_path / "c.json"
+    p.write_text(cal.to_json(), encoding="utf-8")
+    assert ReaderPolicy.load(p) == ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"})
+    assert Calibration.load(p).reader == cal.reader
+    p.write_text("{broken", encoding="utf-8")
+    assert ReaderPolicy.load(p) == ReaderPolicy()

@@ -1,0 +1,162 @@
+"""Adapt the trained reader to the product's own answers: a short second stage on the dev split.
+
+Wikipedia questions (DRCD, CMRC) teach the reader to find answers; the product's question set
+teaches what its short answers look like (``11.9亿吨``, a list kept whole, a phrase without the
+clause around it) and that the reader reads retrieved chunks, not whole paragraphs. Only the
+**dev** split is used (the test split and ``tests/holdout`` stay held out):
+
+* each answerable dev question with a short gold, on the retrieved chunk (of the top three)
+  that holds that gold: the target is the gold's span;
+* the other top chunks, and the top two chunks of each unanswerable dev question: "no answer";
+* mixed with ``--replay`` times as many windows of the main training data (drawn with the seed),
+  so the reader keeps what it learned there.
+
+    .venv/bin/python training/adapt.py            # from the main run's checkpoint; exports to training/out/
+
+It starts from ``checkpoint.pt`` in ``--work`` (the end of ``train.py``), writes ``adapted.pt``
+there, and exports like ``train.py --export``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch  # noqa: E402
+
+import data as D  # noqa: E402
+import train as T  # noqa: E402
+
+
+def article_examples(enc: D.Encoder, depth: int = 3) -> tuple[list[D.Example], dict]:
+    """Reader windows from the dev split of the shipped question set, on the chunks retrieval returns."""
+    from qa import evaluate as E
+    from qa.retriever import Retriever
+
+    r = Retriever()
+    items = [it for it in E.load_set(E.default_set_path()) if it.split == "dev"]
+    out, stats = [], {"pos": 0, "null_other_chunk": 0, "null_unanswerable": 0, "skipped": 0}
+    for it in items:
+        question = it.resolved or it.question
+        passages = r.retrieve(question, k=depth)
+        q_ids = enc.question(question)
+        room = enc.room(q_ids)
+
+        def window(text: str, s: int | None = None, e: int | None = None) -> D.Example | None:
+            c_ids, offs = enc.context(text)
+            if s is None:
+                ids, _ = enc.build(q_ids, c_ids, 0, room)
+                return D.Example(ids, 0, 0, "article_null", "article")
+            span = enc.char_to_tokens(offs, s, e)
+            if span is None or span[1] >= room:
+                return None
+            ids, off = enc.build(q_ids, c_ids, 0, room)
+            return D.Example(ids, off + span[0], off + span[1], "article_pos", "article")
+
+        if it.answerable and it.short:
+            holders = [p for p in passages if any(g in p.text for g in it.short)]
+            if not holders:
+                stats["skipped"] += 1
+                continue
+            p = holders[0]
+            gold = next(g for g in it.short if g in p.text)
+            s = p.text.find(gold)
+            for a in it.answers:  # the occurrence inside the gold answer sentence, when the chunk has it
+                at = p.text.find(a)
+                if at >= 0 and gold in a:
+                    s = at + a.find(gold)
+                    break
+            ex = window(p.text, s, s + len(gold))
+            if ex is None:
+                stats["skipped"] += 1
+                continue
+            out.append(ex)
+            stats["pos"] += 1
+            for o in passages:
+                if not any(g in o.text for g in it.short) and not any(a in o.text for a in it.answers):
+                    out.append(window(o.text))
+                    stats["null_other_chunk"] += 1
+        elif not it.answerable:
+            for o in passages[:2]:
+                out.append(window(o.text))
+                stats["null_unanswerable"] += 1
+    return out, stats
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, default=T.DEFAULT_WORK)
+    ap.add_argument("--out", type=Path, default=T.OUT_DIR)
+    ap.add_argument("--epochs", type=int, default=3, help="passes over the article windows")
+    ap.add_argument("--replay", type=float, default=2.0, help="main-data windows per article window")
+    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    log = T.Log(args.work / "adapt.log")
+
+    targs = T.parse_args([])  # the main run's defaults (the checkpoint's own args are checked below)
+    ck = torch.load(args.work / "checkpoint.pt", map_location="cpu", weights_only=False)
+    for k in ("freeze_layers", "max_len", "p_other", "p_near", "p_winneg", "seed"):
+        setattr(targs, k, ck["args"][k])
+    model, tok, folder = T.load_model_and_tokenizer(targs)
+    model.load_state_dict(ck["model"], strict=False)
+    model.bf16 = T.cpu_has_bf16()
+    enc = D.Encoder(tok, targs.max_len)
+
+    art, stats = article_examples(enc)
+    train, _ = D.load_all(D.DATA_DIR, {})
+    main_ex = D.build_train_examples(enc, train, seed=targs.seed, p_other=targs.p_other, p_near=targs.p_near,
+                                     p_winneg=targs.p_winneg)
+    rng = random.Random(args.seed)
+    replay = rng.sample(main_ex, int(args.replay * len(art)))
+    log(f"adapt: {len(art)} article windows {json.dumps(stats)}, {len(replay)} replayed main windows, "
+        f"{args.epochs} epochs, lr {args.lr}")
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    examples = art + replay
+    steps = args.epochs * math.ceil(len(examples) / args.batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / steps))
+    model.train()
+    step, t0 = 0, time.time()
+    for ep in range(args.epochs):
+        for b in T.epoch_batches(examples, args.batch, args.seed, 100 + ep):
+            ids, mask, st, en = T.collate([examples[i] for i in b], enc.pad)
+            s_log, e_log = model(ids, mask)
+            loss = (torch.nn.functional.cross_entropy(s_log, st) + torch.nn.functional.cross_entropy(e_log, en)) / 2
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            if step % 10 == 0 or step == steps:
+                log(f"adapt step {step}/{steps} loss {loss.item():.4f} ({(time.time() - t0) / step:.2f} s/step)")
+    model.eval()
+    T.save_ckpt(args.work / "adapted.pt", {"model": T.trainable_state(model), "args": vars(targs),
+                                           "adapt": {k: str(v) for k, v in vars(args).items()}, "stats": stats})
+    targs.out = args.out
+    info = {"validation": ck["state"]["val"], "global_step": ck["state"]["global_step"],
+            "adapted": {"article_windows": len(art), **stats, "replay": len(replay), "epochs": args.epochs,
+                        "lr": args.lr, "data": "qa/data/questions.jsonl, dev split only"}}
+    T.export(model, targs, folder, info, log)
+    log("adapt: done")
+
+
+if __name__ == "__main__":
+    main()
