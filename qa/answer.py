@@ -7,8 +7,9 @@ sentence that means the same in other words (and answers English questions); the
 lexical side keeps a sentence that shares the question's rare words and figures
 ahead of one that is merely on the same topic.
 
-The short span inside that sentence is :mod:`qa.spans`' job, and whether the
-passage answers at all is :mod:`qa.noanswer`'s.
+With the reader (:mod:`qa.reader`), the sentence that holds its span replaces this choice in
+the top passage; the short span is the reader's (or :mod:`qa.spans`'), and whether the passage
+answers at all is :mod:`qa.noanswer`'s.
 """
 from __future__ import annotations
 

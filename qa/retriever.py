@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from . import answer as answer_mod
-from . import followup, fusion, noanswer, spans
+from . import followup, fusion, lexical, noanswer, spans
 from .embedding import DEFAULT_MODEL, cache_dir, load_embedder, model_id
 from .index import Index, check_max_chars, default_index_dir, default_sources, open_index
 from .query import Query, analyse
+from .reader import Reader, ReaderError, Span
 
 MODES = ("hybrid", "dense", "lexical")
 MAX_K = 100
@@ -37,6 +38,8 @@ PROMOTE_RATIO = 0.85
 #: An author question looks for a byline among this many chunks that use :data:`BYLINE_WORD`.
 BYLINE_DEPTH = 50
 BYLINE_WORD = "作者"
+#: A reader span longer than this (characters) is not shown as the short answer: the sentence is.
+SHORT_MAX_CHARS = 40
 #: Candidates taken from each of the dense and the lexical side of a large index.
 CANDIDATES = 200
 #: How often (at most) a retriever looks whether its index folder has a new generation.
@@ -164,6 +167,7 @@ class Retriever:
         self.max_chars = max_chars
         log = log or (lambda m: print(m, file=sys.stderr, flush=True))
         self._embedder = None
+        self._reader: Reader | None | bool = False  # False: not loaded yet
         if sources is None and (index_dir is None or self.index_dir.parent == cache_dir()):
             sources = default_sources()
         self.store_kind = check_store(store or os.environ.get("QA_STORE") or "faiss")
@@ -181,6 +185,7 @@ class Retriever:
                                self._get_embedder, max_chars, model_id(model), rebuild, log)
         self.embedder = self._get_embedder()
         self.calibration = noanswer.Calibration.load()
+        self.policy = noanswer.ReaderPolicy.load()
         self._lock = threading.Lock()
         self._log = log
         self._local = threading.local()
@@ -357,6 +362,8 @@ class Retriever:
         question names) moves up when the top one gives none; for one about who wrote the document,
         the passage with its byline.
         """
+        if self.reader is not None and query.want != "author":
+            return self._assess_read(text, query, s, k)
         passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, max(k, PROMOTE_DEPTH))
         short = self._short(query, chunks[0], passages[0].answer_start, s["q"])
 
@@ -386,6 +393,49 @@ class Retriever:
                                short)
         return passages[:k], chunks[:k], short, sig
 
+    # -- the reader -----------------------------------------------------------
+    @property
+    def reader(self) -> Reader | None:
+        """The span reader (loaded on first use), or None where its weights are missing or ``QA_READER=0``."""
+        if self._reader is False:
+            self._reader = None
+            if os.environ.get("QA_READER", "1") != "0":
+                try:
+                    self._reader = Reader()
+                except ReaderError as exc:
+                    self._log(f"qa: {exc}; short answers come from the phrase rules")
+        return self._reader
+
+    def _read(self, question: str, chunks: list) -> list[Span | None]:
+        """The reader's best span in each chunk (character offsets into the chunk's text)."""
+        with self._lock:
+            return self.reader.read(question, [c.text for c in chunks])
+
+    def _assess_read(self, text: str, query: Query, s: dict, k: int):
+        """``_assess`` with the reader, which reads the top passage (by the hybrid score).
+
+        Its span is the short answer, unless the reader is unsure (margin below the policy's
+        ``rules_below``) and the phrase rules tie a span of the asked kind to the question: then theirs.
+        The rules' checks (kind and qualifiers) go into the signals for :class:`noanswer.ReaderPolicy`.
+        """
+        passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, k)
+        found = self._read(text, chunks[:1])[0]
+        margin = found.margin if found is not None else None
+        short = _reader_short(chunks[0], found)
+        rule = self._short(query, chunks[0], passages[0].answer_start, s["q"])
+        passage = chunks[0].section + "\n" + chunks[0].text
+        typed = noanswer.typed_checks(noanswer.signals(query, self.index.lexical, self.contains, passage, rule))
+        if short is not None:
+            self._move_answer(passages[0], chunks[0], short)  # the span says which sentence answers
+            if query.want in (None, "how"):
+                short = None  # yes/no, why, how: that sentence is the answer
+        if rule is not None and rule.tied and rule.crisp and (margin is None or margin < self.policy.rules_below):
+            short = rule
+            self._move_answer(passages[0], chunks[0], short)
+        sig = noanswer.signals(query, self.index.lexical, self.contains, passage, short, reader_margin=margin)
+        sig.typed_checks, sig.english = typed, query.english
+        return passages, chunks, short, sig
+
     @staticmethod
     def _promote(passages: list[Passage], chunks: list, j: int) -> None:
         """Move passage ``j`` (and its chunk) to the top, renumbering the ranks."""
@@ -396,11 +446,14 @@ class Retriever:
 
     @staticmethod
     def _move_answer(p: Passage, chunk, short: spans.Short) -> None:
-        """Make the sentence that holds the short answer the passage's answer sentence."""
-        for a, b in chunk.sentences:
-            if a <= short.start and short.end <= b:
-                p.answer, p.answer_start, p.answer_end = chunk.text[a - chunk.start:b - chunk.start], a, b
-                return
+        """Make the sentence that holds the short answer the passage's answer sentence (the sentences
+        from the one it starts in to the one it ends in, for a span that runs over a sentence end)."""
+        first = next((i for i, (a, b) in enumerate(chunk.sentences) if a <= short.start < b), None)
+        last = next((i for i, (a, b) in enumerate(chunk.sentences) if a < short.end <= b), None)
+        if first is None or last is None or last < first:
+            return
+        a, b = chunk.sentences[first][0], chunk.sentences[last][1]
+        p.answer, p.answer_start, p.answer_end = chunk.text[a - chunk.start:b - chunk.start], a, b
 
     # -- public API ----------------------------------------------------------
     def retrieve(self, question: str, k: int = 5, mode: str | None = None) -> list[Passage]:
@@ -451,11 +504,20 @@ class Retriever:
             passages, chunks = hybrid, hchunks
         else:
             passages, chunks = self._passages(text, s, k)
-            if chunks[0].id != hchunks[0].id:
-                short = self._short(query, chunks[0], passages[0].answer_start, s["q"]) if short else None
-        confident = bool(passages) and self.calibration.probability(sig) >= self.calibration.threshold
+            read = self.reader is not None and query.want != "author"
+            if chunks[0].id != hchunks[0].id and short is not None:
+                short = _reader_short(chunks[0], self._read(text, chunks[:1])[0]) if read else \
+                    self._short(query, chunks[0], passages[0].answer_start, s["q"])
+                if short is not None and read:
+                    self._move_answer(passages[0], chunks[0], short)
+        if self.reader is not None and query.want != "author":
+            confident, reasons = self.policy.decide(sig)
+            confident = confident and bool(passages)
+        else:
+            confident = bool(passages) and self.calibration.probability(sig) >= self.calibration.threshold
+            reasons = noanswer.failed_checks(sig)
         if not confident:
-            notes.extend(noanswer.failed_checks(sig))
+            notes.extend(reasons)
         if confident and short is not None and short.tied and short.crisp:
             self._move_answer(passages[0], chunks[0], short)
         else:
@@ -494,6 +556,45 @@ class Retriever:
         else:
             query = analyse(text)
         return self._assess(text, query, self._score(text, "hybrid"), 1)[3]
+
+
+#: Characters trimmed from the ends of a reader span: spaces and punctuation that only separate.
+_TRIM = " \t\r\n\u3000，,。．.；;：:、！!？?"
+_PAIRS = {"“": "”", "「": "」", "『": "』", "《": "》", "（": "）", "(": ")", "【": "】", "‘": "’", "\"": "\""}
+
+
+def _reader_short(chunk, span: Span | None) -> spans.Short | None:
+    """The reader's span as a short answer at document offsets: separators trimmed from its ends, and an
+    opening or closing mark whose partner lies outside the span dropped."""
+    if span is None:
+        return None
+    text = chunk.text
+    a, b = span.start, span.end
+    while True:
+        a0, b0 = a, b
+        while a < b and text[a] in _TRIM:
+            a += 1
+        while b > a and text[b - 1] in _TRIM:
+            b -= 1
+        if a < b and text[a] in _PAIRS and _PAIRS[text[a]] not in text[a + 1:b]:
+            a += 1
+        closers = {v: k for k, v in _PAIRS.items()}
+        if a < b and text[b - 1] in closers and closers[text[b - 1]] not in text[a:b - 1]:
+            b -= 1
+        if (a, b) == (a0, b0):
+            break
+    if a >= b:
+        return None
+    for fa, fb in lexical.figure_spans(text):  # a figure stays whole with its unit: 1234.7亿千瓦时, not 亿千瓦
+        if fa < a < fb:
+            a = fa
+        if fa < b < fb:
+            b = fb
+    lo = max(text.rfind(m, 0, a) for m in "，,。；;！？?!：:") + 1
+    ends = [i for i in (text.find(m, b) for m in "，,。；;！？?!：:") if i >= 0]
+    sentence = next((i for i, (x, y) in enumerate(chunk.sentences) if x <= chunk.start + a < y), 0)
+    return spans.Short(text[a:b], chunk.start + a, chunk.start + b, "reader", True, sentence, round(span.margin, 4),
+                       text[lo:min(ends) if ends else len(text)], crisp=(b - a) <= SHORT_MAX_CHARS)
 
 
 @dataclass

@@ -1,4 +1,9 @@
-"""The short answer: the span inside the answer sentence that answers (``11.9亿吨``, ``第三次``, ``头等大事``).
+"""The phrase rules' short answer: the span inside the answer sentence that answers (``11.9亿吨``, ``第三次``).
+
+Since the trained reader (:mod:`qa.reader`) gives the short answer, these rules step in only where the
+reader is unsure (``ReaderPolicy.rules_below``), for bylines, for the typed no-answer checks, and as the
+whole answer layer when the reader is off (``QA_READER=0``). They were written for the demo article:
+out of domain the reader beats them (see the README).
 
 A sentence answers a question; a user wants the few characters that do. The span is
 chosen by what the question wants (:mod:`qa.query`):

@@ -218,9 +218,14 @@ def test_bad_options_are_refused():
 # Short answers (issue 7: manner of how-questions, constructions, figures of what is done): 0.734 -> 0.772, floor 0.74.
 # Short answers (issue 7: bylines, 分别 runs, what is or is not done, kinds named by the question, shares): test short
 # EM 0.785 -> 0.886, floor 0.85 (the issue's figure).
-FLOORS = {"hybrid": {"hit@5": 0.92, "accuracy": 0.84, "short_em": 0.85, "answered": 0.9, "near-miss_flagged": 0.85},
+# The trained reader (issue 18) gives the short answers and, with the checks, the "no answer": out of domain
+# (held-out DRCD paragraphs) short EM 0.114 -> 0.464, answerable told "no answer" 0.236 -> 0.137; on the
+# article's test split short EM 0.886 -> 0.772, answered 0.988 -> 0.929, near misses flagged 0.935 -> 0.804,
+# abstention P 0.903 / R 0.862. Floors a few points under those: the rules fitted to the article no longer
+# decide alone (README, Quality).
+FLOORS = {"hybrid": {"hit@5": 0.92, "accuracy": 0.86, "short_em": 0.72, "answered": 0.88, "near-miss_flagged": 0.75},
           "dense": {"hit@5": 0.86}, "lexical": {"hit@5": 0.88}}
-ABSTENTION_FLOORS = {"abstention_precision": 0.85, "abstention_recall": 0.85}
+ABSTENTION_FLOORS = {"abstention_precision": 0.85, "abstention_recall": 0.8}
 
 
 @pytest.mark.slow

@@ -324,7 +324,11 @@ def test_a_question_about_the_author_is_answered_by_the_byline_however_low_it_ra
     assert not retriever.ask("这篇文章的作者叫什么名字？").confident
 
 
-def test_a_question_about_what_something_is_called_moves_up_the_passage_that_names_it(retriever):
+def test_the_rules_alone_move_up_the_passage_that_names_what_is_asked(monkeypatch):
+    # the phrase rules' own passage choice, as when the reader is switched off (QA_READER=0)
+    monkeypatch.setenv("QA_READER", "0")
+    retriever = Retriever(log=lambda m: None)
+    assert retriever.reader is None
     question = "治理污染方面，山西持续开展的行动叫什么？"
     ranked = retriever.retrieve(question)
     assert "“利剑斩污”行动" not in ranked[0].answer  # ranking alone puts another passage first
