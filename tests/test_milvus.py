@@ -73,7 +73,8 @@ def test_test_split_hit_at_1_within_two_points_of_faiss(milvus_retriever, retrie
     # at most two questions of the 63 apart: with the reader, ask() keeps the hybrid ranking's top passage (the
     # rules no longer promote one among the top three), so a near tie in the last digits of the scores, which
     # Milvus computes apart from FAISS, can decide it (measured: 2 questions, 0.905 vs 0.873)
-    assert abs(got["faiss"]["hit@1"] - got["milvus"]["hit@1"]) <= 2 / len(items) + 1e-9
+    answerable = sum(1 for i in items if i.answerable)  # hit@1 is over these
+    assert abs(got["faiss"]["hit@1"] - got["milvus"]["hit@1"]) <= 2 / answerable + 1e-9
 
 
 def test_library_in_milvus(tmp_path, retriever):
