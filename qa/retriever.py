@@ -362,7 +362,7 @@ class Retriever:
         question names) moves up when the top one gives none; for one about who wrote the document,
         the passage with its byline.
         """
-        if self.reader is not None and query.want != "author":
+        if self._reads(query):
             return self._assess_read(text, query, s, k)
         passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, max(k, PROMOTE_DEPTH))
         short = self._short(query, chunks[0], passages[0].answer_start, s["q"])
@@ -405,6 +405,10 @@ class Retriever:
                 except ReaderError as exc:
                     self._log(f"qa: {exc}; short answers come from the phrase rules")
         return self._reader
+
+    def _reads(self, query: Query) -> bool:
+        """Whether the reader answers ``query`` (questions about the author go to the byline rules)."""
+        return self.reader is not None and query.want != "author"
 
     def _read(self, question: str, chunks: list) -> list[Span | None]:
         """The reader's best span in each chunk (character offsets into the chunk's text)."""
@@ -504,13 +508,13 @@ class Retriever:
             passages, chunks = hybrid, hchunks
         else:
             passages, chunks = self._passages(text, s, k)
-            read = self.reader is not None and query.want != "author"
+            read = self._reads(query)
             if chunks[0].id != hchunks[0].id and short is not None:
                 short = _reader_short(chunks[0], self._read(text, chunks[:1])[0]) if read else \
                     self._short(query, chunks[0], passages[0].answer_start, s["q"])
                 if short is not None and read:
                     self._move_answer(passages[0], chunks[0], short)
-        if self.reader is not None and query.want != "author":
+        if self._reads(query):
             confident, reasons = self.policy.decide(sig)
             confident = confident and bool(passages)
         else:
@@ -561,6 +565,7 @@ class Retriever:
 #: Characters trimmed from the ends of a reader span: spaces and punctuation that only separate.
 _TRIM = " \t\r\n\u3000，,。．.；;：:、！!？?"
 _PAIRS = {"“": "”", "「": "」", "『": "』", "《": "》", "（": "）", "(": ")", "【": "】", "‘": "’", "\"": "\""}
+_CLOSERS = {v: k for k, v in _PAIRS.items()}
 
 
 def _reader_short(chunk, span: Span | None) -> spans.Short | None:
@@ -578,8 +583,7 @@ def _reader_short(chunk, span: Span | None) -> spans.Short | None:
             b -= 1
         if a < b and text[a] in _PAIRS and _PAIRS[text[a]] not in text[a + 1:b]:
             a += 1
-        closers = {v: k for k, v in _PAIRS.items()}
-        if a < b and text[b - 1] in closers and closers[text[b - 1]] not in text[a:b - 1]:
+        if a < b and text[b - 1] in _CLOSERS and _CLOSERS[text[b - 1]] not in text[a:b - 1]:
             b -= 1
         if (a, b) == (a0, b0):
             break

@@ -136,14 +136,7 @@ def main(argv=None):
     step, t0 = 0, time.time()
     for ep in range(args.epochs):
         for b in T.epoch_batches(examples, args.batch, args.seed, 100 + ep):
-            ids, mask, st, en = T.collate([examples[i] for i in b], enc.pad)
-            s_log, e_log = model(ids, mask)
-            loss = (torch.nn.functional.cross_entropy(s_log, st) + torch.nn.functional.cross_entropy(e_log, en)) / 2
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
+            loss, _ = T.train_step(model, [examples[i] for i in b], enc.pad, params, opt, sched)
             step += 1
             if step % 10 == 0 or step == steps:
                 log(f"adapt step {step}/{steps} loss {loss.item():.4f} ({(time.time() - t0) / step:.2f} s/step)")

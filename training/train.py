@@ -177,6 +177,20 @@ def collate(examples, pad: int):
     return ids, mask, st, en
 
 
+def train_step(model, batch: list, pad: int, params, opt, sched):
+    """One optimiser step on a batch of examples: the mean of the start and end cross-entropies, gradients
+    clipped to 1.0. Returns the loss and the attention mask (for token counts)."""
+    ids, mask, st, en = collate(batch, pad)
+    s_log, e_log = model(ids, mask)
+    loss = (torch.nn.functional.cross_entropy(s_log, st) + torch.nn.functional.cross_entropy(e_log, en)) / 2
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+    return loss, mask
+
+
 # --------------------------------------------------------------------------- validation
 @torch.inference_mode()
 def read_paragraph(model, enc: D.Encoder, question: str, context: str, stride: int = D.DOC_STRIDE,
@@ -395,15 +409,7 @@ def main(argv=None):
         ep = state["epoch"]
         batches = epoch_batches(examples, args.batch, args.seed, ep)[:steps_per_epoch]
         while state["step"] < len(batches):
-            b = [examples[i] for i in batches[state["step"]]]
-            ids, mask, st, en = collate(b, enc.pad)
-            s_log, e_log = model(ids, mask)
-            loss = (torch.nn.functional.cross_entropy(s_log, st) + torch.nn.functional.cross_entropy(e_log, en)) / 2
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
+            loss, mask = train_step(model, [examples[i] for i in batches[state["step"]]], enc.pad, params, opt, sched)
             state["step"] += 1
             state["global_step"] += 1
             ntok = int(mask.sum())
