@@ -48,7 +48,7 @@ def build_cmd(docs: Path, index: Path) -> list[str]:
 
 
 def kill_trials(trials: int, copies: int, rng: random.Random) -> dict:
-    from qa.index import load_index
+    from qa.index.generations import load_index
 
     work = Path(tempfile.mkdtemp(prefix="qa-crash-"))
     docs, index = work / "docs", work / "index"
@@ -87,7 +87,7 @@ def kill_trials(trials: int, copies: int, rng: random.Random) -> dict:
 
 
 def add_trials(trials: int, copies: int, rng: random.Random) -> dict:
-    from qa.index import load_index
+    from qa.index.generations import load_index
     from qa.library import listing
 
     work = Path(tempfile.mkdtemp(prefix="qa-crash-add-"))
@@ -137,7 +137,7 @@ def add_trials(trials: int, copies: int, rng: random.Random) -> dict:
 
 
 def concurrent(rounds: int, copies: int) -> dict:
-    from qa.index import load_index
+    from qa.index.generations import load_index
 
     work = Path(tempfile.mkdtemp(prefix="qa-concurrent-"))
     docs_a, docs_b, index = work / "a", work / "b", work / "index"

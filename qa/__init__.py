@@ -4,10 +4,10 @@
 >>> passages = retrieve("2021年山西煤炭产量是多少？", k=5)
 >>> result = ask("2021年山西煤炭产量是多少？")
 """
-from .chunking import Chunk, chunk_document
-from .embedding import Embedder, ModelError, NanoEmbedder, load_embedder
-from .index import Index, IndexError_, build_index, load_index
-from .lexical import tokenize
+from .ingest.chunking import Chunk, chunk_document
+from .index.embedding import Embedder, ModelError, NanoEmbedder, load_embedder
+from .index.generations import Index, IndexError_, build_index, load_index
+from .index.lexical import tokenize
 from .retriever import MODES, Answer, Passage, Retriever, ask, retrieve
 
 __version__ = "0.1.0"

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from . import config
+
 EXAMPLES = """examples:
   qa ask "2021年山西煤炭产量是多少？"
   qa ask "How much coal did Shanxi produce in 2021?" --k 3
@@ -74,20 +76,10 @@ def _store_options(p: argparse.ArgumentParser) -> None:
                         "http://host:19530 (token in $QA_MILVUS_TOKEN); also $QA_MILVUS_URI")
 
 
-def _store(args) -> str:
-    return getattr(args, "store", None) or os.environ.get("QA_STORE") or "faiss"
-
-
-def _library_dir(value: str | None) -> Path:
-    from .library import default_library_dir
-
-    return Path(value) if value else default_library_dir()
-
-
 def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
     """The ``qa`` parser; ``eval_options=False`` leaves out ``qa eval``'s own options (and the import
-    of :mod:`qa.evaluate` they need), for a command line that does not run it."""
-    from . import chunking
+    of :mod:`qa.eval.evaluate` they need), for a command line that does not run it."""
+    from .ingest import chunking
     from .retriever import MAX_K, MODES
 
     parser = argparse.ArgumentParser(
@@ -122,7 +114,7 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="start the web chat",
                        description="Serve the chat page (and its API) on http://HOST:PORT.")
-    # declared here, not in qa.app, so that `qa ask` never pays for importing gradio
+    # declared here, not in qa.serve.app, so that `qa ask` never pays for importing gradio
     s.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                         "use 0.0.0.0 to accept connections from the network)")
@@ -189,44 +181,22 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
                        description="Evaluate on the shipped question set (or --set FILE): hit@k, MRR, "
                        "nDCG, answer accuracy, F1 and abstention, per mode and kind.")
     if eval_options:
-        from . import evaluate  # light: matplotlib and the model load only when it runs
+        from .eval import evaluate  # light: matplotlib and the model load only when it runs
 
         evaluate.add_arguments(e)
     _common(e)
     return parser
 
 
-def _index_dir(args) -> str | None:
-    if getattr(args, "library", None) is not None:
-        if args.index:
-            raise ValueError("give either --index or --library, not both")
-        return str(_library_dir(args.library))
-    return args.index
-
-
 def _retriever(args, mode: str = "hybrid"):
     from .retriever import Retriever
 
-    return Retriever(index_dir=_index_dir(args), model=args.model, mode=mode, store=_store(args),
-                     milvus_uri=args.milvus_uri, milvus_name=_milvus_name(args))
-
-
-def _milvus_name(args) -> str:
-    """A library in Milvus is its own index there, next to the demo's."""
-    return "qa_library" if getattr(args, "library", None) is not None else "qa"
-
-
-def _target(args, folder):
-    """The index folder, or the Milvus store with --store milvus."""
-    if _store(args) == "milvus":
-        from .milvus import Milvus
-
-        return Milvus(args.milvus_uri, _milvus_name(args))
-    return folder
+    return Retriever(index_dir=config.index_dir(args), model=args.model, mode=mode, store=config.store(args),
+                     milvus_uri=args.milvus_uri, milvus_name=config.milvus_name(args))
 
 
 def _max_bytes(value: float | None) -> int:
-    from . import formats
+    from .ingest import formats
 
     mb = value if value is not None else float(os.environ.get("QA_MAX_FILE_MB", formats.MAX_FILE_BYTES >> 20))
     if not 0 < mb <= 10_000:
@@ -236,10 +206,10 @@ def _max_bytes(value: float | None) -> int:
 
 def cmd_docs(args) -> int:
     from . import library
-    from .embedding import load_embedder
+    from .index.embedding import load_embedder
 
     args.library = args.library if args.library is not None else ""
-    folder = _target(args, _library_dir(args.library))
+    folder = config.target(args, config.library_dir(args.library))
     if args.action == "list":
         docs = library.listing(folder)
         if args.json:
@@ -263,12 +233,12 @@ def cmd_docs(args) -> int:
               file=sys.stderr)
         return 2
     if args.action == "add":
-        from .index import max_chunks
+        from .index.generations import max_chunks
 
         max_chunks(args.max_chunks)  # a bad limit fails before the model loads
     embedder = load_embedder(args.model)
     if args.action == "add":
-        from .index import collect_documents
+        from .index.generations import collect_documents
 
         paths: list[Path] = []
         refused: list[tuple[str, str]] = []
@@ -303,9 +273,9 @@ def cmd_docs(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from . import chunking
-    from .embedding import load_embedder
-    from .index import build_index, check_max_chars, default_index_dir, default_sources
+    from .ingest import chunking
+    from .index.embedding import load_embedder
+    from .index.generations import build_index, check_max_chars, default_index_dir, default_sources
 
     sources = [Path(p) for p in args.paths] or default_sources()
     folder = Path(args.index) if args.index else default_index_dir()
@@ -314,47 +284,21 @@ def cmd_build(args) -> int:
     except ValueError as exc:
         print(f"qa build: --max-chars: {exc}", file=sys.stderr)
         return 2
-    from .index import max_chunks
+    from .index.generations import max_chunks
 
     try:
         cap = max_chunks(args.max_chunks)
     except ValueError as exc:
         print(f"qa build: --max-chunks: {exc}", file=sys.stderr)
         return 2
-    build_index(sources, _target(args, folder), load_embedder(args.model), max_chars,
+    build_index(sources, config.target(args, folder), load_embedder(args.model), max_chars,
                 max_bytes=_max_bytes(args.max_file_size), chunk_cap=cap)
     return 0
 
 
-def format_answer(result) -> str:
-    """Human-readable answer: the short answer (or the answer sentence) first, then its evidence and the
-    numbered passages."""
-    lines = []
-    if result.resolved is not None and result.resolved:
-        lines.append(f"理解为 Understood as: {result.resolved}")
-    if result.confident and result.short:
-        lines += [f"答案 Answer: {result.short}", f"依据 Evidence: {result.answer}"]
-    elif result.confident:
-        lines.append(f"答案 Answer: {result.answer}")
-    else:
-        lines.append("文中似乎没有回答这个问题。The document does not seem to answer this question.")
-    lines += [f"note: {note}" for note in result.notes]
-    if not result.confident:
-        lines.append("最接近的段落 Nearest passages:")
-    lines.append("")
-    for p in result.passages:
-        page = f", 第{p.page}页" if p.page else ""
-        lines.append(f"[{p.rank}] {p.section or p.doc}  ({p.doc}{page}, 字符 {p.start}–{p.end}, score {p.score:.3f})")
-        lines.append(f"    {p.text}")
-        lines.append(f"    → {p.answer}")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def cmd_ask(args) -> int:
-    from .retriever import check_k, clean_question
-
-    from .followup import history_questions
+    from .answer.followup import history_questions
+    from .retriever import check_k, clean_question, format_answer
 
     try:  # validate before loading anything heavy
         clean_question(args.question)
@@ -374,8 +318,8 @@ def cmd_ask(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from .feedback import FeedbackStore, default_path
-    from .index import default_index_dir
+    from .serve.feedback import FeedbackStore, default_path
+    from .index.generations import default_index_dir
 
     path = Path(args.feedback) if args.feedback else default_path(Path(args.index) if args.index
                                                                     else default_index_dir())
@@ -452,9 +396,9 @@ def _main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from .embedding import ModelError
-    from .index import IndexError_
-    from .locking import LockTimeout
+    from .index.embedding import ModelError
+    from .index.generations import IndexError_
+    from .index.locking import LockTimeout
 
     try:
         if args.command == "build":
@@ -473,15 +417,15 @@ def _main(argv: list[str] | None = None) -> int:
             uploads = tempfile.mkdtemp(prefix="qa-serve-", dir=os.environ.get("GRADIO_TEMP_DIR"))
             os.environ["GRADIO_TEMP_DIR"] = uploads
             try:
-                from . import app
+                from .serve import app
                 return app.run(args)
             finally:
                 shutil.rmtree(uploads, ignore_errors=True)
         if args.command == "mcp":
-            from . import mcp_server
+            from .serve import mcp_server
             return mcp_server.run(args)
         if args.command == "eval":
-            from . import evaluate
+            from .eval import evaluate
             return evaluate.run(args)
     except (ModelError, IndexError_, FileNotFoundError, ValueError, LockTimeout) as exc:
         print(f"qa {args.command}: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The document library: the user's own documents, added and removed one at a time.
 
-A library is an index folder (:mod:`qa.index`) whose documents live in the index itself, not
-in a source folder: ``qa docs add`` reads files (any format of :mod:`qa.formats`) into it,
+A library is an index folder (:mod:`qa.index.generations`) whose documents live in the index itself, not
+in a source folder: ``qa docs add`` reads files (any format of :mod:`qa.ingest.formats`) into it,
 ``qa docs remove`` takes them out, ``qa docs list`` shows them. It lives in the user's data
 folder (``$QA_LIBRARY``, else ``$XDG_DATA_HOME/qa/library``, else
 ``~/.local/share/qa/library``), apart from the demo's committed ``embeddings/`` and
@@ -27,10 +27,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import chunking, formats
-from .index import (IndexError_, MANIFEST, build_from_documents, check_max_chars, load_index, read_documents,
-                    read_manifest, write_empty)
-from .locking import IndexLock
+from .ingest import chunking, formats
+from .index.generations import (IndexError_, MANIFEST, build_from_documents, check_max_chars, load_index,
+                                read_documents, read_manifest, write_empty)
+from .index.locking import IndexLock
 
 
 def default_library_dir() -> Path:
@@ -206,7 +206,7 @@ def add(folder: Path, paths: list[Path], embedder, names: list[str] | None = Non
 
 def _read_one(p: Path, shown: str, max_bytes: int, change: Change, max_chars: int,
               chunk_cap: int | None) -> dict | None:
-    """The record of one file (see :func:`qa.index.read_documents`), or None with the reason in ``change``."""
+    """The record of one file (see :func:`qa.index.generations.read_documents`), or None with the reason in ``change``."""
     try:
         shown.encode("utf-8")
     except UnicodeEncodeError:

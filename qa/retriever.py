@@ -3,7 +3,7 @@
 Scores (``Passage.score``, higher is better) by mode:
 
 * ``hybrid`` (default): in [0, 1], the coverage-gated blend of min-max normalised
-  dense cosine and BM25 described in :mod:`qa.fusion`; 1 = best chunk on both.
+  dense cosine and BM25 described in :mod:`qa.index.fusion`; 1 = best chunk on both.
 * ``dense``: the chunk's dense score, a cosine in [-1, 1] (about 0.75 to 0.9 for this model).
 * ``lexical``: the raw BM25 score, >= 0 (0 = no token in common).
 """
@@ -20,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import answer as answer_mod
-from . import followup, fusion, lexical, noanswer, spans
-from .embedding import DEFAULT_MODEL, cache_dir, load_embedder, model_id
-from .index import Index, check_max_chars, default_index_dir, default_sources, open_index
-from .query import Query, analyse
-from .reader import Reader, ReaderError, Span
+from .answer import followup, noanswer, spans
+from .answer import sentences as answer_mod
+from .answer.query import Query, analyse
+from .answer.reader import Reader, ReaderError, Span
+from .index import fusion, lexical
+from .index.embedding import DEFAULT_MODEL, load_embedder, model_id
+from .index.generations import Index, check_max_chars, default_index_dir, default_sources, open_index
+from .text.words import cache_dir
 
 MODES = ("hybrid", "dense", "lexical")
 MAX_K = 100
@@ -96,6 +98,31 @@ class Answer:
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
+
+
+def format_answer(result) -> str:
+    """Human-readable answer: the short answer (or the answer sentence) first, then its evidence and the
+    numbered passages."""
+    lines = []
+    if result.resolved is not None and result.resolved:
+        lines.append(f"理解为 Understood as: {result.resolved}")
+    if result.confident and result.short:
+        lines += [f"答案 Answer: {result.short}", f"依据 Evidence: {result.answer}"]
+    elif result.confident:
+        lines.append(f"答案 Answer: {result.answer}")
+    else:
+        lines.append("文中似乎没有回答这个问题。The document does not seem to answer this question.")
+    lines += [f"note: {note}" for note in result.notes]
+    if not result.confident:
+        lines.append("最接近的段落 Nearest passages:")
+    lines.append("")
+    for p in result.passages:
+        page = f", 第{p.page}页" if p.page else ""
+        lines.append(f"[{p.rank}] {p.section or p.doc}  ({p.doc}{page}, 字符 {p.start}–{p.end}, score {p.score:.3f})")
+        lines.append(f"    {p.text}")
+        lines.append(f"    → {p.answer}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def clean_question(question: object) -> tuple[str, list[str]]:
@@ -173,7 +200,7 @@ class Retriever:
         self.store_kind = check_store(store or os.environ.get("QA_STORE") or "faiss")
         self._milvus = None
         if self.store_kind == "milvus":
-            from . import milvus
+            from .index import milvus
 
             self._milvus = milvus.Milvus(milvus_uri, milvus_name)
             if index_dir is None and not os.environ.get("QA_INDEX"):
@@ -213,7 +240,7 @@ class Retriever:
         return self._view
 
     def _reload(self, st) -> None:
-        from .index import IndexError_, load_index
+        from .index.generations import IndexError_, load_index
 
         with self._reload_lock:
             if st == self._manifest_stat:
@@ -475,7 +502,7 @@ class Retriever:
 
         ``history``: the earlier turns of a conversation, oldest first (questions as strings, or
         chat messages ``{"role", "content"}``); a follow-up borrows its topic from them
-        (:mod:`qa.followup`) and ``Answer.resolved`` says how it was understood. Whether the
+        (:mod:`qa.answer.followup`) and ``Answer.resolved`` says how it was understood. Whether the
         documents answer is judged on the hybrid ranking whatever the mode, so every mode
         abstains alike.
         """

@@ -28,7 +28,7 @@ def embedder(retriever):
 
 @pytest.fixture(scope="session")
 def seed_text() -> str:
-    from qa.chunking import read_document
+    from qa.ingest.chunking import read_document
 
     return read_document(SEED)
 

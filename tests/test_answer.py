@@ -2,8 +2,8 @@
 while its passage has something else to say. Sentences are made up here."""
 import numpy as np
 
-from qa import answer
-from qa.lexical import LexicalIndex
+from qa.answer import sentences as answer
+from qa.index.lexical import LexicalIndex
 
 SENTS = ["维护粮食安全。", "全市粮食产量达到120万吨，增长3%。", "今年雨水偏多。"]
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from qa.app import EXAMPLES, article_html, esc, format_reply
+from qa.serve.app import EXAMPLES, article_html, esc, format_reply
 from qa.retriever import Answer, Passage
 
 ROOT = Path(__file__).resolve().parents[1]

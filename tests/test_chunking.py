@@ -1,5 +1,4 @@
-from qa.chunking import (Span, chunk_document, is_heading, paragraphs, read_document, run_in_head,
-                         sentences)
+from qa.ingest.chunking import Span, chunk_document, is_heading, paragraphs, read_document, run_in_head, sentences
 
 
 def test_offsets_round_trip_on_the_article(seed_text):

@@ -116,7 +116,7 @@ def test_missing_model_is_a_clear_error(tmp_path):
 def test_ask_with_a_sentence_transformers_folder(tmp_path):
     """--model takes any sentence-transformers folder (here the default weights converted to one): the
     index is built for it with sentence-transformers, in its own folder, and answers like the default."""
-    from qa.embedding import default_model_dir, resolve_model
+    from qa.index.embedding import default_model_dir, resolve_model
 
     resolve_model()  # the converted folder exists (converted once)
     folder = default_model_dir()
@@ -165,7 +165,7 @@ def test_serve_beyond_loopback_needs_logins(tmp_path):
 
 
 def test_feedback_commands(tmp_path):
-    from qa.feedback import FeedbackStore
+    from qa.serve.feedback import FeedbackStore
 
     store = FeedbackStore(tmp_path / "f.sqlite")
     store.add(-1, "问题", {"answer": None, "confident": False, "passages": []}, "hybrid")

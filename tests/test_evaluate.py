@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from qa import evaluate
-from qa.evaluate import Item, load_set
+from qa.eval import evaluate
+from qa.eval.evaluate import Item, load_set
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = {"doc.txt": "2021年，全省煤炭产量12.6亿吨。空气质量优良天数达到280天。"}
@@ -175,7 +175,7 @@ def test_reports_from_fake_retriever(tmp_path):
 
 def test_fit_writes_and_reloads_the_calibration(tmp_path, monkeypatch, retriever):
     """--fit with the real retriever and fitting, on the shipped dev split, into a temporary file."""
-    from qa import noanswer
+    from qa.answer import noanswer
 
     target = tmp_path / "calibration.json"
     monkeypatch.setattr(evaluate, "calibration_path", lambda: target)

@@ -3,8 +3,8 @@ import json
 import multiprocessing
 import threading
 
-from qa.evaluate import load_set
-from qa.feedback import FeedbackStore
+from qa.eval.evaluate import load_set
+from qa.serve.feedback import FeedbackStore
 
 ANSWER = {"answer": "煤炭产量11.9亿吨。", "short": "11.9亿吨", "confident": True, "resolved": None,
           "passages": [{"doc": "a.txt", "start": 0, "end": 10, "rank": 1, "text": "…"}]}

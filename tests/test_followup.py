@@ -2,7 +2,7 @@
 asking again when there is none. The documents here are a few made-up sentences."""
 import pytest
 
-from qa.followup import history_questions, is_followup, resolve
+from qa.answer.followup import history_questions, is_followup, resolve
 
 DOC = ("2021年，全市粮食产量120万吨，同比增长5%。全市共有博物馆3座，其中新建1座。"
        "去年，全市空气优良天数比例达80%，PM2.5平均浓度35微克/立方米。全市重点发展光伏、风电等新能源。")
@@ -112,6 +112,6 @@ def test_a_parallel_predicate_replaces_the_earlier_one():
 
 
 def test_a_question_about_the_document_itself_is_no_follow_up():
-    from qa.followup import is_followup
+    from qa.answer.followup import is_followup
     for question in ("这篇文章是谁写的？", "本文讲了什么？", "Who wrote this article?"):
         assert not is_followup(question, lambda phrase: False), question

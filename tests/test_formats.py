@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from qa import formats
-from qa.chunking import chunk_document
+from qa.ingest import formats
+from qa.ingest.chunking import chunk_document
 
 PAGE1 = "第一章 总则\n本办法适用于全市的供水管理。供水企业应当保障水质安全。"
 PAGE2 = "第二章 价格\n居民生活用水价格为每立方米3.5元。非居民用水价格另行规定。"

@@ -1,5 +1,6 @@
 """Ranking helpers: a chunk that is only a heading follows the passages that say something."""
-from qa import answer, fusion
+from qa.answer import sentences as answer
+from qa.index import fusion
 
 
 def test_a_chunk_that_is_only_its_heading():

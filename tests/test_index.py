@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qa import index as ix
-from qa.embedding import model_id
-from qa.index import IndexError_, build_index, load_index, open_index, read_manifest, staleness, verify_files
+from qa.index import generations as ix
+from qa.index.embedding import model_id
+from qa.index.generations import (IndexError_, build_index, load_index, open_index, read_manifest, staleness,
+                                  verify_files)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -210,7 +211,7 @@ def test_leftovers_of_killed_builds_are_removed_by_the_next_build(built, docs, e
 
 
 def test_a_second_builder_waits_or_says_who_holds_the_folder(built):
-    from qa.locking import IndexLock, LockTimeout
+    from qa.index.locking import IndexLock, LockTimeout
 
     with IndexLock(built):
         with pytest.raises(LockTimeout, match=f"PID {os.getpid()}"):
@@ -227,8 +228,8 @@ def test_two_builders_and_a_reader_of_one_folder(built, docs):
     import sys
     import threading
 
-    code = ("import sys; from pathlib import Path; from qa.embedding import load_embedder; "
-            "from qa.index import build_index\n"
+    code = ("import sys; from pathlib import Path; from qa.index.embedding import load_embedder; "
+            "from qa.index.generations import build_index\n"
             "e = load_embedder()\n"
             "for i in range(3):\n"
             "    (Path(sys.argv[1]) / 'a.txt').write_text('一、煤炭\\n\\n第%s次。' % (sys.argv[3] + str(i)), "

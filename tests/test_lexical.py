@@ -1,6 +1,6 @@
 import numpy as np
 
-from qa.lexical import LexicalIndex, figures, tokenize
+from qa.index.lexical import LexicalIndex, figures, tokenize
 
 
 def test_figures_stay_whole_with_bare_number():
@@ -48,7 +48,7 @@ def test_scores_equal_bm25s_lucene(seed_text):
 
     import bm25s
 
-    from qa.chunking import chunk_document
+    from qa.ingest.chunking import chunk_document
 
     texts = [c.text for c in chunk_document(seed_text, "a.txt")]
     ours = LexicalIndex.build(texts)
@@ -64,7 +64,7 @@ def test_scores_equal_bm25s_lucene(seed_text):
 
 
 def test_candidates_and_exact_scores_for_a_subset(seed_text):
-    from qa.chunking import chunk_document
+    from qa.ingest.chunking import chunk_document
 
     texts = [c.text for c in chunk_document(seed_text, "a.txt", 60)]
     ix = LexicalIndex.build(texts)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT, qa_command, subprocess_env
 from qa import library
-from qa.index import EmptyLibrary, IndexError_, load_index, open_index
+from qa.index.generations import EmptyLibrary, IndexError_, load_index, open_index
 from test_formats import SAMPLES, make_pdf, make_samples
 
 
@@ -166,7 +166,7 @@ def test_concurrent_adds_from_processes_keep_every_document(tmp_path):
     and each sees the others' documents: every document added is listed and answerable."""
     import time
 
-    from qa.locking import IndexLock
+    from qa.index.locking import IndexLock
 
     lib, src = tmp_path / "lib", tmp_path / "src"
     src.mkdir()
@@ -192,7 +192,7 @@ def test_concurrent_adds_from_processes_keep_every_document(tmp_path):
 def test_a_folder_with_an_unreadable_name_adds_its_good_files(tmp_path, embedder):
     import os
 
-    from qa.index import collect_documents
+    from qa.index.generations import collect_documents
 
     src = tmp_path / "src"
     src.mkdir()

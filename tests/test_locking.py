@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from qa.locking import IndexLock, LockTimeout
+from qa.index.locking import IndexLock, LockTimeout
 
 
 def test_a_reentrant_lock_joins_its_own_threads_lock(tmp_path):

@@ -215,7 +215,7 @@ def test_http_server_stops_cleanly_on_sigterm(http_server):
 @pytest.mark.slow
 def test_an_empty_library_says_so_then_answers_once_documents_arrive(tmp_path, embedder):
     from qa import library
-    from qa.mcp_server import Source, build_server
+    from qa.serve.mcp_server import Source, build_server
 
     note = tmp_path / "energy.txt"  # a short document: quick to add
     note.write_text("山西是国家重要综合能源基地和电力外送基地。2021年，在确保安全生产的基础上满产增产，"
@@ -245,7 +245,7 @@ def test_key_check_middleware():
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from qa.mcp_server import KeyCheck
+    from qa.serve.mcp_server import KeyCheck
 
     inner = Starlette(routes=[Route("/mcp", lambda request: PlainTextResponse("ok"), methods=["POST"])])
     with TestClient(KeyCheck(inner, [KEY])) as client:

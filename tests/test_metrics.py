@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from qa import metrics
-from qa.metrics import (abstention_pr, answer_correct, char_f1, cmrc_tokens, hit_at_k, mrr_at_k, ndcg_at_k,
-                        tradeoff_curve, tradeoff_rates)
+from qa.eval import metrics
+from qa.eval.metrics import (abstention_pr, answer_correct, char_f1, cmrc_tokens, hit_at_k, mrr_at_k, ndcg_at_k,
+                             tradeoff_curve, tradeoff_rates)
 
 
 # -- hit@k --------------------------------------------------------------------

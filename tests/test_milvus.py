@@ -12,10 +12,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def milvus_retriever(tmp_path_factory, retriever):
-    from qa import milvus
-    from qa.index import build_from_documents, collect_documents, read_documents
+    from qa.index import milvus
+    from qa.index.generations import build_from_documents, collect_documents, read_documents
     from qa.retriever import Retriever
-    from qa.store import vector_cache
+    from qa.index.store import vector_cache
 
     uri = str(tmp_path_factory.mktemp("milvus") / "qa.db")
     seeds = [ROOT / "seeds"]
@@ -62,7 +62,7 @@ def test_near_misses(milvus_retriever, question):
 
 
 def test_test_split_hit_at_1_within_two_points_of_faiss(milvus_retriever, retriever):
-    from qa import evaluate
+    from qa.eval import evaluate
 
     items = [i for i in evaluate.load_set(evaluate.default_set_path(), retriever.index.documents)
              if i.split == "test" and i.id.startswith("q")]
@@ -78,7 +78,8 @@ def test_test_split_hit_at_1_within_two_points_of_faiss(milvus_retriever, retrie
 
 
 def test_library_in_milvus(tmp_path, retriever):
-    from qa import library, milvus
+    from qa import library
+    from qa.index import milvus
     from test_formats import make_pdf
 
     m = milvus.Milvus(str(tmp_path / "lib.db"), "qa_library")

@@ -1,11 +1,11 @@
 """The no-answer checks (each names what is missing) and the calibration fitted on dev."""
 import pytest
 
-from qa.lexical import LexicalIndex
-from qa.noanswer import (Calibration, Signals, absent_names, absent_scopes, failed_checks, fit_calibration,
-                         missing_qualifiers, signals)
-from qa.query import analyse
-from qa.spans import short_answer
+from qa.index.lexical import LexicalIndex
+from qa.answer.noanswer import (Calibration, Signals, absent_names, absent_scopes, failed_checks, fit_calibration,
+                                missing_qualifiers, signals)
+from qa.answer.query import analyse
+from qa.answer.spans import short_answer
 
 CORPUS = "山西煤炭产量11.9亿吨。pm2.5平均浓度39微克。（作者为中共山西省委书记）全省重点培育10条产业链。"
 
@@ -99,7 +99,7 @@ def _read(margin, typed=(), english=False, figures=()):
 
 
 def test_reader_policy_combines_the_margin_with_the_checks():
-    from qa.noanswer import READER_NO, ReaderPolicy
+    from qa.answer.noanswer import READER_NO, ReaderPolicy
 
     pol = ReaderPolicy(min_margin=-2.0, checks_below=5.0, rules_below=4.0)
     assert pol.decide(_read(3.0)) == (True, [])
@@ -115,7 +115,7 @@ def test_reader_policy_combines_the_margin_with_the_checks():
 
 
 def test_reader_policy_is_stored_beside_the_calibration_and_survives_a_refit(tmp_path):
-    from qa.noanswer import ReaderPolicy
+    from qa.answer.noanswer import ReaderPolicy
 
     cal = Calibration([0.3], 0.1, [0.6], [0.2], 0.55, {"fitted": True})
     cal.reader = ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}).to_dict()

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import ROOT
-from qa.openai_api import parse_request, to_markdown
+from qa.serve.openai_api import parse_request, to_markdown
 
 KEY = "sk-qa-test-0123456789abcdef"
 QUESTION = "2021年山西煤炭产量是多少？"

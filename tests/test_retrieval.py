@@ -269,7 +269,7 @@ def test_fuzzed_questions_get_an_answer_or_a_value_error(retriever):
 
 def test_a_running_retriever_answers_from_a_rebuilt_index(tmp_path, monkeypatch):
     import qa.retriever as rmod
-    from qa.index import build_index
+    from qa.index.generations import build_index
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -285,8 +285,8 @@ def test_a_running_retriever_answers_from_a_rebuilt_index(tmp_path, monkeypatch)
 def test_a_large_index_takes_candidates_and_agrees_with_exact_search(tmp_path, monkeypatch, seed_text, retriever):
     """Above the size threshold, dense candidates come from an IVF index and lexical ones from the rare
     tokens' postings; with every list probed, the answers are the exact ones."""
-    from qa import ann
-    from qa.index import build_index
+    from qa.index import ann
+    from qa.index.generations import build_index
 
     docs = tmp_path / "docs"
     docs.mkdir()

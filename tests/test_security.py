@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from qa.security import AuthError, Guard, check_ask_data, is_loopback, load_auth
+from qa.serve.security import AuthError, Guard, check_ask_data, is_loopback, load_auth
 
 
 def test_loopback():
@@ -131,7 +131,7 @@ def test_guard_limits_wrong_logins_per_address():
 
 
 def test_api_keys_come_from_the_environment_and_key_lines_which_are_not_logins(tmp_path, monkeypatch):
-    from qa.security import key_ok, load_api_keys
+    from qa.serve.security import key_ok, load_api_keys
 
     f = tmp_path / "auth.txt"
     f.write_text("ana:correct-horse\nkey: sk-qa-file-key-0123456789\n# key:commented-out-0000000\n", encoding="utf-8")

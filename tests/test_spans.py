@@ -2,9 +2,9 @@
 the sentence. Sentences are made up here (none is from the shipped question set)."""
 import pytest
 
-from qa import spans
-from qa.lexical import LexicalIndex
-from qa.query import analyse
+from qa.answer import spans
+from qa.index.lexical import LexicalIndex
+from qa.answer.query import analyse
 
 ACCIDENTS = "2020年，全市发生交通事故12起，造成5人死亡，直接经济损失300万元，事故率0.02，同比分别下降20%、10%。"
 ENERGY = "全省重点发展光伏、风电、氢能等新能源，装机容量达到1500万千瓦，占比35%。"
@@ -354,7 +354,7 @@ def test_what_a_becomes_is_the_b_of_you_a_xiang_b_zhuanbian():
 
 
 def test_wei_shenme_after_a_verb_ending_in_wei_asks_what_not_why():
-    from qa.query import analyse as read
+    from qa.answer.query import analyse as read
     assert read("全市把招商引资列为什么工作？").want == "phrase"
     assert read("全市要转变为什么？").want == "phrase"
     assert read("全市为什么要招商引资？").want == "how"

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, qa_command, subprocess_env
-from qa import squad
+from qa.eval import squad
 
 PARK = ("本市共有公园十二座，其中今年新建公园三座。公园每天早上六点开门，晚上十点关门。"
         "全市公园绿地面积达到一千二百公顷，人均公园绿地面积十五平方米。")

@@ -40,7 +40,7 @@ import train as T  # noqa: E402
 
 def article_examples(enc: D.Encoder, depth: int = 3) -> tuple[list[D.Example], dict]:
     """Reader windows from the dev split of the shipped question set, on the chunks retrieval returns."""
-    from qa import evaluate as E
+    from qa.eval import evaluate as E
     from qa.retriever import Retriever
 
     r = Retriever()

@@ -1,4 +1,4 @@
-"""Fit when ``ask()`` answers with the reader: the three thresholds of ``qa.noanswer.ReaderPolicy``.
+"""Fit when ``ask()`` answers with the reader: the three thresholds of ``qa.answer.noanswer.ReaderPolicy``.
 
 How far the reader's span must beat its own "no answer" (``min_margin``), below which margin the
 typed checks still count (``checks_below``) and the rules' tied span replaces the reader's
@@ -46,8 +46,8 @@ def read_questions(r, questions) -> list[dict]:
     """What the policy needs of each question: the reader's margin and span, the rules' span and checks.
 
     ``questions``: (id, question, history or None, short golds, answerable, group)."""
-    from qa import noanswer
-    from qa.query import analyse
+    from qa.answer import noanswer
+    from qa.answer.query import analyse
     from qa.retriever import _reader_short
 
     out = []
@@ -88,7 +88,7 @@ def read_questions(r, questions) -> list[dict]:
 
 
 def replay(rows: list[dict], policy) -> dict:
-    from qa.metrics import exact_match
+    from qa.eval.metrics import exact_match
 
     em, n_short, answered, n_ans, flagged = 0.0, 0, 0, 0, {}
     for row in rows:
@@ -116,9 +116,10 @@ def objective(res: dict, min_answered: float) -> float:
 
 
 def main(argv=None) -> int:
-    from qa import evaluate as E
-    from qa import noanswer, squad
-    from qa.embedding import load_embedder
+    from qa.eval import evaluate as E
+    from qa.answer import noanswer
+    from qa.eval import squad
+    from qa.index.embedding import load_embedder
     from qa.retriever import Retriever
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

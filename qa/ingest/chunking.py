@@ -247,7 +247,7 @@ def _short_runs(paras: list[Span], heading) -> list[list[Span]]:
 
 
 def read_document(path: Path) -> str:
-    """The indexed text of a document file in any supported format (see :mod:`qa.formats`)."""
+    """The indexed text of a document file in any supported format (see :mod:`qa.ingest.formats`)."""
     from . import formats
 
     try:

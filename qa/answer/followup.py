@@ -50,7 +50,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import words
+from ..text import words
 from .query import about_the_document, incomplete_reason
 
 #: Earlier turns looked at (most recent last).

@@ -7,7 +7,7 @@ temporary library (``qa docs add``'s own path), and every question is asked of t
 library with ``Retriever.ask()``, as on the page. So the figures include retrieval (the
 right paragraph must be found among all of them) and the "no answer" decision.
 
-* Answerable questions: EM and F1 by CMRC 2018's definitions (:mod:`qa.metrics`) of the
+* Answerable questions: EM and F1 by CMRC 2018's definitions (:mod:`qa.eval.metrics`) of the
   short answer, or of the answer sentence when there is no short answer; a reply that says
   "no answer" scores 0. Paragraph hit@1 and hit@5; the share told "no answer".
 * Unanswerable questions: those marked ``is_impossible``, and with ``--unanswerable N`` N
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .chunking import sentences
+from ..ingest.chunking import sentences
 from .metrics import char_f1, exact_match
 
 #: A near miss's paragraph keeps at least this many characters once cut: its topic stays in the library.
@@ -194,7 +194,7 @@ def doc_name(i: int) -> str:
 
 def build_library(contexts: dict[int, str], folder: Path, embedder, progress: bool = True) -> None:
     """One document per paragraph, through the library's own add path."""
-    from . import library
+    from .. import library
 
     src = folder.parent / (folder.name + "-src")
     src.mkdir(parents=True, exist_ok=True)
@@ -341,8 +341,8 @@ def add_arguments(parser) -> None:
 
 def _run_library(sel: Selection, model: str | None) -> tuple[dict, str]:
     """Build the temporary library and ask it every question; the result and the embedding model's id."""
-    from .embedding import load_embedder
-    from .retriever import Retriever
+    from ..index.embedding import load_embedder
+    from ..retriever import Retriever
 
     work = Path(tempfile.mkdtemp(prefix="qa-squad-"))
     try:
@@ -356,7 +356,7 @@ def _run_library(sel: Selection, model: str | None) -> tuple[dict, str]:
 
 def _run_oracle(sel: Selection, seed: int) -> tuple[dict, str]:
     """The reader on every question's paragraph; the result and the reader's weights (sha256, 16 digits)."""
-    from .reader import DATA, GRAPH, Reader, ReaderError
+    from ..answer.reader import DATA, GRAPH, Reader, ReaderError
 
     try:
         reader = Reader()

@@ -2,7 +2,7 @@
 
 Open WebUI, LobeChat, ChatBox and Cherry Studio speak OpenAI's chat-completions API, so
 ``qa serve`` answers it too (an ASGI middleware in front of the page, like
-:class:`qa.security.Guard`):
+:class:`qa.serve.security.Guard`):
 
 * ``GET /v1/models`` lists the served index: ``qa`` (the demo) or ``qa-library``.
 * ``POST /v1/chat/completions``: the last user message is the question, the earlier user
@@ -22,7 +22,7 @@ import json
 import time
 import uuid
 
-from .followup import history_questions
+from ..answer.followup import history_questions
 from .security import MAX_BODY, clean_strings, key_ok
 
 
@@ -99,7 +99,7 @@ def to_markdown(answer, question: str | None = None) -> list[str]:
 class OpenAIApi:
     """ASGI middleware: ``/v1/models`` and ``/v1/chat/completions``; everything else passes on.
 
-    ``source``: :class:`qa.app.Source` (its ``get()`` is the retriever, None for an empty library);
+    ``source``: :class:`qa.serve.app.Source` (its ``get()`` is the retriever, None for an empty library);
     ``keys``: the API keys; ``open_without_keys``: whether no key is asked when none is configured."""
 
     def __init__(self, app, source, model_id: str = "qa", keys: list[str] | None = None,

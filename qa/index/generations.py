@@ -1,11 +1,11 @@
-"""The persisted index: generations of a :mod:`qa.store`, a manifest, and the rules that keep it honest.
+"""The persisted index: generations of a :mod:`qa.index.store`, a manifest, and the rules that keep it honest.
 
 Layout of an index folder (``embeddings/`` by default)::
 
     manifest.json          what was indexed and how; names the current generation
     sources.json           the paths it was built from (a spare copy, for a damaged manifest)
-    .lock                  held by the one process building the folder (see qa.locking)
-    g-<hash>/              one generation (see qa.store), never modified once written
+    .lock                  held by the one process building the folder (see qa.index.locking)
+    g-<hash>/              one generation (see qa.index.store), never modified once written
 
 A build writes a new generation beside the current one and then swaps
 ``manifest.json`` with an atomic rename, so a crash at any point leaves the
@@ -40,13 +40,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ann, chunking, formats, lexical
-from .chunking import Chunk
+from . import ann, lexical
+from ..ingest import chunking, formats
+from ..ingest.chunking import Chunk
 from .locking import IndexLock
 from .store import Store, text_hash, vector_cache, write_generation
 
 FORMAT_VERSION = 2
-#: Bump when a document reader (qa.formats) changes what text it gives.
+#: Bump when a document reader (qa.ingest.formats) changes what text it gives.
 READER_VERSION = 1
 DOC_SUFFIXES = tuple(formats.SUFFIXES)
 MANIFEST = "manifest.json"
@@ -67,7 +68,7 @@ class IndexError_(RuntimeError):
 
 def project_root() -> Path:
     """The source checkout holding ``seeds/`` (editable installs), else the working directory."""
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]  # qa/index/generations.py -> the checkout
     return here if (here / "seeds").is_dir() else Path.cwd()
 
 
@@ -403,7 +404,7 @@ def _manifest(docs: dict, chunks, sent_texts, embedder, max_chars: int, extra: d
 def build_from_documents(docs: dict[str, dict], folder, embedder, max_chars: int, extra: dict,
                          progress: bool = True, log=None, vectors: dict | None = None):
     """Index document records (``text`` and how it was read, see :func:`read_documents`) as a new
-    generation of ``folder`` (an index folder, or a :class:`qa.milvus.Milvus` store). ``extra``
+    generation of ``folder`` (an index folder, or a :class:`qa.index.milvus.Milvus` store). ``extra``
     goes into the manifest (sources, or ``library``). ``vectors``: text hash -> vector of texts
     already encoded elsewhere (they are not encoded again)."""
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
@@ -562,7 +563,7 @@ def check_not_empty(folder: Path, manifest: dict) -> None:
 
 
 def _stamp_file() -> Path:
-    from .embedding import cache_dir
+    from ..text.words import cache_dir
 
     return cache_dir() / "verified-files.json"
 

@@ -1,12 +1,12 @@
 """The phrase rules' short answer: the span inside the answer sentence that answers (``11.9亿吨``, ``第三次``).
 
-Since the trained reader (:mod:`qa.reader`) gives the short answer, these rules step in only where the
+Since the trained reader (:mod:`qa.answer.reader`) gives the short answer, these rules step in only where the
 reader is unsure (``ReaderPolicy.rules_below``), for bylines, for the typed no-answer checks, and as the
 whole answer layer when the reader is off (``QA_READER=0``). They were written for the demo article:
 out of domain the reader beats them (see the README).
 
 A sentence answers a question; a user wants the few characters that do. The span is
-chosen by what the question wants (:mod:`qa.query`):
+chosen by what the question wants (:mod:`qa.answer.query`):
 
 * **Figures** (多少/几/第几/比例, how many/much, what percentage): every figure of the
   sentence is a candidate — Arabic or Chinese numerals with their unit, ``%``, rates
@@ -76,7 +76,7 @@ Ties to the focus are measured with the index's idf: sharing a rare word (死亡
 sharing 的 does not. :func:`short_answer` returns the span with exact document offsets,
 or None when no crisp span fits (why questions, and how questions without a crisp manner: the
 sentence is the answer).
-The same candidates tell :mod:`qa.noanswer` whether the sentence holds anything of
+The same candidates tell :mod:`qa.answer.noanswer` whether the sentence holds anything of
 the kind asked that is tied to what is asked about.
 """
 from __future__ import annotations
@@ -85,7 +85,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from . import lexical, words
+from ..index import lexical
+from ..text import words
 from .query import EN_UNITS, UNIT_RE, Query
 
 _DIGITS = r"(?<![A-Za-z0-9.．])[0-9０-９]+(?:[.,．][0-9０-９]+)*"

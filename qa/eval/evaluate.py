@@ -112,8 +112,8 @@ def _short(text: str, n: int = 40) -> str:
 
 def _folder_documents() -> dict[str, str]:
     """The default documents folder's documents (``QA_DOCS`` or ``seeds/``), read as the index reads them."""
-    from .chunking import read_document
-    from .index import collect_documents, default_sources
+    from ..ingest.chunking import read_document
+    from ..index.generations import collect_documents, default_sources
 
     return {name: read_document(p) for name, p in collect_documents(default_sources()).items()}
 
@@ -370,14 +370,14 @@ def evaluate(retriever, items: Sequence[Item], modes: Sequence[str] = ("dense", 
 # --fit
 # ----------------------------------------------------------------------------
 def calibration_path() -> Path:
-    """Where :meth:`qa.noanswer.Calibration.load` reads the fitted calibration."""
+    """Where :meth:`qa.answer.noanswer.Calibration.load` reads the fitted calibration."""
     return Path(str(resources.files("qa").joinpath("data/calibration.json")))
 
 
 def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
     """Fit the no-answer calibration on ``dev_items``, write it and reload it into ``retriever``."""
-    from . import noanswer
-    from .noanswer import fit_calibration
+    from ..answer import noanswer
+    from ..answer.noanswer import fit_calibration
 
     if not dev_items:
         raise ValueError("--fit needs questions with split 'dev' in the set")
@@ -572,7 +572,7 @@ def default_set_path() -> Path:
 
 
 def _modes(text: str) -> list[str]:
-    from .retriever import MODES
+    from ..retriever import MODES
 
     modes = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
     bad = [m for m in modes if m not in MODES]
@@ -582,7 +582,7 @@ def _modes(text: str) -> list[str]:
 
 
 def _k(text: str) -> int:
-    from .retriever import MAX_K
+    from ..retriever import MAX_K
 
     try:
         k = int(text)
@@ -618,7 +618,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     """``qa eval``: evaluate, print the table and write the three report files."""
-    from .retriever import Retriever
+    from ..retriever import Retriever
 
     if getattr(args, "squad", None):
         from . import squad
@@ -630,10 +630,10 @@ def run(args) -> int:
         raise FileNotFoundError(f"No such question set: {set_path}")
     load_set(set_path, check_documents=False)  # format errors before the model loads
     progress = True
-    from .cli import _index_dir, _milvus_name, _store
+    from .. import config
 
-    retriever = Retriever(index_dir=_index_dir(args), model=args.model, store=_store(args),
-                          milvus_uri=args.milvus_uri, milvus_name=_milvus_name(args))
+    retriever = Retriever(index_dir=config.index_dir(args), model=args.model, store=config.store(args),
+                          milvus_uri=args.milvus_uri, milvus_name=config.milvus_name(args))
     items = load_set(set_path, retriever.index.documents)
     fitted_to = None
     if args.fit:

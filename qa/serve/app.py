@@ -27,7 +27,7 @@ import time
 
 import gradio as gr
 
-from .retriever import MAX_K, MODES, Answer, Passage, Retriever, check_k, check_mode, clean_question
+from ..retriever import MAX_K, MODES, Answer, Passage, Retriever, check_k, check_mode, clean_question
 
 #: Cited documents shown whole in the 全文 panel.
 MAX_SHOWN_DOCS = 3
@@ -297,7 +297,7 @@ class Source:
         if self._retriever is None and self._make is not None:
             with self._lock:
                 if self._retriever is None:
-                    from .index import EmptyLibrary
+                    from ..index.generations import EmptyLibrary
 
                     try:
                         self._retriever = self._make()
@@ -329,7 +329,7 @@ class Source:
         r = self.get()
         if r is not None:
             return r.embedder
-        from .embedding import load_embedder
+        from ..index.embedding import load_embedder
 
         return load_embedder()
 
@@ -350,7 +350,7 @@ def _zh(reason: str) -> str:
 
 
 def library_rows(folder) -> list[list]:
-    from . import library
+    from .. import library
 
     rows = []
     for d in library.listing(folder):
@@ -362,7 +362,7 @@ def library_rows(folder) -> list[list]:
 def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRENCY, feedback=None) -> gr.Blocks:
     """The chat page and the ``/ask`` API over ``retriever`` (or a :class:`Source`, for a library).
 
-    ``feedback``: a :class:`qa.feedback.FeedbackStore` for the 👍/👎 buttons (None: no buttons).
+    ``feedback``: a :class:`qa.serve.feedback.FeedbackStore` for the 👍/👎 buttons (None: no buttons).
     With a library, the page gets a 文档 tab to upload and delete documents.
     """
     source = retriever if isinstance(retriever, Source) else Source(retriever)
@@ -418,7 +418,7 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
             raise gr.Error(str(exc), title="Bad request", print_exception=False) from None
 
     def add_documents(files, progress=gr.Progress(track_tqdm=True)):
-        from . import library
+        from .. import library
 
         files = [f for f in (files or []) if f]
         if not files:
@@ -442,7 +442,7 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
         return rows, "<br>".join(lines) or "没有添加任何文档。", gr.update(choices=[r[0] for r in rows], value=None), None
 
     def remove_document(name):
-        from . import library
+        from .. import library
 
         if not name:
             return gr.skip(), "请先选择要删除的文档。", gr.skip()
@@ -634,18 +634,18 @@ def run(args: argparse.Namespace) -> int:
     demo = None
     try:
         t0 = time.perf_counter()
-        from .cli import _index_dir, _library_dir, _milvus_name, _store, _target
+        from .. import config
 
-        folder = _index_dir(args)
-        library_dir = _library_dir(args.library) if getattr(args, "library", None) is not None else None
-        library_target = _target(args, library_dir) if library_dir is not None else None
+        folder = config.index_dir(args)
+        library_dir = config.library_dir(args.library) if getattr(args, "library", None) is not None else None
+        library_target = config.target(args, library_dir) if library_dir is not None else None
         if library_target is not None:
-            from . import library
-            from .embedding import load_embedder
+            from .. import library
+            from ..index.embedding import load_embedder
 
             library.ensure(library_target, load_embedder(args.model))  # a new library starts empty
-        source = Source(make=lambda: Retriever(index_dir=folder, model=args.model, store=_store(args),
-                                               milvus_uri=args.milvus_uri, milvus_name=_milvus_name(args)),
+        source = Source(make=lambda: Retriever(index_dir=folder, model=args.model, store=config.store(args),
+                                               milvus_uri=args.milvus_uri, milvus_name=config.milvus_name(args)),
                         library=library_target)
         retriever = source.get()
         if retriever is not None:

@@ -36,7 +36,7 @@ from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from .retriever import MAX_QUESTION_CHARS, Passage, clean_question
+from ..retriever import MAX_QUESTION_CHARS, Passage, clean_question
 from .security import key_ok
 
 URI_PREFIX = "qa://documents/"
@@ -118,33 +118,33 @@ class Source:
     after documents arrive (``qa docs add``)."""
 
     def __init__(self, args):
-        from . import library
-        from .cli import _index_dir, _library_dir, _milvus_name, _store, _target
-        from .retriever import Retriever
+        from .. import config, library
+        from ..retriever import Retriever
 
-        folder = _index_dir(args)
-        self._make = lambda: Retriever(index_dir=folder, model=args.model, store=_store(args),
-                                       milvus_uri=args.milvus_uri, milvus_name=_milvus_name(args))
+        folder = config.index_dir(args)
+        self._make = lambda: Retriever(index_dir=folder, model=args.model, store=config.store(args),
+                                       milvus_uri=args.milvus_uri, milvus_name=config.milvus_name(args))
         self._retriever = None
         self._lock = threading.Lock()
         if args.library is not None:
-            from .embedding import load_embedder
+            from ..index.embedding import load_embedder
 
-            self.name = str(_library_dir(args.library))
+            self.name = str(config.library_dir(args.library))
             self.empty = (f"The library {self.name} has no documents yet (文档库还没有文档): add some with "
                           f"`qa docs add FILES --library {self.name}`.")
-            self.target = _target(args, Path(self.name))  # what library.listing() reads: a folder, or Milvus
+            # what library.listing() reads: a folder, or Milvus
+            self.target = config.target(args, Path(self.name))
             library.ensure(self.target, load_embedder(args.model))  # a new library starts empty, as in qa serve
         with contextlib.suppress(ValueError):  # (an empty library)
             self.get().ask("warm-up 预热", k=1)  # the first inference is slow: pay for it before the host's
         if args.library is None:
-            self.target = _target(args, self._retriever.index_dir)
+            self.target = config.target(args, self._retriever.index_dir)
             self.name = str(self.target)  # the index folder, or "Milvus <uri> (qa)"
             self.empty = f"The index {self.name} has no documents."
 
     def get(self):
         """The retriever; ValueError (with what to do) while the library has no documents."""
-        from .index import EmptyLibrary
+        from ..index.generations import EmptyLibrary
 
         if self._retriever is None:
             with self._lock:
@@ -161,7 +161,7 @@ class Source:
 
     def listing(self) -> list[dict]:
         """What ``qa docs list`` shows of each document, read afresh."""
-        from . import library
+        from .. import library
 
         return library.listing(self.target)
 
@@ -182,8 +182,8 @@ def _passage_text(c: Citation) -> str:
 
 # -- the server ----------------------------------------------------------------------------------
 def build_server(source: Source) -> MCPServer:
-    from . import __version__
-    from .cli import format_answer
+    from .. import __version__
+    from ..retriever import format_answer
 
     class Server(MCPServer):
         async def list_resources(self) -> list[Resource]:

@@ -11,7 +11,7 @@ change holds the folder for its whole read-modify-write (:mod:`qa.library`), and
 build it calls takes it that way. Other threads and processes queue.
 
 Readers take no lock: a build never changes a generation once written and swaps
-``manifest.json`` atomically (see :mod:`qa.index`).
+``manifest.json`` atomically (see :mod:`qa.index.generations`).
 """
 from __future__ import annotations
 

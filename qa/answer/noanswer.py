@@ -11,9 +11,9 @@ each becomes the reason shown to the user:
 2. **A name never occurs in them**: a place, person or organisation (``陕西省``), or
    a foreign-script term in a Chinese question (``GDP``).
 3. **Nothing of the kind asked for is tied to what is asked about.** A question that
-   wants a figure, a time, a name or a list (:mod:`qa.query`) is answered only by a
+   wants a figure, a time, a name or a list (:mod:`qa.answer.query`) is answered only by a
    span of that kind, in the asked unit, in a clause that carries the question's focus
-   (:mod:`qa.spans`). This is what catches near misses, the questions that share the
+   (:mod:`qa.answer.spans`). This is what catches near misses, the questions that share the
    article's words but ask for a fact it never states: a count of companies (家) where
    the sentence counts industrial chains (条), people affected where it counts people
    evacuated, a number of cases where it gives a resolution rate.
@@ -22,7 +22,7 @@ each becomes the reason shown to the user:
    gives the average, the total, the province's. A scope the documents never use at all
    (全国, in documents that speak of 全省 and 我省 throughout) is missing too.
 5. **The question has no topic of its own** (那去年呢？, 它增长了多少？, 为什么？): a
-   follow-up asked without its conversation is not answered blind (:mod:`qa.followup`
+   follow-up asked without its conversation is not answered blind (:mod:`qa.answer.followup`
    resolves it when the conversation is given).
 
 A question that fails a check is not answered. The rest are ordered by a soft score
@@ -40,8 +40,9 @@ from importlib import resources
 
 import numpy as np
 
-from . import lexical, words
-from .answer import content_tokens
+from ..index import lexical
+from ..text import words
+from .sentences import content_tokens
 from .query import SCOPES, Query, cjk_share
 
 _EN_STOP = set("the a an of in on at to for from by with and or is are was were be been what which who whom "
@@ -125,7 +126,7 @@ class Signals:
     content_coverage: float  # share of the question's content tokens found anywhere in the documents
     absent_names: list[str]  # names of the question the documents never use (陕西省, GDP)
     missing_figures: list[str]  # figures of the question the documents never use (2019年)
-    want: str | None = None  # the kind of answer asked for (qa.query)
+    want: str | None = None  # the kind of answer asked for (qa.answer.query)
     span: str | None = None  # the short answer found, when one of the wanted kind is tied to the focus
     untied: bool = False  # the question wants a checkable kind and no span of it is tied to its focus
     focus: list[str] = field(default_factory=list)
@@ -141,7 +142,7 @@ def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, spa
     """Measure the no-answer signals for one question.
 
     ``contains``: tells whether a phrase occurs in the documents; ``passage``: the top passage's
-    text; ``span``: the :class:`qa.spans.Short` found in it (or None).
+    text; ``span``: the :class:`qa.answer.spans.Short` found in it (or None).
     """
     question = query.text
     content = content_tokens(question)

@@ -7,15 +7,15 @@ sentence that means the same in other words (and answers English questions); the
 lexical side keeps a sentence that shares the question's rare words and figures
 ahead of one that is merely on the same topic.
 
-With the reader (:mod:`qa.reader`), the sentence that holds its span replaces this choice in
-the top passage; the short span is the reader's (or :mod:`qa.spans`'), and whether the passage
-answers at all is :mod:`qa.noanswer`'s.
+With the reader (:mod:`qa.answer.reader`), the sentence that holds its span replaces this choice in
+the top passage; the short span is the reader's (or :mod:`qa.answer.spans`'), and whether the passage
+answers at all is :mod:`qa.answer.noanswer`'s.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import lexical
+from ..index import lexical
 
 #: Weight of the dense cosine against lexical overlap when scoring sentences.
 SENTENCE_DENSE_WEIGHT = 0.7

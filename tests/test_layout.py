@@ -1,0 +1,161 @@
+"""The package is laid out by stage, and its imports say so: nothing imports upward, and no module imports
+one that imports it back. Checked from the source with ``ast`` (function-level imports count too)."""
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A layer may import itself and the layers named here, nothing else of ours. The top layer is the
+# package root (qa/__init__.py) with config, retriever and library; serve/ and eval/ sit on it; cli on all.
+BELOW_TOP = {"ingest", "text", "index", "answer"}
+ALLOWED = {
+    "ingest": set(),
+    "text": set(),
+    "index": {"ingest", "text"},
+    "answer": {"index", "text"},
+    "top": BELOW_TOP,
+    "serve": {"top"} | BELOW_TOP,
+    "eval": {"top"} | BELOW_TOP,
+    "cli": {"top", "serve", "eval"} | BELOW_TOP,
+}
+TOP = {"qa", "qa.config", "qa.retriever", "qa.library"}
+
+
+def modules(root: Path, package: str = "qa") -> dict[str, Path]:
+    """Dotted name -> file, for every module of ``package`` under ``root`` (a package is its __init__)."""
+    out = {}
+    for path in sorted((root / package).rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def import_graph(root: Path, package: str = "qa") -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports, wherever in the file the import is.
+
+    ``from X import name`` counts as importing ``X.name`` when that is a module, else ``X``. The parent
+    packages Python runs on the way to a module are not counted: a subpackage's __init__ holds only
+    its docstring, and the package root is the public API, which imports down.
+    """
+    mods = modules(root, package)
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        is_pkg = path.name == "__init__.py"
+        here = name.split(".") if is_pkg else name.split(".")[:-1]
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = here[:len(here) - (node.level - 1)]
+                    mod = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    mod = node.module or ""
+                targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in mods else mod for a in node.names]
+            else:
+                continue
+            for t in targets:
+                while t and t not in mods:  # `import qa.index.store.x`: the longest module prefix
+                    t = t.rpartition(".")[0]
+                if t and t != name:
+                    edges.add(t)
+        graph[name] = edges
+    return graph
+
+
+def layer(module: str) -> str:
+    if module in TOP:
+        return "top"
+    if module == "qa.cli":
+        return "cli"
+    parts = module.split(".")
+    if len(parts) >= 2 and parts[1] in ALLOWED and parts[1] not in ("top", "cli"):
+        return parts[1]
+    raise AssertionError(f"{module}: in no layer; place it in a subpackage or add it to the layer table")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for mod, targets in sorted(graph.items()):
+        own = layer(mod)
+        for t in sorted(targets):
+            if layer(t) != own and layer(t) not in ALLOWED[own]:
+                bad.append(f"{mod} ({own}) imports {t} ({layer(t)})")
+    return bad
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def problems(graph: dict[str, set[str]]) -> list[str]:
+    return upward_imports(graph) + [f"import cycle: {' <-> '.join(c)}" for c in cycles(graph)]
+
+
+def test_the_layers_hold():
+    graph = import_graph(ROOT)
+    assert {layer(m) for m in graph} == set(ALLOWED)
+    assert problems(graph) == []
+
+
+def test_each_subpackage_says_what_lives_there_and_what_it_may_import():
+    for pkg in ("ingest", "text", "index", "answer", "serve", "eval"):
+        doc = ast.get_docstring(ast.parse((ROOT / "qa" / pkg / "__init__.py").read_text(encoding="utf-8")))
+        assert doc and "import" in doc, pkg
+
+
+def test_an_index_module_importing_serve_fails(tmp_path):
+    """The check reads the files: a copy of the package where index/store.py imports serve/ fails it."""
+    shutil.copytree(ROOT / "qa", tmp_path / "qa", ignore=shutil.ignore_patterns("data", "__pycache__"))
+    store = tmp_path / "qa" / "index" / "store.py"
+    store.write_text(store.read_text(encoding="utf-8") + "\n\ndef _page():\n    from ..serve import app\n",
+                     encoding="utf-8")
+    found = problems(import_graph(tmp_path))
+    assert "qa.index.store (index) imports qa.serve.app (serve)" in found
+
+
+def test_a_module_importing_one_that_imports_it_back_fails():
+    graph = import_graph(ROOT)
+    assert "qa.index.ann" in graph["qa.index.store"]
+    graph["qa.index.ann"].add("qa.index.store")  # same layer, so only the cycle check can catch it
+    assert upward_imports(graph) == []
+    assert cycles(graph) == [["qa.index.ann", "qa.index.store"]]
+    graph["qa.index.ann"].discard("qa.index.store")
+    graph["qa.ingest.formats"].add("qa.cli")  # the old circle's shape, from the bottom: upward and a cycle
+    assert "qa.ingest.formats (ingest) imports qa.cli (cli)" in problems(graph)
+    assert any("qa.cli" in c and "qa.ingest.formats" in c for c in cycles(graph))
