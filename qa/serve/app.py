@@ -24,6 +24,7 @@ import socket
 import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import gradio as gr
 
@@ -364,9 +365,62 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
 
     ``feedback``: a :class:`qa.serve.feedback.FeedbackStore` for the 👍/👎 buttons (None: no buttons).
     With a library, the page gets a 文档 tab to upload and delete documents.
+
+    The page's parts are built one function each: :func:`chat_panel` (left), then on the right
+    :func:`documents_panel` (a library only), :func:`settings_panel` and :func:`full_text_panel`;
+    each is laid out where it stands on the page, and its events are wired once all parts exist.
     """
     source = retriever if isinstance(retriever, Source) else Source(retriever)
-    EMPTY = ("⚠️ **文库里还没有文档。** 请先在“文档”页上传文档（PDF、Word、网页、文本），再来提问。")
+    # uploads that were never added are deleted after UPLOAD_MAX_AGE (added ones at once, in documents_panel)
+    with gr.Blocks(title="qa · 文档问答", analytics_enabled=False,
+                   delete_cache=_upload_cleanup()) as demo:
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chat = chat_panel(source, feedback)
+            with gr.Column(scale=2, min_width=320):
+                documents = documents_panel(source) if source.library is not None else None
+                settings = settings_panel()
+                full_text = full_text_panel(source)
+        chat.wire(settings, full_text, concurrency)
+        if documents is not None:
+            documents.wire()
+        ask_api(source, concurrency)
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=concurrency)
+    return demo
+
+
+# quiet events: no queue, no spinner, not in the API
+_QUIET = dict(queue=False, show_progress="hidden", api_visibility="private")
+
+
+def chat_panel(source: Source, feedback=None) -> SimpleNamespace:
+    """The chat: the conversation, the question box, 👍/👎 with an optional comment, the example
+    questions and 新对话. Its ``wire(settings, full_text, concurrency)`` connects the events: each
+    question is answered through the queue with the settings' k and mode, and the reply's cited
+    passage is shown in the full text."""
+    empty = ("⚠️ **文库里还没有文档。** 请先在“文档”页上传文档（PDF、Word、网页、文本），再来提问。")
+    chatbot = gr.Chatbot(
+        label="对话（可以追问；换话题请点“新对话”）", height=620, latex_delimiters=[],
+        buttons=["copy", "copy_all"], feedback_options=("Like", "Dislike") if feedback else None,
+        elem_id="qa-chat", placeholder="在下方输入问题，或点击示例问题。", autoscroll=False)
+    with gr.Row():
+        question = gr.Textbox(placeholder="输入关于文章的问题（中文或英文），按回车发送",
+                              show_label=False, scale=6, max_lines=4, elem_id="qa-question")
+        send = gr.Button("发送", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+    feedback_status = gr.Markdown("", elem_id="qa-feedback-status")
+    with gr.Row(visible=False) as comment_row:
+        comment = gr.Textbox(placeholder="哪里不对？（可选，例如：答案应该是……）", show_label=False,
+                             scale=6, max_lines=3, elem_id="qa-comment")
+        comment_send = gr.Button("提交意见", size="sm", scale=1, min_width=80, elem_id="qa-comment-send")
+    examples = EXAMPLES if source.library is None else []  # the examples are about the demo article
+    if examples:
+        gr.Markdown("**示例问题**（点击即提问；最后一个是文章回答不了的问题）")
+    with gr.Row():
+        example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in examples]
+    clear = gr.Button("新对话", size="sm", variant="stop", elem_id="qa-new")
+    gr.Markdown("<small>同时提问的人多时需要排队：等待期间对话框右下角显示排队位置"
+                "（queue: 位置/总数）和已等待的时间。</small>")
 
     def add_user(message: str, history: list) -> tuple[str, list, str]:
         history = list(history or [])
@@ -386,7 +440,7 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
             return history, gr.skip(), asked, rated
         r = source.get()
         if r is None:
-            history.append({"role": "assistant", "content": EMPTY})
+            history.append({"role": "assistant", "content": empty})
             return history, gr.skip(), asked, rated
         try:
             t0 = time.perf_counter()
@@ -404,53 +458,6 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
             rated.pop(next(iter(rated)))
         rank = result.passages[0].rank if result.confident and result.passages else None
         return history, article_html(r.index.documents, result.passages, rank), asked, rated
-
-    def api_ask(question: str, k: int = DEFAULT_K, mode: str = "hybrid", history: list | None = None) -> dict:
-        """Answer one question: the same JSON as `qa ask --json` (answer, short, confident, resolved,
-        passages). `history`: the earlier questions of the conversation, oldest first, for follow-ups."""
-        r = source.get()
-        if r is None:
-            raise gr.Error("the library has no documents yet: add some first", title="Bad request",
-                           print_exception=False)
-        try:
-            return r.ask(question, k=_coerce_k(k), mode=check_mode(mode), history=history).to_dict()
-        except ValueError as exc:
-            raise gr.Error(str(exc), title="Bad request", print_exception=False) from None
-
-    def add_documents(files, progress=gr.Progress(track_tqdm=True)):
-        from .. import library
-
-        files = [f for f in (files or []) if f]
-        if not files:
-            return gr.skip(), "请先选择要上传的文件。", gr.skip(), gr.skip()
-        paths = [Path(getattr(f, "name", f)) for f in files]
-        names = [getattr(f, "orig_name", None) or p.name for f, p in zip(files, paths)]
-        progress(0, desc="读取并编码文档……")
-        try:
-            change = library.add(source.library, paths, source.embedder(), names=names, progress=True,
-                                 log=lambda m: None)
-        except Exception as exc:  # noqa: BLE001 - the page says what went wrong instead of failing
-            return gr.skip(), f"⚠️ 添加失败：{esc(_zh(str(exc)))}", gr.skip(), gr.skip()
-        finally:
-            for p in paths:  # an upload is not kept once it is in the library
-                p.unlink(missing_ok=True)
-        source.changed()
-        lines = [f"✅ 已添加 {esc(n)}（{esc(how)}）" for n, how in change.added]
-        lines += [f"↩️ {esc(n)} 已在文库中（{esc(o)}），未重复添加" for n, o in change.duplicates]
-        lines += [f"❌ {esc(n)}：{esc(_zh(w))}" for n, w in change.refused]
-        rows = library_rows(source.library)
-        return rows, "<br>".join(lines) or "没有添加任何文档。", gr.update(choices=[r[0] for r in rows], value=None), None
-
-    def remove_document(name):
-        from .. import library
-
-        if not name:
-            return gr.skip(), "请先选择要删除的文档。", gr.skip()
-        change = library.remove(source.library, [name], source.embedder(), progress=False, log=lambda m: None)
-        source.changed()
-        rows = library_rows(source.library)
-        msg = f"🗑️ 已删除 {esc(name)}" if change.removed else f"⚠️ {esc(name)} 不在文库中"
-        return rows, msg, gr.update(choices=[r[0] for r in rows], value=None)
 
     def on_like(rated: dict, data: gr.LikeData):
         if feedback is None:
@@ -473,102 +480,142 @@ def build_app(retriever: Retriever | Source, concurrency: int = DEFAULT_CONCURRE
         feedback.comment(int(row), text.strip())
         return gr.update(visible=False, value=""), "意见已记录，谢谢！"
 
-    # uploads that were never added are deleted after UPLOAD_MAX_AGE (added ones at once, in add_documents)
-    with gr.Blocks(title="qa · 文档问答", analytics_enabled=False,
-                   delete_cache=_upload_cleanup()) as demo:
-        gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
-                chatbot = gr.Chatbot(
-                    label="对话（可以追问；换话题请点“新对话”）", height=620, latex_delimiters=[],
-                    buttons=["copy", "copy_all"], feedback_options=("Like", "Dislike") if feedback else None,
-                    elem_id="qa-chat", placeholder="在下方输入问题，或点击示例问题。", autoscroll=False)
-                with gr.Row():
-                    question = gr.Textbox(placeholder="输入关于文章的问题（中文或英文），按回车发送",
-                                          show_label=False, scale=6, max_lines=4, elem_id="qa-question")
-                    send = gr.Button("发送", variant="primary", scale=1, min_width=80, elem_id="qa-send")
-                feedback_status = gr.Markdown("", elem_id="qa-feedback-status")
-                with gr.Row(visible=False) as comment_row:
-                    comment = gr.Textbox(placeholder="哪里不对？（可选，例如：答案应该是……）", show_label=False,
-                                         scale=6, max_lines=3, elem_id="qa-comment")
-                    comment_send = gr.Button("提交意见", size="sm", scale=1, min_width=80, elem_id="qa-comment-send")
-                examples = EXAMPLES if source.library is None else []  # the examples are about the demo article
-                if examples:
-                    gr.Markdown("**示例问题**（点击即提问；最后一个是文章回答不了的问题）")
-                with gr.Row():
-                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in examples]
-                clear = gr.Button("新对话", size="sm", variant="stop", elem_id="qa-new")
-                gr.Markdown("<small>同时提问的人多时需要排队：等待期间对话框右下角显示排队位置"
-                            "（queue: 位置/总数）和已等待的时间。</small>")
-            with gr.Column(scale=2, min_width=320):
-                if source.library is not None:
-                    with gr.Accordion("文档（上传、查看、删除）", open=source.get() is None, elem_id="qa-docs"):
-                        uploads = gr.File(label="上传文档（可多选：PDF、Word .docx、网页 .html、文本 .txt/.md）",
-                                          file_count="multiple", file_types=[".pdf", ".docx", ".txt", ".md",
-                                                                              ".markdown", ".html", ".htm"],
-                                          elem_id="qa-upload")
-                        add_button = gr.Button("添加到文库", variant="primary", size="sm", elem_id="qa-add")
-                        docs_status = gr.Markdown("", elem_id="qa-docs-status")
-                        rows = library_rows(source.library)
-                        docs_table = gr.Dataframe(
-                            value=rows, headers=["文档", "格式", "大小", "段落数", "页数", "添加时间", "编码"],
-                            interactive=False, wrap=True, elem_id="qa-docs-table")
-                        with gr.Row():
-                            doomed = gr.Dropdown(choices=[r[0] for r in rows], label="删除文档", scale=3,
-                                                 elem_id="qa-doc-choice")
-                            remove_button = gr.Button("删除", variant="stop", size="sm", scale=1,
-                                                      elem_id="qa-remove")
-                with gr.Accordion("设置", open=True):
-                    k = gr.Slider(1, PAGE_MAX_K, value=DEFAULT_K, step=1, label="引用段落数 k",
-                                  info="每次回答列出的段落数（1–10）")
-                    mode = gr.Radio([(MODE_LABELS[m], m) for m in MODES], value="hybrid", label="检索方式",
-                                    info="混合：语义向量与关键词 BM25 融合；英文提问靠语义一侧。")
-                with gr.Accordion("全文（高亮最近一次回答引用的段落）", open=True):
-                    article = gr.HTML(article_html(source.documents()), elem_id="qa-article")
-
+    def wire(settings: SimpleNamespace, full_text: SimpleNamespace, concurrency: int) -> None:
+        article = full_text.article
         pending = gr.State("")
         asked = gr.State([])  # this conversation's questions, as understood
         rated = gr.State({})  # reply index -> what was asked and answered, for 👍/👎
         rating_row = gr.State(None)
-        quiet = dict(queue=False, show_progress="hidden", api_visibility="private")
 
         def chain(event):
             """Echo the question at once, answer it through the queue, then show the reply and the
             cited passage."""
-            event.then(None, js=SCROLL_CHAT_TO_END_JS, **quiet)
-            event.then(answer, [pending, chatbot, k, mode, asked, rated], [chatbot, article, asked, rated],
+            event.then(None, js=SCROLL_CHAT_TO_END_JS, **_QUIET)
+            event.then(answer, [pending, chatbot, settings.k, settings.mode, asked, rated],
+                       [chatbot, article, asked, rated],
                        show_progress="full", show_progress_on=[chatbot], concurrency_limit=concurrency,
-                       concurrency_id="qa", api_visibility="private").then(None, js=SHOW_REPLY_JS, **quiet)
+                       concurrency_id="qa", api_visibility="private").then(None, js=SHOW_REPLY_JS, **_QUIET)
 
         for trigger in (question.submit, send.click):
-            chain(trigger(add_user, [question, chatbot], [question, chatbot, pending], **quiet))
+            chain(trigger(add_user, [question, chatbot], [question, chatbot, pending], **_QUIET))
         for button, text in zip(example_buttons, examples):
             chain(button.click(lambda history, text=text: add_user(text, history), [chatbot],
-                               [question, chatbot, pending], **quiet))
+                               [question, chatbot, pending], **_QUIET))
+
         def new_conversation():
-            return [], "", article_html(source.documents()), [], {}, None, gr.update(visible=False), ""
+            return [], "", full_text.blank(), [], {}, None, gr.update(visible=False), ""
 
         outputs = [chatbot, question, article, asked, rated, rating_row, comment_row, feedback_status]
-        clear.click(new_conversation, None, outputs, **quiet)
-        chatbot.clear(new_conversation, None, outputs, **quiet)  # the chat's own 🗑 starts afresh too
+        clear.click(new_conversation, None, outputs, **_QUIET)
+        chatbot.clear(new_conversation, None, outputs, **_QUIET)  # the chat's own 🗑 starts afresh too
         if feedback is not None:
-            chatbot.like(on_like, [rated], [rating_row, comment_row, feedback_status], **quiet)
+            chatbot.like(on_like, [rated], [rating_row, comment_row, feedback_status], **_QUIET)
             for trigger in (comment.submit, comment_send.click):
-                trigger(on_comment, [rating_row, comment], [comment_row, feedback_status], **quiet)
+                trigger(on_comment, [rating_row, comment], [comment_row, feedback_status], **_QUIET)
 
-        if source.library is not None:
-            add_button.click(add_documents, [uploads], [docs_table, docs_status, doomed, uploads],
-                             concurrency_limit=1, concurrency_id="library", api_visibility="private")
-            remove_button.click(remove_document, [doomed], [docs_table, docs_status, doomed],
-                                concurrency_limit=1, concurrency_id="library", api_visibility="private")
+    return SimpleNamespace(chatbot=chatbot, question=question, wire=wire)
 
-        gr.api(api_ask, api_name="ask", concurrency_limit=concurrency, concurrency_id="qa",
-               api_description=f"Answer a question about the documents (k: 1..{MAX_K}, mode: "
-                               f"{' | '.join(MODES)}, history: earlier questions, oldest first); returns the "
-                               "same JSON as `qa ask --json`: {answer, confident, short, short_start, short_end, "
-                               "resolved, passages}.")
-    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=concurrency)
-    return demo
+
+def documents_panel(source: Source) -> SimpleNamespace:
+    """The 文档 panel of a library: upload documents, see them, delete one. Its ``wire()`` connects
+    the buttons (one library change at a time)."""
+    from .. import library
+
+    with gr.Accordion("文档（上传、查看、删除）", open=source.get() is None, elem_id="qa-docs"):
+        uploads = gr.File(label="上传文档（可多选：PDF、Word .docx、网页 .html、文本 .txt/.md）",
+                          file_count="multiple", file_types=[".pdf", ".docx", ".txt", ".md",
+                                                              ".markdown", ".html", ".htm"],
+                          elem_id="qa-upload")
+        add_button = gr.Button("添加到文库", variant="primary", size="sm", elem_id="qa-add")
+        docs_status = gr.Markdown("", elem_id="qa-docs-status")
+        rows = library_rows(source.library)
+        docs_table = gr.Dataframe(
+            value=rows, headers=["文档", "格式", "大小", "段落数", "页数", "添加时间", "编码"],
+            interactive=False, wrap=True, elem_id="qa-docs-table")
+        with gr.Row():
+            doomed = gr.Dropdown(choices=[r[0] for r in rows], label="删除文档", scale=3,
+                                 elem_id="qa-doc-choice")
+            remove_button = gr.Button("删除", variant="stop", size="sm", scale=1,
+                                      elem_id="qa-remove")
+
+    def add_documents(files, progress=gr.Progress(track_tqdm=True)):
+        files = [f for f in (files or []) if f]
+        if not files:
+            return gr.skip(), "请先选择要上传的文件。", gr.skip(), gr.skip()
+        paths = [Path(getattr(f, "name", f)) for f in files]
+        names = [getattr(f, "orig_name", None) or p.name for f, p in zip(files, paths)]
+        progress(0, desc="读取并编码文档……")
+        try:
+            change = library.add(source.library, paths, source.embedder(), names=names, progress=True,
+                                 log=lambda m: None)
+        except Exception as exc:  # noqa: BLE001 - the page says what went wrong instead of failing
+            return gr.skip(), f"⚠️ 添加失败：{esc(_zh(str(exc)))}", gr.skip(), gr.skip()
+        finally:
+            for p in paths:  # an upload is not kept once it is in the library
+                p.unlink(missing_ok=True)
+        source.changed()
+        lines = [f"✅ 已添加 {esc(n)}（{esc(how)}）" for n, how in change.added]
+        lines += [f"↩️ {esc(n)} 已在文库中（{esc(o)}），未重复添加" for n, o in change.duplicates]
+        lines += [f"❌ {esc(n)}：{esc(_zh(w))}" for n, w in change.refused]
+        rows = library_rows(source.library)
+        return rows, "<br>".join(lines) or "没有添加任何文档。", gr.update(choices=[r[0] for r in rows], value=None), None
+
+    def remove_document(name):
+        if not name:
+            return gr.skip(), "请先选择要删除的文档。", gr.skip()
+        change = library.remove(source.library, [name], source.embedder(), progress=False, log=lambda m: None)
+        source.changed()
+        rows = library_rows(source.library)
+        msg = f"🗑️ 已删除 {esc(name)}" if change.removed else f"⚠️ {esc(name)} 不在文库中"
+        return rows, msg, gr.update(choices=[r[0] for r in rows], value=None)
+
+    def wire() -> None:
+        add_button.click(add_documents, [uploads], [docs_table, docs_status, doomed, uploads],
+                         concurrency_limit=1, concurrency_id="library", api_visibility="private")
+        remove_button.click(remove_document, [doomed], [docs_table, docs_status, doomed],
+                            concurrency_limit=1, concurrency_id="library", api_visibility="private")
+
+    return SimpleNamespace(table=docs_table, wire=wire)
+
+
+def settings_panel() -> SimpleNamespace:
+    """The 设置 panel: how many passages a reply lists (k) and the ranking mode."""
+    with gr.Accordion("设置", open=True):
+        k = gr.Slider(1, PAGE_MAX_K, value=DEFAULT_K, step=1, label="引用段落数 k",
+                      info="每次回答列出的段落数（1–10）")
+        mode = gr.Radio([(MODE_LABELS[m], m) for m in MODES], value="hybrid", label="检索方式",
+                        info="混合：语义向量与关键词 BM25 融合；英文提问靠语义一侧。")
+    return SimpleNamespace(k=k, mode=mode)
+
+
+def full_text_panel(source: Source) -> SimpleNamespace:
+    """The 全文 panel: the documents, with the passages of the latest reply highlighted
+    (:func:`article_html`); ``blank()`` is the view without highlights, for a new conversation."""
+    with gr.Accordion("全文（高亮最近一次回答引用的段落）", open=True):
+        article = gr.HTML(article_html(source.documents()), elem_id="qa-article")
+    return SimpleNamespace(article=article, blank=lambda: article_html(source.documents()))
+
+
+def ask_api(source: Source, concurrency: int) -> None:
+    """The named ``/ask`` endpoint: the same JSON as ``qa ask --json``, queued with the chat."""
+
+    def api_ask(question: str, k: int = DEFAULT_K, mode: str = "hybrid", history: list | None = None) -> dict:
+        """Answer one question: the same JSON as `qa ask --json` (answer, short, confident, resolved,
+        passages). `history`: the earlier questions of the conversation, oldest first, for follow-ups."""
+        r = source.get()
+        if r is None:
+            raise gr.Error("the library has no documents yet: add some first", title="Bad request",
+                           print_exception=False)
+        try:
+            return r.ask(question, k=_coerce_k(k), mode=check_mode(mode), history=history).to_dict()
+        except ValueError as exc:
+            raise gr.Error(str(exc), title="Bad request", print_exception=False) from None
+
+    gr.api(api_ask, api_name="ask", concurrency_limit=concurrency, concurrency_id="qa",
+           api_description=f"Answer a question about the documents (k: 1..{MAX_K}, mode: "
+                           f"{' | '.join(MODES)}, history: earlier questions, oldest first); returns the "
+                           "same JSON as `qa ask --json`: {answer, confident, short, short_start, short_end, "
+                           "resolved, passages}.")
 
 
 # -- serving -------------------------------------------------------------------------------------
