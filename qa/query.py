@@ -8,8 +8,8 @@ start from the same reading of the question:
   …率) for a percentage, 第几 for an ordinal, 哪一年/什么时候 for a time, 哪里/哪个城市
   for a place, 谁 for a person, 谁写的/作者 for the author (whom a byline names), 哪些/哪几
   for a list, 什么/哪个 for a phrase (also after a verb ending in 为: 列为什么 asks "as what"); 为什么/
-  怎么/如何 want no kind the rules can check (``how``), and yes-no questions (``yes_no``) no short
-  span at all: the sentence is the answer.
+  怎么/如何 want no short span (``how``: the sentence is the answer); with the reader, any other
+  question gets the reader's span, a yes-no one too (修好了没？ 57463户 settles it).
   English question words map onto the same kinds.
 * ``unit``: the measure word the question asks in, when it names one. A span in another
   unit (``10条`` for ``多少家``) does not answer it: that is how a question about
@@ -50,7 +50,7 @@ _PEOPLE = ("群众", "人员", "人口", "干部", "党员", "职工", "学生",
 _RATE_NOUN = re.compile(r"(比例|占比|比重|百分比|份额|覆盖率|\w{0,4}率)$")
 #: 为什么 asks why, except where 为 ends a verb (列为, 转变为, 定为, 作为…什么: "as what").
 _HOW = re.compile(r"(?<![作成认因以称视行列变改转定选评升划分命誉奉封归化])为什么|为何|为啥|怎么样|怎样|怎么|如何|咋样|咋")
-_YESNO = re.compile(r"是不是|有没有|是否|能否|会不会|要不要|(?:吗|(?<![什怎这那多要])么|嘛)[？?！!。\s]*$|没[？?]?\s*$")
+_YESNO = re.compile(r"是不是|有没有|是否|能否|会不会|要不要|[吗么嘛][？?！!。\s]*$|没[？?]?\s*$")
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("ordinal", re.compile(r"第几[次个批届位名季度]*")),
     ("time", re.compile(r"哪一年|哪年|哪一天|哪天|哪个月|几月份?|几号|什么时候|什么时间点?|何时|啥时候|多会儿|哪个时候")),
@@ -90,7 +90,6 @@ _AUTHOR = re.compile(r"谁写的|是谁写|(?:哪位|哪个|什么)[\u4e00-\u9ff
 _EN_AUTHOR = re.compile(r"\bwho (?:wrote|authored|is the author|was the author|is the writer)\b|"
                         r"\bwritten by (?:whom|who)\b|"
                         r"\bauthor(?:'s)? (?:name|position|title|job|identity|post)\b", re.I)
-_EN_YESNO = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|may)\b", re.I)
 _EN_HOW = re.compile(r"^\s*(?:why|how)\b(?! (?:many|much|high|large|big|long|far)\b)", re.I)
 #: English nouns of the things counted, and the measure word each is counted in.
 EN_UNITS = [("人", re.compile(r"\bpeople|persons|residents|deaths?|died|killed|injur|evacuat|relocat", re.I)),
@@ -155,13 +154,6 @@ class Query:
     focus: list[str] = field(default_factory=list)
     content: list[str] = field(default_factory=list)
     incomplete: str | None = None  # why the question cannot stand alone, or None
-
-    @property
-    def yes_no(self) -> bool:
-        """Whether the question asks yes or no (是否, 是不是, …吗): no span of the passage says that."""
-        if self.english:
-            return bool(_EN_YESNO.match(self.text))
-        return bool(_YESNO.search(self.text))
 
     @property
     def typed(self) -> bool:

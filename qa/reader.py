@@ -18,6 +18,7 @@ import json
 import mmap
 import os
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -438,6 +439,9 @@ def _session(graph: Path, threads: int):
     tmp = saved.with_name(f".{saved.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         saved.parent.mkdir(parents=True, exist_ok=True)
+        for old in saved.parent.glob(".reader-*.tmp"):  # left by a process that ended mid-write
+            if time.time() - old.stat().st_mtime > 600:
+                old.unlink(missing_ok=True)
         so.optimized_model_filepath = str(tmp)
     except OSError:  # no cache folder (a read-only home): optimise in memory each time
         tmp = None

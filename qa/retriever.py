@@ -436,8 +436,8 @@ class Retriever:
         typed = noanswer.typed_checks(noanswer.signals(query, self.index.lexical, self.contains, passage, rule))
         if short is not None:
             self._move_answer(passages[0], chunks[0], short)  # the span says which sentence answers
-            if query.yes_no:
-                short = None  # a yes-no question: that sentence is the answer
+            if query.want == "how":
+                short = None  # why, how: that sentence is the answer
         if rule is not None and rule.tied and rule.crisp and (margin is None or margin < self.policy.rules_below):
             short = rule
             self._move_answer(passages[0], chunks[0], short)

@@ -94,12 +94,3 @@ def test_what_is_measured_in_money_asks_for_yuan(question):
 def test_a_count_noun_before_the_question_word_gives_the_unit(question, unit):
     q = analyse(question)
     assert (q.want, q.unit) == ("count", unit)
-
-
-@pytest.mark.parametrize("question, yes_no", [
-    ("山西是能源大省吗？", True), ("被水冲坏的房子现在都修好了没？", True), ("山西是否完成了保供任务？", True),
-    ("人民群众最基本的愿望是什么？", False), ("山西打算怎么处置风险？", False), ("为什么要统筹发展和安全", False),
-    ("Is Shanxi an energy province?", True), ("What is the capital of France?", False),
-])
-def test_yes_no_questions(question, yes_no):
-    assert analyse(question).yes_no is yes_no

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -240,8 +241,15 @@ def test_the_optimised_graph_is_saved_once_and_gives_the_same_logits(tmp_path, m
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
     saved = R.optimized_path(R.DATA / R.GRAPH)
     assert not saved.exists()
+    saved.parent.mkdir(parents=True)
+    stale, fresh = saved.parent / ".reader-dead.tmp", saved.parent / ".reader-busy.tmp"
+    stale.write_bytes(b"half a graph from a process that ended")
+    fresh.write_bytes(b"another process writing now")
+    os.utime(stale, (1, 1))
     first = Reader()
     assert saved.is_file() and saved.parent == tmp_path / "cache"
+    assert not stale.exists() and fresh.exists()  # old leftovers are cleared, a write in progress is not
+    fresh.unlink()
     assert not [p for p in saved.parent.iterdir() if p.name.endswith(".tmp")]
     again = Reader()
     ids = first.windows("2021年山西煤炭产量是多少？", "2021年，山西煤炭产量11.9亿吨，增长10.5%。")[0][0]
