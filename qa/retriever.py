@@ -23,7 +23,7 @@ import numpy as np
 from .answer import followup, noanswer, spans
 from .answer import sentences as answer_mod
 from .answer.query import Query, analyse
-from .answer.reader import Reader, ReaderError, Span
+from .answer.reader import Reader, ReaderError, Span, shared_reader
 from .index import fusion, lexical
 from .index.embedding import DEFAULT_MODEL, load_embedder, model_id
 from .index.generations import Index, check_max_chars, default_index_dir, default_sources, open_index
@@ -192,9 +192,12 @@ class Retriever:
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
         self.model_name = model
         self.max_chars = max_chars
-        log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+        log = self._log = log or (lambda m: print(m, file=sys.stderr, flush=True))
         self._embedder = None
         self._reader: Reader | None | bool = False  # False: not loaded yet
+        self._reader_lock = threading.Lock()
+        if os.environ.get("QA_READER", "1") != "0":  # load the reader while the index and model open
+            threading.Thread(target=lambda: self.reader, name="qa-reader-load", daemon=True).start()
         if sources is None and (index_dir is None or self.index_dir.parent == cache_dir()):
             sources = default_sources()
         self.store_kind = check_store(store or os.environ.get("QA_STORE") or "faiss")
@@ -214,7 +217,6 @@ class Retriever:
         self.calibration = noanswer.Calibration.load()
         self.policy = noanswer.ReaderPolicy.load()
         self._lock = threading.Lock()
-        self._log = log
         self._local = threading.local()
         self._view = _View(index)
         self._checked = time.monotonic()
@@ -423,14 +425,17 @@ class Retriever:
     # -- the reader -----------------------------------------------------------
     @property
     def reader(self) -> Reader | None:
-        """The span reader (loaded on first use), or None where its weights are missing or ``QA_READER=0``."""
-        if self._reader is False:
-            self._reader = None
-            if os.environ.get("QA_READER", "1") != "0":
-                try:
-                    self._reader = Reader()
-                except ReaderError as exc:
-                    self._log(f"qa: {exc}; short answers come from the phrase rules")
+        """The span reader, or None where its weights are missing or ``QA_READER=0``. It starts loading in
+        the background when the retriever is made (one reader per process, shared by all retrievers)."""
+        with self._reader_lock:
+            if self._reader is False:
+                reader = None
+                if os.environ.get("QA_READER", "1") != "0":
+                    try:
+                        reader = shared_reader()
+                    except ReaderError as exc:
+                        self._log(f"qa: {exc}; short answers come from the phrase rules")
+                self._reader = reader
         return self._reader
 
     def _reads(self, query: Query) -> bool:
@@ -458,8 +463,8 @@ class Retriever:
         typed = noanswer.typed_checks(noanswer.signals(query, self.index.lexical, self.contains, passage, rule))
         if short is not None:
             self._move_answer(passages[0], chunks[0], short)  # the span says which sentence answers
-            if query.want in (None, "how"):
-                short = None  # yes/no, why, how: that sentence is the answer
+            if query.want == "how":
+                short = None  # why, how: that sentence is the answer
         if rule is not None and rule.tied and rule.crisp and (margin is None or margin < self.policy.rules_below):
             short = rule
             self._move_answer(passages[0], chunks[0], short)

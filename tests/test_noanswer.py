@@ -114,14 +114,35 @@ def test_reader_policy_combines_the_margin_with_the_checks():
     assert pol.decide(_read(9.0, typed, english=True)) == (False, typed)
 
 
+def test_a_sure_reader_overrules_each_check_only_above_its_own_bar():
+    from qa.answer.noanswer import ReaderPolicy
+
+    pol = ReaderPolicy(min_margin=-5.0, names_below=8.0, figures_below=99.0, qualifiers_below=4.0)
+    named = Signals(0.9, ["隋国"], [], reader_margin=6.0)
+    ok, why = pol.decide(named)
+    assert not ok and "隋国" in why[0]  # a name the documents never use, and a reader not sure enough
+    named.reader_margin = 9.0
+    assert pol.decide(named) == (True, [])  # 隋朝 in the text: the reader found the answer anyway
+    figure = Signals(0.9, [], ["2019年"], reader_margin=50.0)
+    assert not pol.decide(figure)[0]  # a bar of 99: the figure check always counts
+    qual = Signals(0.9, [], [], missing_qualifiers=["最高"], reader_margin=3.0)
+    assert not pol.decide(qual)[0]
+    qual.reader_margin = 4.5
+    assert pol.decide(qual) == (True, [])
+    topic = Signals(0.9, [], [], incomplete="no topic", reader_margin=50.0)
+    assert not pol.decide(topic)[0]  # a question without a topic is never answered
+    english = Signals(0.9, ["Paris"], [], reader_margin=50.0, english=True)
+    assert not pol.decide(english)[0]  # English: every check counts, whatever the margin
+
+
 def test_reader_policy_is_stored_beside_the_calibration_and_survives_a_refit(tmp_path):
     from qa.answer.noanswer import ReaderPolicy
 
     cal = Calibration([0.3], 0.1, [0.6], [0.2], 0.55, {"fitted": True})
-    cal.reader = ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}).to_dict()
+    cal.reader = ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}, names_below=7.0).to_dict()
     p = tmp_path / "c.json"
     p.write_text(cal.to_json(), encoding="utf-8")
-    assert ReaderPolicy.load(p) == ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"})
+    assert ReaderPolicy.load(p) == ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}, names_below=7.0)
     assert Calibration.load(p).reader == cal.reader
     p.write_text("{broken", encoding="utf-8")
     assert ReaderPolicy.load(p) == ReaderPolicy()

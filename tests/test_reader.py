@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -230,3 +231,43 @@ def test_the_query_path_does_not_load_tokenizers():
             "assert span is not None and 'tokenizers' not in sys.modules, [m for m in sys.modules if 'token' in m]")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+
+
+def test_the_optimised_graph_is_saved_once_and_gives_the_same_logits(tmp_path, monkeypatch):
+    """The first session saves ONNX Runtime's optimised graph in the cache; later ones load it as it is and
+    give the same logits. A damaged entry is optimised again and replaced; a read-only cache still answers."""
+    from qa.answer import reader as R
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    saved = R.optimized_path(R.DATA / R.GRAPH)
+    assert not saved.exists()
+    saved.parent.mkdir(parents=True)
+    stale, fresh = saved.parent / ".reader-dead.tmp", saved.parent / ".reader-busy.tmp"
+    stale.write_bytes(b"half a graph from a process that ended")
+    fresh.write_bytes(b"another process writing now")
+    os.utime(stale, (1, 1))
+    first = Reader()
+    assert saved.is_file() and saved.parent == tmp_path / "cache"
+    assert not stale.exists() and fresh.exists()  # old leftovers are cleared, a write in progress is not
+    fresh.unlink()
+    assert not [p for p in saved.parent.iterdir() if p.name.endswith(".tmp")]
+    again = Reader()
+    ids = first.windows("2021年山西煤炭产量是多少？", "2021年，山西煤炭产量11.9亿吨，增长10.5%。")[0][0]
+    for a, b in zip(first.logits([ids]), again.logits([ids])):
+        np.testing.assert_array_equal(a, b)
+    saved.write_bytes(b"not an onnx graph")
+    mended = Reader()
+    np.testing.assert_array_equal(mended.logits([ids])[0], first.logits([ids])[0])
+    assert saved.stat().st_size > 1_000_000
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "file-not-folder" / "x"))
+    (tmp_path / "file-not-folder").write_text("a file where the cache folder should be")
+    np.testing.assert_array_equal(Reader().logits([ids])[0], first.logits([ids])[0])
+
+
+def test_retrievers_share_one_reader_loaded_in_the_background():
+    from qa.answer.reader import shared_reader
+    from qa.retriever import Retriever
+
+    a, b = Retriever(), Retriever()
+    assert a.reader is b.reader is shared_reader()
+    assert a.reader._tok is not None  # its tokenizer was built off the question's path

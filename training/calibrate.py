@@ -1,8 +1,9 @@
-"""Fit when ``ask()`` answers with the reader: the three thresholds of ``qa.answer.noanswer.ReaderPolicy``.
+"""Fit when ``ask()`` answers with the reader: the thresholds of ``qa.answer.noanswer.ReaderPolicy``.
 
-How far the reader's span must beat its own "no answer" (``min_margin``), below which margin the
-typed checks still count (``checks_below``) and the rules' tied span replaces the reader's
-(``rules_below``) depend on the reader, so they are chosen on dev questions of two sources, asked the
+How far the reader's span must beat its own "no answer" (``min_margin``), below which margin each
+check still counts (``checks_below`` for the typed check, ``names_below``, ``figures_below``,
+``qualifiers_below``) and the rules' tied span replaces the reader's (``rules_below``) depend on the
+reader, so they are chosen on dev questions of two sources, asked the
 way a user asks them:
 
 * the **dev split** of the shipped question set, on the article (the test split stays held out);
@@ -26,6 +27,7 @@ optimistic; the DRCD half keeps the fit honest.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -37,9 +39,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-GRID = {"min_margin": [-99.0, -10.0, -8.0, -6.0, -5.0, -4.0, -3.0, -2.0, -1.0, 0.0],
-        "checks_below": [-99.0, 0.0, 2.0, 4.0, 6.0, 8.0, 99.0],
-        "rules_below": [-99.0, 0.0, 2.0, 4.0, 6.0, 8.0, 10.0]}
+GRID = {"min_margin": [-99.0, -10.0, -6.0, -3.0, 0.0],
+        "checks_below": [-99.0, 0.0, 3.0, 6.0, 99.0],
+        "rules_below": [-99.0, 0.0, 3.0, 6.0, 10.0],
+        "names_below": [3.0, 6.0, 10.0, 99.0],
+        "qualifiers_below": [3.0, 6.0, 10.0, 99.0],
+        "figures_below": [6.0, 99.0]}
 
 
 def read_questions(r, questions) -> list[dict]:
@@ -79,7 +84,7 @@ def read_questions(r, questions) -> list[dict]:
             sig.english = query.english
         finally:
             r._leave()
-        spanless = query.want in (None, "how")  # yes/no, why, how: the sentence is the answer
+        spanless = query.want == "how"  # why, how: the sentence is the answer
         out.append({**row, "margin": sig.reader_margin,
                     "reader": mine.text if mine and mine.crisp and not spanless else None,
                     "rule": rule.text if rule is not None and rule.tied and rule.crisp else None,
@@ -130,7 +135,9 @@ def main(argv=None) -> int:
     ap.add_argument("--min-answered", type=float, default=0.95)
     ap.add_argument("--rule-cost", type=float, default=0.015,
                     help="DRCD EM the rules' spans may cost at most (default %(default)s)")
-    ap.add_argument("--keep-em", type=float, default=0.85, help="short EM the article's dev split must keep")
+    ap.add_argument("--keep-em", type=float, default=0.80,
+                    help="short EM the article's dev split must keep (default %(default)s: what the reader reaches "
+                         "there; at 0.85 no policy keeps the guarantees and the fit trades them against DRCD)")
     ap.add_argument("--keep-flagged", type=float, default=0.9,
                     help="share of the article's dev near misses and far-off questions that must stay flagged")
     ap.add_argument("--seed", type=int, default=0)
@@ -160,7 +167,7 @@ def main(argv=None) -> int:
         pol = noanswer.ReaderPolicy(**dict(zip(GRID, values)))
         res = {"article_dev": replay(article, pol), "drcd_fit": replay(drcd, pol)}
         if pol.rules_below > -99:  # the rules' spans stay only where they cost nothing out of domain
-            bare = replay(drcd, noanswer.ReaderPolicy(pol.min_margin, pol.checks_below, -99.0))
+            bare = replay(drcd, dataclasses.replace(pol, rules_below=-99.0))
             if res["drcd_fit"]["em"] < bare["em"] - args.rule_cost:
                 continue
         a = res["article_dev"]

@@ -177,19 +177,25 @@ def failed_checks(s: Signals) -> list[str]:
 def hard_checks(s: Signals) -> list[str]:
     """Checks 1, 2, 4 and 5: the documents never use a figure or a name of the question, the answer lacks a
     qualifier it asks for (最高, 全国), or it has no topic."""
-    out = []
+    return [note for notes in _checks(s).values() for note in notes]
+
+
+def _checks(s: Signals) -> dict[str, list[str]]:
+    """The hard checks' notes by check: topic, figures, names, qualifiers (empty: passed)."""
+    out = {"topic": [], "figures": [], "names": [], "qualifiers": []}
     if s.incomplete:
-        out.append("这个问题缺少主题，像是接着上文问的：请把问题写完整，例如“2021年山西煤炭产量是多少？”"
-                   "(the question has no topic of its own; ask a complete question)")
+        out["topic"].append("这个问题缺少主题，像是接着上文问的：请把问题写完整，例如“2021年山西煤炭产量是多少？”"
+                            "(the question has no topic of its own; ask a complete question)")
     if s.missing_figures:
-        out.append(f"文中没有出现问题里的数字 {'、'.join(s.missing_figures)} "
-                   f"(the document never mentions {', '.join(s.missing_figures)})")
+        out["figures"].append(f"文中没有出现问题里的数字 {'、'.join(s.missing_figures)} "
+                              f"(the document never mentions {', '.join(s.missing_figures)})")
     if s.absent_names:
-        out.append(f"文中没有出现问题里的名称 {'、'.join(s.absent_names)} "
-                   f"(the document never mentions {', '.join(s.absent_names)})")
+        out["names"].append(f"文中没有出现问题里的名称 {'、'.join(s.absent_names)} "
+                            f"(the document never mentions {', '.join(s.absent_names)})")
     if s.missing_qualifiers:
         q = "”“".join(s.missing_qualifiers)
-        out.append(f"文中没有提到“{q}”(the passage does not give the {', '.join(s.missing_qualifiers)} figure)")
+        out["qualifiers"].append(f"文中没有提到“{q}”(the passage does not give the {', '.join(s.missing_qualifiers)} "
+                                 f"figure)")
     return out
 
 
@@ -212,30 +218,45 @@ class ReaderPolicy:
     """How the reader's no-answer margin combines with the checks; fitted on dev by ``training/calibrate.py``.
 
     * ``min_margin``: below it the reader says the passage does not answer (a Chinese question);
-    * ``checks_below``: the typed check (3, judged on the rules' span) counts only while the reader's
-      margin is below it; a reader that is sure of its span overrules them;
+    * each check counts only while the reader's margin is below its own bar: ``names_below`` (a name of
+      the question the documents never use: often a variant, 隋国 for 隋朝), ``figures_below``,
+      ``qualifiers_below`` (checks 1, 2, 4, on the reader's clause) and ``checks_below`` (the typed check,
+      3, judged on the rules' span). A reader sure of its span overrules a check; an unsure one does not;
     * ``rules_below``: while the margin is below it, a span of the asked kind that the rules tie to the
       question replaces the reader's span.
 
-    The hard checks (1, 2, 4 on the reader's clause, 5) always count. A question in English is judged by the checks alone: the
-    reader learned Chinese questions only, and its margin says nothing about others.
+    A question without a topic of its own (5) is never answered. A question in English is judged by the
+    checks alone: the reader learned Chinese questions only, and its margin says nothing about others.
     """
 
     min_margin: float = -8.0
     checks_below: float = 6.0
     rules_below: float = 6.0
     info: dict = field(default_factory=dict)
+    names_below: float = 99.0
+    figures_below: float = 99.0
+    qualifiers_below: float = 99.0
+
+    FIELDS = ("min_margin", "checks_below", "rules_below", "names_below", "figures_below", "qualifiers_below")
 
     def decide(self, s: Signals) -> tuple[bool, list[str]]:
         """Whether to answer, and the reasons when not."""
-        hard = hard_checks(s)
-        if hard:
-            return False, hard
+        checks = _checks(s)
+        if checks["topic"]:
+            return False, checks["topic"]
         if s.english:
-            return not s.typed_checks, list(s.typed_checks)
-        if s.reader_margin is None or s.reader_margin < self.min_margin:
+            failed = hard_checks(s) + list(s.typed_checks)
+            return not failed, failed
+        m = s.reader_margin
+        if m is None:
             return False, [READER_NO]
-        if s.typed_checks and s.reader_margin < self.checks_below:
+        bars = {"figures": self.figures_below, "names": self.names_below, "qualifiers": self.qualifiers_below}
+        failed = [note for name, notes in checks.items() if name in bars and m < bars[name] for note in notes]
+        if failed:
+            return False, failed
+        if m < self.min_margin:
+            return False, [READER_NO]
+        if s.typed_checks and m < self.checks_below:
             return False, list(s.typed_checks)
         return True, []
 
@@ -245,13 +266,12 @@ class ReaderPolicy:
         try:
             src = path if path is not None else resources.files("qa").joinpath("data/calibration.json")
             data = json.loads(src.read_text("utf-8")).get("reader") or {}
-            return cls(**{k: data[k] for k in ("min_margin", "checks_below", "rules_below", "info") if k in data})
+            return cls(**{k: data[k] for k in cls.FIELDS + ("info",) if k in data})
         except (FileNotFoundError, ValueError, TypeError):
             return cls()
 
     def to_dict(self) -> dict:
-        return {"min_margin": self.min_margin, "checks_below": self.checks_below, "rules_below": self.rules_below,
-                "info": self.info}
+        return {**{k: getattr(self, k) for k in self.FIELDS}, "info": self.info}
 
 
 @dataclass

@@ -8,7 +8,8 @@ start from the same reading of the question:
   …率) for a percentage, 第几 for an ordinal, 哪一年/什么时候 for a time, 哪里/哪个城市
   for a place, 谁 for a person, 谁写的/作者 for the author (whom a byline names), 哪些/哪几
   for a list, 什么/哪个 for a phrase (also after a verb ending in 为: 列为什么 asks "as what"); 为什么/
-  怎么/如何 and yes-no questions want no short span (the sentence is the answer).
+  怎么/如何 want no short span (``how``: the sentence is the answer); with the reader, any other
+  question gets the reader's span, a yes-no one too (修好了没？ 57463户 settles it).
   English question words map onto the same kinds.
 * ``unit``: the measure word the question asks in, when it names one. A span in another
   unit (``10条`` for ``多少家``) does not answer it: that is how a question about

