@@ -43,7 +43,7 @@ GRID = {"min_margin": [-99.0, -10.0, -6.0, -3.0, 0.0],
         "checks_below": [-99.0, 0.0, 3.0, 6.0, 99.0],
         "rules_below": [-99.0, 0.0, 3.0, 6.0, 10.0],
         "names_below": [3.0, 6.0, 10.0, 99.0],
-        "qualifiers_below": [3.0, 6.0, 10.0, 99.0],
+        "qualifiers_below": [99.0],  # always counts: the reader cannot tell 最高 from 平均, however sure it is
         "figures_below": [6.0, 99.0]}
 
 
