@@ -48,6 +48,8 @@ def test_qualifiers_change_what_is_measured():
     assert "人均" in analyse("人均收入是多少元？").qualifiers
     assert "第二批" in analyse("第二批项目有多少个？").qualifiers
     assert "非公" in analyse("非公企业有多少家？").qualifiers
+    assert "非煤" in analyse("2021年山西非煤矿山发生了几起死亡事故？").qualifiers
+    assert analyse("德国自哪一年开始对东非施行殖民统治?").qualifiers == []  # 非 ends the word 东非
     assert "各行业" in analyse("各行业一共招了多少人？").qualifiers
     assert "最严重" in analyse("最严重的一起事故死了几人？").qualifiers  # the whole word, not 最严
     assert analyse("学校把什么放在最重要的位置？").qualifiers == []  # a superlative of a phrase question

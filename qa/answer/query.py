@@ -256,7 +256,9 @@ def analyse(question: str) -> Query:
     # the comparison frame is blanked out (same length, so offsets hold) before qualifiers and words are read
     framed = _VS_LAST_YEAR.sub(lambda m: " " * len(m.group()), text) if not english else text
     q.qualifiers = [w for w in QUALIFIERS if w in framed] + [_whole_superlative(framed, m)
-                                                             for m in _ORDINAL_QUALIFIER.finditer(framed)]
+                                                             for m in _ORDINAL_QUALIFIER.finditer(framed)
+                                                             if not m.group().startswith("非") or
+                                                             _starts_word(framed, m.start())]
     if english:
         _analyse_english(q)
         return q
@@ -328,6 +330,16 @@ def analyse(question: str) -> Query:
     if not q.typed:  # 最根本的考量, 想达到啥目标: superlatives and plans qualify figures, not phrases
         q.qualifiers = [w for w in q.qualifiers if not w.startswith("最") and w not in _PLAN_WORDS]
     return q
+
+
+def _starts_word(text: str, i: int) -> bool:
+    """Whether a word of the shared word cut starts at ``text[i]`` (非煤矿山: yes; 对东非施行: no, 非 ends 东非)."""
+    at = 0
+    for w, _ in words.cut(text):
+        if at >= i:
+            return at == i
+        at += len(w)
+    return False
 
 
 def _whole_superlative(text: str, m: re.Match) -> str:
