@@ -402,16 +402,23 @@ class Span:
 
 
 def optimized_path(graph: Path) -> Path:
-    """Where ONNX Runtime's optimised form of ``graph`` is kept: the user cache, keyed by the graph's size
-    and time, the runtime's version and the machine, so a new graph or runtime makes a new one."""
+    """Where ONNX Runtime's optimised form of ``graph`` is kept: the user cache, keyed by the graph's content
+    (its size and a hash of its first and last MiB: the same for every checkout, new for new weights), the
+    runtime's version and the machine."""
+    import hashlib
     import platform
 
     import onnxruntime as ort
 
     from ..text.words import cache_dir
 
-    st = graph.stat()
-    return cache_dir() / f"reader-{st.st_size}-{st.st_mtime_ns}-ort{ort.__version__}-{platform.machine()}.onnx"
+    size = graph.stat().st_size
+    h = hashlib.sha1(str(size).encode())
+    with open(graph, "rb") as f:
+        h.update(f.read(1 << 20))
+        f.seek(max(0, size - (1 << 20)))
+        h.update(f.read())
+    return cache_dir() / f"reader-{h.hexdigest()[:16]}-ort{ort.__version__}-{platform.machine()}.onnx"
 
 
 def _session(graph: Path, threads: int):
