@@ -196,8 +196,6 @@ class Retriever:
         self._embedder = None
         self._reader: Reader | None | bool = False  # False: not loaded yet
         self._reader_lock = threading.Lock()
-        if os.environ.get("QA_READER", "1") != "0":  # load the reader while the index and model open
-            threading.Thread(target=lambda: self.reader, name="qa-reader-load", daemon=True).start()
         if sources is None and (index_dir is None or self.index_dir.parent == cache_dir()):
             sources = default_sources()
         self.store_kind = check_store(store or os.environ.get("QA_STORE") or "faiss")
@@ -213,6 +211,10 @@ class Retriever:
         else:
             index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
                                self._get_embedder, max_chars, model_id(model), rebuild, log)
+        if os.environ.get("QA_READER", "1") != "0":
+            # the reader loads while the model opens; not a daemon: a process leaving mid-load (ONNX Runtime
+            # inside its C++) would abort, so exit waits for it (well under a second)
+            threading.Thread(target=lambda: self.reader, name="qa-reader-load").start()
         self.embedder = self._get_embedder()
         self.calibration = noanswer.Calibration.load()
         self.policy = noanswer.ReaderPolicy.load()
