@@ -462,7 +462,7 @@ class Retriever:
         short = _reader_short(chunks[0], found)
         rule = self._short(query, chunks[0], passages[0].answer_start, s["q"])
         passage = chunks[0].section + "\n" + chunks[0].text
-        typed = noanswer.typed_checks(noanswer.signals(query, self.index.lexical, self.contains, passage, rule))
+        typed = noanswer.typed_checks_for(query, rule)
         if short is not None:
             self._move_answer(passages[0], chunks[0], short)  # the span says which sentence answers
             if query.want == "how":

