@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import followup, noanswer, spans
+from .answer import followup, noanswer, spans, typed
 from .answer import sentences as answer_mod
 from .answer.query import Query, analyse
 from .answer.reader import Reader, ReaderError, Span, shared_reader
@@ -449,6 +449,15 @@ class Retriever:
         with self._lock:
             return self.reader.read(question, [c.text for c in chunks])
 
+    def _typed_read(self, text: str, query: Query, chunk) -> typed.Choice:
+        """The reader's best span in ``chunk`` and, when it is not of the kind ``query`` asks for, the
+        best one that is (:mod:`qa.answer.typed`)."""
+        with self._lock:
+            reading = self.reader.readings(text, [chunk.text])[0]
+        if reading is None:
+            return typed.Choice(None, None, True)
+        return typed.read(query, reading, chunk.text, [(a - chunk.start, b - chunk.start) for a, b in chunk.sentences])
+
     def _assess_read(self, text: str, query: Query, s: dict, k: int):
         """``_assess`` with the reader, which reads the top passage (by the hybrid score).
 
@@ -457,21 +466,22 @@ class Retriever:
         The rules' checks (kind and qualifiers) go into the signals for :class:`noanswer.ReaderPolicy`.
         """
         passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, k)
-        found = self._read(text, chunks[:1])[0]
+        found, fits = typed.choose(self._typed_read(text, query, chunks[0]), self.policy.swap_within)
         margin = found.margin if found is not None else None
         short = _reader_short(chunks[0], found)
         rule = self._short(query, chunks[0], passages[0].answer_start, s["q"])
         passage = chunks[0].section + "\n" + chunks[0].text
-        typed = noanswer.typed_checks_for(query, rule)
+        type_notes = noanswer.typed_checks_for(query, rule)
         if short is not None:
             self._move_answer(passages[0], chunks[0], short)  # the span says which sentence answers
             if query.want == "how":
                 short = None  # why, how: that sentence is the answer
         if rule is not None and rule.tied and rule.crisp and (margin is None or margin < self.policy.rules_below):
-            short = rule
+            short, fits = rule, True  # a span of the asked kind
             self._move_answer(passages[0], chunks[0], short)
         sig = noanswer.signals(query, self.index.lexical, self.contains, passage, short, reader_margin=margin)
-        sig.typed_checks, sig.english = typed, query.english
+        sig.typed_checks, sig.english, sig.wrong_kind = type_notes, query.english, not fits
+        sig.ruled = short is not None and short is rule
         return passages, chunks, short, sig
 
     @staticmethod

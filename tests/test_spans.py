@@ -33,6 +33,11 @@ def test_figures_keep_their_units_and_skip_years_and_latin_tokens():
     assert spans.figures("第三次来到这里")[0].kind == "ordinal"
 
 
+def test_figures_in_chinese_numerals_and_rough_figures_stay_whole():
+    text = "地球的历史约六千年，这座城已有八百余年，坦克2000余辆，受灾300多万人，这十分重要。"
+    assert [c.text for c in spans.figures(text)] == ["六千年", "八百余年", "2000余辆", "300多万人"]
+
+
 @pytest.mark.parametrize("question,answer", [
     ("去年全市死了几个人？", "5人"),
     ("2020年全市发生了多少起交通事故？", "12起"),

@@ -2,8 +2,9 @@
 
 How far the reader's span must beat its own "no answer" (``min_margin``), below which margin each
 check still counts (``checks_below`` for the typed check, ``names_below``, ``figures_below``,
-``qualifiers_below``) and the rules' tied span replaces the reader's (``rules_below``) depend on the
-reader, so they are chosen on dev questions of two sources, asked the
+``qualifiers_below``, ``kinds_below``), the rules' tied span replaces the reader's (``rules_below``)
+and how near the reader's best a span of the asked kind must score to take its place (``swap_within``)
+depend on the reader, so they are chosen on dev questions of two sources, asked the
 way a user asks them:
 
 * the **dev split** of the shipped question set, on the article (the test split stays held out);
@@ -14,8 +15,8 @@ way a user asks them:
 
 Each question is read once; the grid then replays every policy on what was read. The policy kept is
 the best on DRCD among those that keep the article's guarantees on its dev split (``--keep-em``,
-``--min-answered``, ``--keep-flagged``: what the test split promises); when none does, the best
-averaged over both. The score of a policy is short-answer EM + the share of unanswerable questions told
+``--min-answered``, ``--keep-flagged``: what the test split promises), ties going to the better on the
+article; when none keeps them, the best averaged over both. The score of a policy is short-answer EM + the share of unanswerable questions told
 so (averaged over the two sources when they are traded), less 3 x the shortfall of answered answerable questions below ``--min-answered``. The rules'
 spans are let in (``rules_below``) only as far as they cost DRCD at most ``--rule-cost`` EM (1.5
 points): a rule must not lose out of domain much of what it wins on the article.
@@ -44,7 +45,10 @@ GRID = {"min_margin": [-99.0, -10.0, -6.0, -3.0, 0.0],
         "rules_below": [-99.0, 0.0, 3.0, 6.0, 10.0],
         "names_below": [3.0, 6.0, 10.0, 99.0],
         "qualifiers_below": [99.0],  # always counts: the reader cannot tell 最高 from 平均, however sure it is
-        "figures_below": [6.0, 99.0]}
+        "figures_below": [6.0, 99.0],
+        "kinds_below": [-99.0, 3.0, 6.0, 10.0, 99.0],
+        "swap_within": [-99.0, 2.5, 5.0, 10.0],
+        "ruled_min": [None, -15.0, -99.0]}
 
 
 def read_questions(r, questions) -> list[dict]:
@@ -73,21 +77,26 @@ def read_questions(r, questions) -> list[dict]:
             s = r._score(text, "hybrid")
             passages, chunks = r._passages(text, {**s, "scores": s["hybrid"]}, 1)
             c = chunks[0]
-            found = r._read(text, [c])[0]
-            mine = _reader_short(c, found)
+            choice = r._typed_read(text, query, c)
             rule = r._short(query, c, passages[0].answer_start, s["q"])
             passage = c.section + "\n" + c.text
-            sig = noanswer.signals(query, r.index.lexical, r.contains, passage, mine,
-                                   reader_margin=found.margin if found else None)
-            sig.typed_checks = noanswer.typed_checks_for(query, rule)
-            sig.english = query.english
+            spanless = query.want == "how"  # why, how: the sentence is the answer
+            reads = {}
+            for name, found, fits in (("best", choice.best, choice.fits), ("typed", choice.typed, True)):
+                if name == "typed" and found is None:
+                    continue
+                mine = _reader_short(c, found)
+                sig = noanswer.signals(query, r.index.lexical, r.contains, passage, mine,
+                                       reader_margin=found.margin if found else None)
+                sig.typed_checks = noanswer.typed_checks_for(query, rule)
+                sig.english, sig.wrong_kind = query.english, not fits
+                reads[name] = {"margin": sig.reader_margin, "signals": sig,
+                               "reader": mine.text if mine and mine.crisp and not spanless else None}
         finally:
             r._leave()
-        spanless = query.want == "how"  # why, how: the sentence is the answer
-        out.append({**row, "margin": sig.reader_margin,
-                    "reader": mine.text if mine and mine.crisp and not spanless else None,
+        out.append({**row, **reads["best"], "typed": reads.get("typed"),
                     "rule": rule.text if rule is not None and rule.tied and rule.crisp else None,
-                    "author": query.want == "author", "signals": sig})
+                    "author": query.want == "author"})
     return out
 
 
@@ -99,9 +108,14 @@ def replay(rows: list[dict], policy) -> dict:
         if row.get("unresolved"):
             ok, short = False, None
         else:
-            ok, _ = policy.decide(row["signals"])
+            t = row.get("typed")
+            if t is not None and row["margin"] - t["margin"] <= policy.swap_within:
+                row = {**row, **t}  # the span of the asked kind, which the reader nearly prefers
             m = row["margin"]
-            short = row["rule"] if row["rule"] and (m is None or m < policy.rules_below) else row["reader"]
+            ruled = row["rule"] and (m is None or m < policy.rules_below)
+            sig = dataclasses.replace(row["signals"], wrong_kind=False, ruled=True) if ruled else row["signals"]
+            ok, _ = policy.decide(sig)
+            short = row["rule"] if ruled else row["reader"]
         if row["answerable"]:
             n_ans += 1
             answered += ok
@@ -161,27 +175,40 @@ def main(argv=None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     article = [x for x in article if not x.get("author")]  # the byline path decides those
 
-    best = None
-    for values in itertools.product(*GRID.values()):
-        pol = noanswer.ReaderPolicy(**dict(zip(GRID, values)))
+    def judge(pol):
         res = {"article_dev": replay(article, pol), "drcd_fit": replay(drcd, pol)}
         if pol.rules_below > -99:  # the rules' spans stay only where they cost nothing out of domain
             bare = replay(drcd, dataclasses.replace(pol, rules_below=-99.0))
             if res["drcd_fit"]["em"] < bare["em"] - args.rule_cost:
-                continue
+                return None, res
         a = res["article_dev"]
         keeps = (a["em"] >= args.keep_em and a["answered"] >= args.min_answered
                  and min(v for k, v in a.items() if k.startswith("flagged_")) >= args.keep_flagged)
-        score = (keeps, objective(res["drcd_fit"], args.min_answered) if keeps else
-                 sum(objective(v, args.min_answered) for v in res.values()) / len(res))
-        if best is None or score > best[0]:
+        return (keeps, objective(res["drcd_fit"], args.min_answered) if keeps else
+                sum(objective(v, args.min_answered) for v in res.values()) / len(res),
+                objective(a, args.min_answered)), res  # ties: the better on the article
+
+    best = None
+    for values in itertools.product(*GRID.values()):
+        pol = noanswer.ReaderPolicy(**dict(zip(GRID, values)))
+        score, res = judge(pol)
+        if score is not None and (best is None or score > best[0]):
             best = (score, pol, res)
-    (kept, score), pol, res = best
+    score, pol, res = best
+    # Where several values of a threshold score the same, the dev questions do not tell them apart: take
+    # the middle of those values (the widest margin on both sides), not the first one the grid tried.
+    for name, grid in GRID.items():
+        tied = [v for v in grid if v is not None and judge(dataclasses.replace(pol, **{name: v}))[0] == score]
+        if len(tied) > 1:
+            mid = (tied[(len(tied) - 1) // 2] + tied[len(tied) // 2]) / 2
+            if judge(dataclasses.replace(pol, **{name: mid}))[0] == score:
+                pol = dataclasses.replace(pol, **{name: mid})
+    kept = score[0]
     pol.info = {"article_guarantees_kept": kept, "fitted_on": {"article_dev": f"{len(article)} dev questions of qa/data/questions.jsonl",
                               "drcd_fit": f"{args.squad.name} paragraphs {args.paragraphs}: "
                                           f"{len(sel.asked)} questions, {len(sel.near_miss)} near misses, "
                                           f"{len(sel.left_out)} left out (seed {args.seed})"},
-                "objective": round(score, 4), "min_answered": args.min_answered,
+                "objective": round(score[1], 4), "min_answered": args.min_answered,
                 "dev": {k: {m: round(x, 4) for m, x in v.items()} for k, v in res.items()}}
     out = args.out or E.calibration_path()
     cal = noanswer.Calibration.load(out)

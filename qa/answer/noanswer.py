@@ -135,6 +135,8 @@ class Signals:
     reader_margin: float | None = None  # how far the reader's span beats its "no answer" (None: no reader)
     typed_checks: list[str] = field(default_factory=list)  # with the reader: checks 3-4 failed by the rules' span
     english: bool = False  # the question is not Chinese (the reader was trained on Chinese questions)
+    wrong_kind: bool = False  # the reader's span is not of the kind asked for (qa.answer.typed)
+    ruled: bool = False  # the short answer is the rules' span, not the reader's
 
 
 def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, span,
@@ -180,8 +182,8 @@ def hard_checks(s: Signals) -> list[str]:
 
 
 def _checks(s: Signals) -> dict[str, list[str]]:
-    """The hard checks' notes by check: topic, figures, names, qualifiers (empty: passed)."""
-    out = {"topic": [], "figures": [], "names": [], "qualifiers": []}
+    """The hard checks' notes by check: topic, figures, names, qualifiers, kinds (empty: passed)."""
+    out = {"topic": [], "figures": [], "names": [], "qualifiers": [], "kinds": []}
     if s.incomplete:
         out["topic"].append("这个问题缺少主题，像是接着上文问的：请把问题写完整，例如“2021年山西煤炭产量是多少？”"
                             "(the question has no topic of its own; ask a complete question)")
@@ -195,6 +197,9 @@ def _checks(s: Signals) -> dict[str, list[str]]:
         q = "”“".join(s.missing_qualifiers)
         out["qualifiers"].append(f"文中没有提到“{q}”(the passage does not give the {', '.join(s.missing_qualifiers)} "
                                  f"figure)")
+    if s.wrong_kind:
+        cn, en = _WANT_LABEL.get(s.want or "", ("所问的信息", "what is asked"))
+        out["kinds"].append(f"最相关的段落里读到的答案不是所问的{cn} (the span read in the passage is not {en})")
     return out
 
 
@@ -235,7 +240,11 @@ class ReaderPolicy:
       ``qualifiers_below`` (checks 1, 2, 4, on the reader's clause) and ``checks_below`` (the typed check,
       3, judged on the rules' span). A reader sure of its span overrules a check; an unsure one does not;
     * ``rules_below``: while the margin is below it, a span of the asked kind that the rules tie to the
-      question replaces the reader's span.
+      question replaces the reader's span;
+    * ``ruled_min``: the ``min_margin`` that holds where the rules' span answers (None: the same);
+    * ``swap_within``, ``kinds_below``: a reader's span that is not of the figure or time asked for gives
+      way to the best span that is, when the reader scores it within ``swap_within`` of its own; else it
+      counts as the wrong kind (a check) while the margin is below ``kinds_below`` (:mod:`.typed`).
 
     A question without a topic of its own (5) is never answered. A question in English is judged by the
     checks alone: the reader learned Chinese questions only, and its margin says nothing about others.
@@ -248,8 +257,12 @@ class ReaderPolicy:
     names_below: float = 99.0
     figures_below: float = 99.0
     qualifiers_below: float = 99.0
+    kinds_below: float = 6.0
+    swap_within: float = 5.0
+    ruled_min: float | None = None
 
-    FIELDS = ("min_margin", "checks_below", "rules_below", "names_below", "figures_below", "qualifiers_below")
+    FIELDS = ("min_margin", "checks_below", "rules_below", "names_below", "figures_below", "qualifiers_below",
+              "kinds_below", "swap_within", "ruled_min")
 
     def decide(self, s: Signals) -> tuple[bool, list[str]]:
         """Whether to answer, and the reasons when not."""
@@ -262,11 +275,12 @@ class ReaderPolicy:
         m = s.reader_margin
         if m is None:
             return False, [READER_NO]
-        bars = {"figures": self.figures_below, "names": self.names_below, "qualifiers": self.qualifiers_below}
+        bars = {"figures": self.figures_below, "names": self.names_below, "qualifiers": self.qualifiers_below,
+                "kinds": self.kinds_below}
         failed = [note for name, notes in checks.items() if name in bars and m < bars[name] for note in notes]
         if failed:
             return False, failed
-        if m < self.min_margin:
+        if m < (self.ruled_min if s.ruled and self.ruled_min is not None else self.min_margin):
             return False, [READER_NO]
         if s.typed_checks and m < self.checks_below:
             return False, list(s.typed_checks)

@@ -508,27 +508,59 @@ class Reader:
         return np.where(mask == 1, start, neg), np.where(mask == 1, end, neg)
 
     # -- spans ----------------------------------------------------------------------------------------
-    def read(self, question: str, texts: list[str]) -> list[Span | None]:
-        """The best span of each text (over its windows), or None for a text with no tokens."""
+    def readings(self, question: str, texts: list[str]) -> list["Reading | None"]:
+        """The logits of each text's windows (None for a text with no tokens), one network call for all."""
         jobs = [(t, win) for t, text in enumerate(texts) for win in (self.windows(question, text) if text else [])]
+        out: list[list] = [[] for _ in texts]
         if not jobs:
             return [None] * len(texts)
         starts, ends = self.logits([ids for _, (ids, _, _) in jobs])
-        best: list[Span | None] = [None] * len(texts)
         for j, (t, (ids, first, offs)) in enumerate(jobs):
-            null = float(starts[j, 0] + ends[j, 0])
             m = len(offs)
-            st, en = starts[j, first:first + m], ends[j, first:first + m]
-            # best start <= end < start + MAX_ANSWER_TOKENS, by an upper-triangular band of scores
+            out[t].append((np.asarray(offs, dtype=np.int64).reshape(m, 2), starts[j, first:first + m],
+                           ends[j, first:first + m], float(starts[j, 0] + ends[j, 0])))
+        return [Reading(tuple(w)) if w else None for w in out]
+
+    def read(self, question: str, texts: list[str]) -> list[Span | None]:
+        """The best span of each text (over its windows), or None for a text with no tokens."""
+        return [r.best() if r is not None else None for r in self.readings(question, texts)]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's logits over one passage (its windows): its best span, or the score of any span."""
+
+    windows: tuple  # (offsets (m, 2), start logits (m,), end logits (m,), no-answer logit) per window
+
+    def best(self) -> Span | None:
+        """The best span over all windows: start <= end < start + MAX_ANSWER_TOKENS, highest margin."""
+        best = None
+        for offs, st, en, null in self.windows:
+            m = len(offs)
+            if not m:
+                continue
+            # an upper-triangular band of start + end scores
             scores = st[:, None] + en[None, :]
             band = np.triu(np.ones((m, m), dtype=bool)) & ~np.triu(np.ones((m, m), dtype=bool), MAX_ANSWER_TOKENS)
             scores = np.where(band, scores, -np.inf)
             a, b = np.unravel_index(int(np.argmax(scores)), scores.shape)
-            score = float(scores[a, b])
-            cand = Span(int(offs[a][0]), int(offs[b][1]), score, null)
-            old = best[t]
-            if old is None or cand.margin > old.margin:
-                best[t] = cand
+            cand = Span(int(offs[a][0]), int(offs[b][1]), float(scores[a, b]), null)
+            if best is None or cand.margin > best.margin:
+                best = cand
+        return best
+
+    def span(self, a: int, b: int) -> Span | None:
+        """The characters ``[a, b)`` scored as a span: by the tokens holding its first and last character,
+        in the window where it beats "no answer" most; None where no window holds it whole."""
+        best = None
+        for offs, st, en, null in self.windows:
+            i = np.nonzero((offs[:, 0] <= a) & (a < offs[:, 1]))[0]
+            j = np.nonzero((offs[:, 0] < b) & (b <= offs[:, 1]))[0]
+            if not len(i) or not len(j) or not 0 <= j[0] - i[0] < MAX_ANSWER_TOKENS:
+                continue
+            cand = Span(a, b, float(st[i[0]] + en[j[0]]), null)
+            if best is None or cand.margin > best.margin:
+                best = cand
         return best
 
 

@@ -1,0 +1,92 @@
+"""Typed reading (qa.answer.typed): a figure or a time is answered with a span of that kind."""
+import numpy as np
+import pytest
+
+from qa.answer import typed
+from qa.answer.noanswer import ReaderPolicy, Signals
+from qa.answer.query import analyse
+from qa.answer.reader import Reading, Span
+
+TEXT = "全省受损农房57974户，已竣工57463户，其余511户异地重建。五年来总书记第三次到山西考察。"
+
+
+def _reading(text: str, start: int, end: int, bonus: dict | None = None) -> Reading:
+    """Logits over one character per token that make ``text[start:end]`` the best span (score 10 over a
+    no-answer of 0); ``bonus`` adds to the start and end logits of other spans, {(a, b): score}."""
+    m = len(text)
+    offs = np.array([(i, i + 1) for i in range(m)], dtype=np.int64)
+    st, en = np.full(m, -20.0, dtype=np.float32), np.full(m, -20.0, dtype=np.float32)
+    st[start], en[end - 1] = 5.0, 5.0
+    for (a, b), score in (bonus or {}).items():
+        st[a], en[b - 1] = score / 2, score / 2
+    return Reading(((offs, st, en, 0.0),))
+
+
+def _sentences(text):
+    ends = [i + 1 for i, c in enumerate(text) if c == "。"]
+    return list(zip([0] + ends[:-1], ends))
+
+
+def test_a_span_of_the_asked_kind_is_kept():
+    q = analyse("已竣工的农房有多少户？")
+    a = TEXT.index("57463户")
+    choice = typed.read(q, _reading(TEXT, a, a + 6), TEXT, _sentences(TEXT))
+    assert choice.fits and choice.typed is None and TEXT[choice.best.start:choice.best.end] == "57463户"
+
+
+def test_a_span_of_another_kind_gives_way_to_the_nearly_preferred_span_of_the_asked_kind():
+    q = analyse("总书记这是第几次来山西？")
+    five, third = TEXT.index("五年"), TEXT.index("第三次")
+    reading = _reading(TEXT, five, five + 2, {(third, third + 3): 8.0})
+    choice = typed.read(q, reading, TEXT, _sentences(TEXT))
+    assert not choice.fits and TEXT[choice.typed.start:choice.typed.end] == "第三次"
+    assert choice.best.margin == pytest.approx(10.0) and choice.typed.margin == pytest.approx(8.0)
+    span, fits = typed.choose(choice, swap_within=5.0)
+    assert fits and (span.start, span.end) == (third, third + 3)
+    span, fits = typed.choose(choice, swap_within=1.0)  # the reader prefers its own span by more than that
+    assert not fits and (span.start, span.end) == (five, five + 2)
+
+
+def test_a_figure_the_question_states_is_not_its_answer():
+    text = "去年排查风险隐患29.6万件，整改销号28.1万件。"
+    q = analyse("去年排查出的29.6万件风险隐患中已经整改销号了多少件？")
+    kinds = typed.kind_spans(q, text, _sentences(text))
+    assert [text[a:b] for a, b in kinds] == ["28.1万件"]
+    a = text.index("29.6万件")
+    choice = typed.read(q, _reading(text, a, a + 6), text, _sentences(text))
+    assert not choice.fits and text[choice.typed.start:choice.typed.end] == "28.1万件"
+
+
+def test_questions_of_other_kinds_and_english_ones_are_read_as_they_are():
+    for question in ("山西的文化和旅游是怎么结合起来的？", "How many households were rebuilt?"):
+        q = analyse(question)
+        assert not typed.applies(q)
+        choice = typed.read(q, _reading(TEXT, 0, 2), TEXT, _sentences(TEXT))
+        assert choice == (Span(0, 2, 10.0, 0.0), None, True)
+
+
+def test_a_span_of_the_wrong_kind_counts_as_a_check_only_below_its_bar():
+    pol = ReaderPolicy(min_margin=-5.0, kinds_below=6.0)
+    s = Signals(0.9, [], [], want="count", reader_margin=4.0, wrong_kind=True)
+    ok, why = pol.decide(s)
+    assert not ok and "不是所问的数目" in why[0]
+    s.reader_margin = 7.0  # a sure reader: the grammar does not know every figure (八百余年)
+    assert pol.decide(s) == (True, [])
+
+
+def test_the_shipped_reader_scores_its_own_best_span_alike(shipped_reader):
+    question = "2021年山西煤炭产量是多少？"
+    text = "2021年，在确保安全生产的基础上满产增产，煤炭产量11.9亿吨、增长10.5%，为国家能源安全作出贡献。"
+    reading = shipped_reader.readings(question, [text])[0]
+    best = reading.best()
+    assert best == shipped_reader.read(question, [text])[0]
+    again = reading.span(best.start, best.end)
+    assert again.score == pytest.approx(best.score) and again.null == best.null
+    assert reading.span(0, len(text)) is None  # longer than a span may be
+
+
+@pytest.fixture(scope="module")
+def shipped_reader():
+    from qa.answer.reader import shared_reader
+
+    return shared_reader()
