@@ -146,3 +146,14 @@ def test_reader_policy_is_stored_beside_the_calibration_and_survives_a_refit(tmp
     assert Calibration.load(p).reader == cal.reader
     p.write_text("{broken", encoding="utf-8")
     assert ReaderPolicy.load(p) == ReaderPolicy()
+
+
+def test_a_span_of_the_rules_answers_below_the_reader_s_own_minimum_when_fitted_so():
+    from qa.answer.noanswer import READER_NO, ReaderPolicy
+
+    pol = ReaderPolicy(min_margin=-6.0, ruled_min=-57.0)
+    s = Signals(0.9, [], [], reader_margin=-10.0)
+    assert pol.decide(s) == (False, [READER_NO])  # the reader's own span: the passage does not answer
+    s.ruled = True  # the rules tie a span of the asked kind to the question
+    assert pol.decide(s) == (True, [])
+    assert ReaderPolicy(min_margin=-6.0).decide(s) == (False, [READER_NO])  # unfitted: the same minimum
