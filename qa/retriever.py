@@ -461,9 +461,10 @@ class Retriever:
     def _assess_read(self, text: str, query: Query, s: dict, k: int):
         """``_assess`` with the reader, which reads the top passage (by the hybrid score).
 
-        Its span is the short answer, unless the reader is unsure (margin below the policy's
-        ``rules_below``) and the phrase rules tie a span of the asked kind to the question: then theirs.
-        The rules' checks (kind and qualifiers) go into the signals for :class:`noanswer.ReaderPolicy`.
+        Its span, of the kind asked for where it is a figure or a time (:mod:`qa.answer.typed`), is the
+        short answer, unless the reader is unsure (margin below the policy's ``rules_below``) and the
+        phrase rules tie a span of the asked kind to the question: then theirs. The rules' checks (kind
+        and qualifiers) go into the signals for :class:`noanswer.ReaderPolicy`.
         """
         passages, chunks = self._passages(text, {**s, "scores": s["hybrid"]}, k)
         found, fits = typed.choose(self._typed_read(text, query, chunks[0]), self.policy.swap_within)

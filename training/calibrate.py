@@ -46,7 +46,7 @@ GRID = {"min_margin": [-99.0, -10.0, -6.0, -3.0, 0.0],
         "names_below": [3.0, 6.0, 10.0, 99.0],
         "qualifiers_below": [99.0],  # always counts: the reader cannot tell 最高 from 平均, however sure it is
         "figures_below": [6.0, 99.0],
-        "kinds_below": [-99.0, 3.0, 6.0, 10.0, 99.0],
+        "kinds_below": [-99.0, 0.0, 1.5, 3.0, 4.5, 6.0, 7.5, 9.0, 10.5, 99.0],
         "swap_within": [-99.0, 2.5, 5.0, 10.0],
         "ruled_min": [None, -15.0, -99.0]}
 
