@@ -335,3 +335,30 @@ def test_the_rules_alone_move_up_the_passage_that_names_what_is_asked(monkeypatc
     a = retriever.ask(question)
     assert a.confident and a.short == "利剑斩污" and "“利剑斩污”行动" in a.passages[0].answer
     assert [p.rank for p in a.passages] == list(range(1, len(a.passages) + 1))
+
+
+def test_a_passage_the_reader_is_far_surer_of_moves_to_the_top(retriever, monkeypatch):
+    """Retrieval ranks; among passages it scores nearly alike, one whose span the reader is surer of by
+    more than PROMOTE_GAP moves up (the readings here are made up: what is tested is the choice)."""
+    import qa.retriever as rmod
+    from qa.answer import typed
+    from qa.answer.query import analyse
+    from qa.answer.reader import Span
+
+    q = "2021年山西煤炭产量是多少？"
+    s = retriever._score(q, "hybrid")
+    margins = {}
+
+    def read(text, query, chunk):
+        return typed.Choice(Span(0, 2, margins[chunk.id], 0.0), None, True)
+
+    monkeypatch.setattr(retriever, "_typed_read", read)
+    for second, third, moved in ((rmod.PROMOTE_GAP + 1.5, 50.0, 1), (rmod.PROMOTE_GAP - 0.5, 50.0, 0)):
+        passages, chunks = retriever._passages(q, {**s, "scores": s["hybrid"]}, 3)
+        ids = [c.id for c in chunks]
+        passages[1].score = 0.9 * passages[0].score  # within PROMOTE_RATIO
+        passages[2].score = 0.5 * passages[0].score  # too far down, however sure the reader
+        margins.update({ids[0]: 1.0, ids[1]: 1.0 + second, ids[2]: 1.0 + third})
+        choice = retriever._read_top(q, analyse(q), passages, chunks)
+        assert chunks[0].id == ids[moved] and choice.best.score == margins[ids[moved]]
+        assert [p.rank for p in passages] == [1, 2, 3]

@@ -57,7 +57,7 @@ def read_questions(r, questions) -> list[dict]:
     ``questions``: (id, question, history or None, short golds, answerable, group)."""
     from qa.answer import noanswer
     from qa.answer.query import analyse
-    from qa.retriever import _reader_short
+    from qa.retriever import PROMOTE_DEPTH, _reader_short
 
     out = []
     for qid, question, history, golds, answerable, group in questions:
@@ -75,9 +75,9 @@ def read_questions(r, questions) -> list[dict]:
         r._enter()
         try:
             s = r._score(text, "hybrid")
-            passages, chunks = r._passages(text, {**s, "scores": s["hybrid"]}, 1)
+            passages, chunks = r._passages(text, {**s, "scores": s["hybrid"]}, PROMOTE_DEPTH)
+            choice = r._read_top(text, query, passages, chunks)  # as ask() reads: a passage may move up
             c = chunks[0]
-            choice = r._typed_read(text, query, c)
             rule = r._short(query, c, passages[0].answer_start, s["q"])
             passage = c.section + "\n" + c.text
             spanless = query.want == "how"  # why, how: the sentence is the answer
