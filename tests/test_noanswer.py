@@ -125,7 +125,7 @@ def test_a_sure_reader_overrules_each_check_only_above_its_own_bar():
     assert pol.decide(named) == (True, [])  # 隋朝 in the text: the reader found the answer anyway
     figure = Signals(0.9, [], ["2019年"], reader_margin=50.0)
     assert not pol.decide(figure)[0]  # a bar of 99: the figure check always counts
-    qual = Signals(0.9, [], [], missing_qualifiers=["最高"], reader_margin=3.0)
+    qual = Signals(0.9, [], [], want="amount", missing_qualifiers=["最高"], reader_margin=3.0)
     assert not pol.decide(qual)[0]
     qual.reader_margin = 4.5
     assert pol.decide(qual) == (True, [])
@@ -157,3 +157,18 @@ def test_a_span_of_the_rules_answers_below_the_reader_s_own_minimum_when_fitted_
     s.ruled = True  # the rules tie a span of the asked kind to the question
     assert pol.decide(s) == (True, [])
     assert ReaderPolicy(min_margin=-6.0).decide(s) == (False, [READER_NO])  # unfitted: the same minimum
+
+
+def test_a_qualifier_counts_for_a_figure_or_a_time_not_for_a_name():
+    from qa.answer.noanswer import ReaderPolicy
+
+    pol = ReaderPolicy(min_margin=-5.0, qualifiers_below=99.0)
+    figure = Signals(0.9, [], [], want="amount", missing_qualifiers=["平均"], reader_margin=8.0)
+    assert not pol.decide(figure)[0]  # 平均 absent from the clause: the figure answers something else
+    when = Signals(0.9, [], [], want="time", missing_qualifiers=["第一次"], reader_margin=8.0)
+    assert not pol.decide(when)[0]
+    who = Signals(0.9, [], [], want="person", missing_qualifiers=["最后"], reader_margin=8.0)
+    assert pol.decide(who) == (True, [])  # 最后签订条约的代表是谁: 最后 describes whom, the reader matched it
+    who.missing_qualifiers = ["最后", "全国"]  # a scope the documents never speak of still counts
+    ok, why = pol.decide(who)
+    assert not ok and "全国" in why[0] and "最后" not in why[0]

@@ -32,6 +32,8 @@ split so that almost every answerable dev question stays answered; the fit lives
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import math
 import unicodedata
@@ -226,6 +228,11 @@ def _typed_note(failed: bool, want: str | None, focus) -> list[str]:
     return [f"最相关的段落里没有{about}{cn} (the passage holds no {en} tied to what is asked)"]
 
 
+#: What a qualifier (最高, 平均, 第一次, 累计) qualifies when the reader answers: a figure or a time. In a
+#: question for a name or a phrase (最后签订条约的代表是谁) it is part of the description, which the
+#: reader itself matches against the passage.
+QUALIFIED = ("amount", "count", "percent", "ordinal", "time")
+
 #: The note when the reader finds no answer in the passage.
 READER_NO = "最相关的段落里找不到这个问题的答案 (the best passage does not answer the question)"
 
@@ -237,7 +244,8 @@ class ReaderPolicy:
     * ``min_margin``: below it the reader says the passage does not answer (a Chinese question);
     * each check counts only while the reader's margin is below its own bar: ``names_below`` (a name of
       the question the documents never use: often a variant, 隋国 for 隋朝), ``figures_below``,
-      ``qualifiers_below`` (checks 1, 2, 4, on the reader's clause) and ``checks_below`` (the typed check,
+      ``qualifiers_below`` (checks 1, 2, 4, on the reader's clause; qualifiers only of a figure or a
+      time, :data:`QUALIFIED`) and ``checks_below`` (the typed check,
       3, judged on the rules' span). A reader sure of its span overrules a check; an unsure one does not;
     * ``rules_below``: while the margin is below it, a span of the asked kind that the rules tie to the
       question replaces the reader's span;
@@ -266,6 +274,8 @@ class ReaderPolicy:
 
     def decide(self, s: Signals) -> tuple[bool, list[str]]:
         """Whether to answer, and the reasons when not."""
+        if s.want not in QUALIFIED and not s.english and s.missing_qualifiers:
+            s = dataclasses.replace(s, missing_qualifiers=[w for w in s.missing_qualifiers if w in SCOPES])
         checks = _checks(s)
         if checks["topic"]:
             return False, checks["topic"]
