@@ -36,6 +36,8 @@ def test_figures_keep_their_units_and_skip_years_and_latin_tokens():
 def test_figures_in_chinese_numerals_and_rough_figures_stay_whole():
     text = "地球的历史约六千年，这座城已有八百余年，坦克2000余辆，受灾300多万人，这十分重要。"
     assert [c.text for c in spans.figures(text)] == ["六千年", "八百余年", "2000余辆", "300多万人"]
+    other = "它是17世纪的建筑，占地92英亩，募得29亿美元，年平均降雪约133公分。"
+    assert [c.text for c in spans.figures(other)] == ["17世纪", "92英亩", "29亿美元", "133公分"]
 
 
 @pytest.mark.parametrize("question,answer", [

@@ -40,7 +40,9 @@ _CN_NUM = "零〇一二两三四五六七八九十百千"
 #: Measure words a 多少/几 question may ask in (longest first).
 UNITS = sorted(set("""亿千瓦时 万千瓦时 千瓦时 亿千瓦 万千瓦 千瓦 微克/立方米 立方米 平方公里 平方米 公里 千米 米 公顷 亿吨 万吨 吨
 亿元 万元 元 万人次 人次 万人 人 万户 户 万件 件 万亩 亩 万辆 辆 个百分点 百分点 起 条 家 个 项 名 次 座 所 种 批 场 天 年 倍
-位 部 处 篇 届 岁 只 台 套 宗 例 艘 架 枚 张 份 支 级 期 轮 周 月 册 本""".split()), key=len, reverse=True)
+位 部 处 篇 届 岁 只 台 套 宗 例 艘 架 枚 张 份 支 级 期 轮 周 月 册 本
+世纪 小时 分钟 秒 毫米 厘米 公分 公尺 公斤 千克 克 英里 英尺 英寸 英亩 平方千米 平方英里 度 摄氏度
+亿美元 万美元 美元 欧元 英镑 日元 港元""".split()), key=len, reverse=True)
 #: 本 counts books (五本) but also opens 本地, 本市, 本届…: it is a measure word only before none of those.
 _UNIT_GUARD = {"本": "(?![地市省区县土科届次年月周身部级轮期职])"}
 #: The measure words as one regular expression (with their guards).
