@@ -64,7 +64,9 @@ def server(tmp_path_factory):
         while True:
             assert proc.poll() is None, (logs / "stderr.txt").read_text()
             try:
-                if httpx.get(url + "/", timeout=5).status_code == 200:
+                # up, and done logging its start-up: the server answers before its last lines are written
+                if httpx.get(url + "/", timeout=5).status_code == 200 and \
+                        "OpenAI-compatible API" in (logs / "stderr.txt").read_text():
                     break
             except httpx.HTTPError:
                 pass
