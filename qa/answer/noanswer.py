@@ -32,12 +32,10 @@ split so that almost every answerable dev question stays answered; the fit lives
 """
 from __future__ import annotations
 
-import dataclasses
-
 import json
 import math
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 import numpy as np
@@ -275,7 +273,7 @@ class ReaderPolicy:
     def decide(self, s: Signals) -> tuple[bool, list[str]]:
         """Whether to answer, and the reasons when not."""
         if s.want not in QUALIFIED and not s.english and s.missing_qualifiers:
-            s = dataclasses.replace(s, missing_qualifiers=[w for w in s.missing_qualifiers if w in SCOPES])
+            s = replace(s, missing_qualifiers=[w for w in s.missing_qualifiers if w in SCOPES])
         checks = _checks(s)
         if checks["topic"]:
             return False, checks["topic"]

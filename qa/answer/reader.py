@@ -511,9 +511,9 @@ class Reader:
     def readings(self, question: str, texts: list[str]) -> list["Reading | None"]:
         """The logits of each text's windows (None for a text with no tokens), one network call for all."""
         jobs = [(t, win) for t, text in enumerate(texts) for win in (self.windows(question, text) if text else [])]
-        out: list[list] = [[] for _ in texts]
         if not jobs:
             return [None] * len(texts)
+        out: list[list] = [[] for _ in texts]
         starts, ends = self.logits([ids for _, (ids, _, _) in jobs])
         for j, (t, (ids, first, offs)) in enumerate(jobs):
             m = len(offs)
