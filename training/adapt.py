@@ -93,6 +93,13 @@ def article_examples(enc: D.Encoder, depth: int = 3) -> tuple[list[D.Example], d
     return out, stats
 
 
+def export_info(ck: dict, stats: dict, n_art: int, n_replay: int, epochs: int, lr: float) -> dict:
+    """What ``reader_config.json`` says of the main run (from its checkpoint) and of this stage."""
+    return {"validation": ck["state"]["val"], "global_step": ck["state"]["global_step"],
+            "adapted": {"article_windows": n_art, **stats, "replay": n_replay, "epochs": epochs, "lr": lr,
+                        "data": "qa/data/questions.jsonl, dev split only"}}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=T.DEFAULT_WORK)
@@ -103,6 +110,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--export-only", action="store_true",
+                    help="only export the adapted weights of --work (adapted.pt) again, e.g. after a change to the export")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -117,6 +126,15 @@ def main(argv=None):
     model.load_state_dict(ck["model"], strict=False)
     model.bf16 = T.cpu_has_bf16()
     enc = D.Encoder(tok, targs.max_len)
+    targs.out = args.out
+    if args.export_only:
+        ad = torch.load(args.work / "adapted.pt", map_location="cpu", weights_only=False)
+        model.load_state_dict(ad["model"], strict=False)
+        model.eval()
+        n_art = sum(ad["stats"][k] for k in ("pos", "null_other_chunk", "null_unanswerable"))
+        T.export(model, targs, folder, export_info(ck, ad["stats"], n_art, int(float(ad["adapt"]["replay"]) * n_art),
+                                                   int(ad["adapt"]["epochs"]), float(ad["adapt"]["lr"])), log)
+        return
 
     art, stats = article_examples(enc)
     train, _ = D.load_all(D.DATA_DIR, {})
@@ -143,11 +161,7 @@ def main(argv=None):
     model.eval()
     T.save_ckpt(args.work / "adapted.pt", {"model": T.trainable_state(model), "args": vars(targs),
                                            "adapt": {k: str(v) for k, v in vars(args).items()}, "stats": stats})
-    targs.out = args.out
-    info = {"validation": ck["state"]["val"], "global_step": ck["state"]["global_step"],
-            "adapted": {"article_windows": len(art), **stats, "replay": len(replay), "epochs": args.epochs,
-                        "lr": args.lr, "data": "qa/data/questions.jsonl, dev split only"}}
-    T.export(model, targs, folder, info, log)
+    T.export(model, targs, folder, export_info(ck, stats, len(art), len(replay), args.epochs, args.lr), log)
     log("adapt: done")
 
 

@@ -32,6 +32,7 @@ import dataclasses
 import itertools
 import json
 import os
+import pickle
 import shutil
 import sys
 import tempfile
@@ -155,25 +156,35 @@ def main(argv=None) -> int:
                     help="share of the article's dev near misses and far-off questions that must stay flagged")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="default: qa/data/calibration.json")
+    ap.add_argument("--rows", type=Path, default=None,
+                    help="keep what was read in this file and fit from it when it exists (to try the grid again "
+                         "without reading; delete it after a change to the reader or the retriever)")
     args = ap.parse_args(argv)
 
-    items = [it for it in E.load_set(E.default_set_path()) if it.split == "dev"]
-    article = read_questions(Retriever(), [(it.id, it.question, list(it.history) if it.dialogue else None,
-                                            list(it.short), it.answerable, it.group) for it in items])
     contexts, questions = squad.load(args.squad)
     sel = squad.select(contexts, questions, squad.paragraph_range(args.paragraphs, len(contexts)),
                        unanswerable=args.unanswerable, near_miss=args.near_miss, seed=args.seed)
-    work = Path(tempfile.mkdtemp(prefix="qa-calibrate-"))
-    try:
-        squad.build_library(sel.library, work / "library", load_embedder())
-        r = Retriever(index_dir=str(work / "library"))
-        drcd = read_questions(r, [(q.id, q.question, None, list(q.answers) if sel.row(q)["answerable"] else [],
-                                   sel.row(q)["answerable"],
-                                   "near_miss" if q in sel.near_miss else "left_out" if q in sel.left_out
-                                   else "answerable") for q in sel.questions])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    article = [x for x in article if not x.get("author")]  # the byline path decides those
+    if args.rows is not None and args.rows.is_file():
+        article, drcd = pickle.loads(args.rows.read_bytes())
+    else:
+        items = [it for it in E.load_set(E.default_set_path()) if it.split == "dev"]
+        article = read_questions(Retriever(), [(it.id, it.question, list(it.history) if it.dialogue else None,
+                                                list(it.short), it.answerable, it.group) for it in items])
+        work = Path(tempfile.mkdtemp(prefix="qa-calibrate-"))
+        try:
+            squad.build_library(sel.library, work / "library", load_embedder())
+            r = Retriever(index_dir=str(work / "library"))
+            drcd = read_questions(r, [(q.id, q.question, None, list(q.answers) if sel.row(q)["answerable"] else [],
+                                       sel.row(q)["answerable"],
+                                       "near_miss" if q in sel.near_miss else "left_out" if q in sel.left_out
+                                       else "answerable") for q in sel.questions])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        article = [x for x in article if not x.get("author")]  # the byline path decides those
+        if args.rows is not None:
+            tmp = args.rows.with_name(args.rows.name + f".tmp-{os.getpid()}")
+            tmp.write_bytes(pickle.dumps((article, drcd)))
+            os.replace(tmp, args.rows)
 
     def judge(pol):
         res = {"article_dev": replay(article, pol), "drcd_fit": replay(drcd, pol)}

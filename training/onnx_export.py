@@ -4,7 +4,10 @@ The run-time reader (``qa/answer/reader.py``) looks the word embeddings up itsel
 file, so the graph starts after that table: ``(inputs_embeds, attention_mask) -> (start, end)``
 logits. Position and type embeddings, LayerNorm, the 12 layers and the span head are inside.
 Dynamic int8 quantisation (onnxruntime) makes it about 22 MB and, on two cores, about four
-times faster than float32 (measured: 48 ms against 192 ms for one 128-token window).
+times faster than float32 (measured: 48 ms against 192 ms for one 128-token window). The weights
+are quantised per output channel, not with one scale per matrix: as fast, and as accurate as
+float32 (the reader alone on the 364 questions of DRCD validation paragraphs 0:104: EM 0.703
+float32, 0.706 per channel, 0.662 per matrix).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 import torch
 
 GRAPH = "reader.onnx"
+QUANTIZATION = "int8, onnxruntime quantize_dynamic, weights per output channel"
 
 
 class _FromEmbeddings(torch.nn.Module):
@@ -48,7 +52,7 @@ def export_onnx(bert, head, folder: Path, quantize: bool = True) -> Path:
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(fp32), str(tmp_out), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(fp32), str(tmp_out), weight_type=QuantType.QInt8, per_channel=True)
         else:
             tmp_out.write_bytes(fp32.read_bytes())
         os.replace(tmp_out, out)

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import data as D  # noqa: E402
-from onnx_export import export_onnx  # noqa: E402
+from onnx_export import GRAPH, QUANTIZATION, export_onnx  # noqa: E402
 
 from qa.eval.metrics import char_f1, exact_match  # noqa: E402  (CMRC 2018's EM and F1, as qa eval scores them)
 
@@ -67,6 +67,9 @@ def parse_args(argv=None):
     ap.add_argument("--ckpt-minutes", type=float, default=12.0)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start a new run from the weights of this checkpoint.pt (a continuation stage: fresh "
+                         "optimiser and schedule; the new run's own checkpoints in --work resume it)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
                     help="bfloat16 autocast for the matrix products (auto: on CPUs with AVX512-BF16 or AMX, "
@@ -302,7 +305,7 @@ def export(model, args, folder: Path, info: dict, log):
         "query_prefix": D.QUERY_PREFIX, "passage_prefix": D.PASSAGE_PREFIX,
         "input_format": "[CLS] tok('query: '+question)[:64] [SEP] [SEP] tok('passage:') tok(context)[a:b] [SEP]; "
                         "context tokenized alone, windows of its tokens",
-        "dtype": "float16", "tensors": len(sd),
+        "dtype": "float16", "tensors": len(sd), "graph": f"{GRAPH}: {QUANTIZATION}",
         "data": "DRCD dev+test (Traditional + OpenCC t2s Simplified, 90% of paragraphs), CMRC 2018 trial "
                 "(Simplified + OpenCC s2t Traditional); CMRC 2018 dev never used",
         "credits": ["DRCD: Shao et al. 2018, Delta Research Center, CC BY-SA 3.0",
@@ -370,6 +373,11 @@ def main(argv=None):
         log(f"resumed from {ckpt_path}: epoch {state['epoch']} step {state['step']} "
             f"(global {state['global_step']}/{total})")
     else:
+        if args.init is not None:
+            init = torch.load(args.init, map_location="cpu", weights_only=False)
+            missing = model.load_state_dict(init["model"], strict=False)
+            assert not missing.unexpected_keys, missing.unexpected_keys
+            log(f"weights from {args.init} (global step {init['state']['global_step']})")
         log("data: " + json.dumps(stats))
         log(f"new run: {len(examples)} windows, {stats['tokens']} tokens/epoch, {steps_per_epoch} steps/epoch "
             f"x {args.epochs} epochs, batch {args.batch}, freeze {args.freeze_layers} layers, "

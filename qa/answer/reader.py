@@ -509,16 +509,18 @@ class Reader:
 
     # -- spans ----------------------------------------------------------------------------------------
     def readings(self, question: str, texts: list[str]) -> list["Reading | None"]:
-        """The logits of each text's windows (None for a text with no tokens), one network call for all."""
-        jobs = [(t, win) for t, text in enumerate(texts) for win in (self.windows(question, text) if text else [])]
-        if not jobs:
-            return [None] * len(texts)
+        """The logits of each text's windows (None for a text with no tokens).
+
+        One network call a window: the int8 graph scales its activations over the whole batch, so a
+        window batched with others (and their padding) would score a little differently than alone, and
+        a passage's answer would depend on what else was read with it."""
         out: list[list] = [[] for _ in texts]
-        starts, ends = self.logits([ids for _, (ids, _, _) in jobs])
-        for j, (t, (ids, first, offs)) in enumerate(jobs):
-            m = len(offs)
-            out[t].append((np.asarray(offs, dtype=np.int64).reshape(m, 2), starts[j, first:first + m],
-                           ends[j, first:first + m], float(starts[j, 0] + ends[j, 0])))
+        for t, text in enumerate(texts):
+            for ids, first, offs in self.windows(question, text) if text else []:
+                (start,), (end,) = self.logits([ids])
+                m = len(offs)
+                out[t].append((np.asarray(offs, dtype=np.int64).reshape(m, 2), start[first:first + m],
+                               end[first:first + m], float(start[0] + end[0])))
         return [Reading(tuple(w)) if w else None for w in out]
 
     def read(self, question: str, texts: list[str]) -> list[Span | None]:
