@@ -133,6 +133,16 @@ def test_the_shipped_reader_marks_the_answer_and_says_when_there_is_none(shipped
     assert other.margin < span.margin - 3
 
 
+def test_a_passage_scores_the_same_whatever_is_read_with_it(shipped):
+    # the int8 graph quantises activations over the whole batch: each window is read in its own call
+    question = "2021年山西煤炭产量是多少？"
+    text = "2021年，在确保安全生产的基础上满产增产，煤炭产量11.9亿吨、增长10.5%，为国家能源安全作出贡献。"
+    long = "汾河流域遭遇有气象记录以来最强秋汛，全省转移安置群众16.34万人。" * 12  # several windows, one padded
+    alone = shipped.read(question, [text])[0]
+    together = shipped.read(question, [long, text])[1]
+    assert alone == together
+
+
 def test_the_shipped_reader_reads_traditional_chinese_and_credits_its_data(shipped):
     text = "臺北101是位於臺灣臺北市信義區的摩天大樓，樓高509.2公尺，於2004年落成。"
     span = shipped.read("臺北101的樓高是多少？", [text])[0]
