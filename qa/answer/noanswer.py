@@ -43,7 +43,7 @@ import numpy as np
 from ..index import lexical
 from ..text import words
 from .sentences import content_tokens
-from .query import SCOPES, Query, cjk_share
+from .query import FIGURES_AND_TIMES, SCOPES, Query, cjk_share
 
 _EN_STOP = set("the a an of in on at to for from by with and or is are was were be been what which who whom "
                "how many much did does do when where why this that these those it its as about article "
@@ -229,7 +229,7 @@ def _typed_note(failed: bool, want: str | None, focus) -> list[str]:
 #: What a qualifier (最高, 平均, 第一次, 累计) qualifies when the reader answers: a figure or a time. In a
 #: question for a name or a phrase (最后签订条约的代表是谁) it is part of the description, which the
 #: reader itself matches against the passage.
-QUALIFIED = ("amount", "count", "percent", "ordinal", "time")
+QUALIFIED = FIGURES_AND_TIMES
 
 #: The note when the reader finds no answer in the passage.
 READER_NO = "最相关的段落里找不到这个问题的答案 (the best passage does not answer the question)"

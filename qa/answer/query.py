@@ -138,6 +138,9 @@ _STOP_WORDS = set("的 了 是 在 吗 呢 吧 啊 么 嘛 呀 有 没 和 与 �
                   "我 你 他 她 它 文章 文中 文 提到 里面 这篇 作者 说 讲 啥 咋 了解 知道 告诉 同比 环比 比上年 较上年".split())
 _CONTENT_POS = ("n", "v", "a", "vn", "an", "nz", "ns", "nr", "nt", "i", "l", "j", "eng", "b", "s", "f")
 
+#: The wants that ask for a figure or a time.
+FIGURES_AND_TIMES = ("amount", "count", "percent", "ordinal", "time")
+
 
 @dataclass
 class Query:

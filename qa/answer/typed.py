@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import spans
-from .query import Query
+from .query import FIGURES_AND_TIMES, Query
 from .reader import Reading, Span
 
 #: The kinds whose spans the grammar finds reliably: figures and times.
-KINDS = ("amount", "count", "percent", "ordinal", "time")
+KINDS = FIGURES_AND_TIMES
 
 
 class Choice(NamedTuple):
