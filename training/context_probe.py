@@ -19,10 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from qa.answer.reader import MAX_ANSWER_TOKENS, Span  # noqa: E402
+from qa.answer.reader import Reading, Span  # noqa: E402
 from qa.eval import squad  # noqa: E402
 from qa.eval.metrics import exact_match  # noqa: E402
 
@@ -30,21 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def best_within(reading, lo: int, hi: int) -> Span | None:
-    """The reading's best span whose tokens all lie in ``[lo, hi)``."""
-    best = None
+    """The reading's best span whose tokens all lie in ``[lo, hi)`` (the chunk's tokens are contiguous)."""
+    kept = []
     for offs, st, en, null in reading.windows:
         inside = (offs[:, 0] >= lo) & (offs[:, 1] <= hi)
-        if not inside.any():
-            continue
-        m = len(offs)
-        scores = np.where(inside, st, -np.inf)[:, None] + np.where(inside, en, -np.inf)[None, :]
-        band = np.triu(np.ones((m, m), bool)) & ~np.triu(np.ones((m, m), bool), MAX_ANSWER_TOKENS)
-        scores = np.where(band, scores, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(scores)), scores.shape)
-        cand = Span(int(offs[a][0]), int(offs[b][1]), float(scores[a, b]), null)
-        if best is None or cand.margin > best.margin:
-            best = cand
-    return best
+        if inside.any():
+            kept.append((offs[inside], st[inside], en[inside], null))
+    return Reading(tuple(kept)).best() if kept else None
 
 
 def context(retriever, chunk, chars: int) -> tuple[str, int]:
