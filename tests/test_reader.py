@@ -289,3 +289,60 @@ def test_retrievers_share_one_reader_loaded_in_the_background():
     a, b = Retriever(), Retriever()
     assert a.reader is b.reader is shared_reader()
     assert a.reader._tok is not None  # its tokenizer was built off the question's path
+
+
+def test_a_reading_cut_to_a_passage_keeps_its_scores_at_the_passage_offsets(shipped):
+    question = "2021年山西煤炭产量是多少？"
+    before = "汾河流域遭遇有气象记录以来最强秋汛，全省转移安置群众16.34万人。"
+    chunk = "2021年，在确保安全生产的基础上满产增产，煤炭产量11.9亿吨、增长10.5%，为国家能源安全作出贡献。"
+    reading = shipped.readings(question, [before + chunk])[0]
+    cut = reading.within(len(before), len(before) + len(chunk))
+    best = cut.best()
+    assert chunk[best.start:best.end].startswith("11.9亿吨")
+    whole = reading.span(len(before) + best.start, len(before) + best.end)
+    assert (whole.score, whole.null) == (best.score, best.null)  # the same logits, counted from the cut
+    assert reading.within(0, 3).best().end <= 3
+    assert reading.within(len(before) + len(chunk), 10**6) is None  # no token there
+
+
+def test_the_shipped_weights_are_recovered_exactly_from_the_graph():
+    # training/recover.py: the int8 graph, de-quantised into the torch reader and quantised again by
+    # the export, gives the shipped graph's logits back: a later training stage starts from what ships
+    pytest.importorskip("onnx")
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "training"))
+    import data as D
+    import recover
+    import train as T
+
+    model, tok, _ = T.load_model_and_tokenizer(T.parse_args([]))
+    names = recover.recover(model)
+    assert len(names) == sum(p.requires_grad for p in model.parameters())
+    assert any("layer.11" in n for n in names) and "qa_outputs.weight" in names
+    assert not any("layer.0." in n or "embeddings" in n for n in names)  # frozen: the base model's own
+    report = recover.check(model.eval(), D.Encoder(tok, 256))
+    assert report["requantised_vs_shipped_max_diff"] < 1e-4
+    with T.torch.no_grad():
+        model.bert.encoder.layer[11].output.dense.bias[0] += 0.5  # one weight off: the check sees it
+    assert recover.check(model, D.Encoder(tok, 256))["requantised_vs_shipped_max_diff"] > 1e-3
+
+
+def test_two_readings_of_a_passage_average_where_their_tokens_cover_the_same_characters(shipped):
+    question = "2021年山西煤炭产量是多少？"
+    before = "汾河流域遭遇有气象记录以来最强秋汛，全省转移安置群众16.34万人。"
+    chunk = "2021年，在确保安全生产的基础上满产增产，煤炭产量11.9亿吨、增长10.5%，为国家能源安全作出贡献。"
+    alone, wide = shipped.readings(question, [chunk, before + chunk])
+    cut = wide.within(len(before), len(before) + len(chunk))
+    assert alone.blend(None, 0.5) is alone and alone.blend(cut, 0.0) is alone
+    mixed = alone.blend(cut, 0.5)
+    (o1, s1, e1, n1), = alone.windows
+    (o2, s2, e2, n2), = cut.windows
+    (om, sm, em, nm), = mixed.windows
+    shared = {tuple(o): i for i, o in enumerate(o2.tolist())}
+    both = [(i, shared[tuple(o)]) for i, o in enumerate(o1.tolist()) if tuple(o) in shared]
+    assert len(both) >= len(o1) - 2  # the chunk's tokens, bar those a context may join to its neighbour
+    for i, j in both:
+        assert sm[i] == pytest.approx((s1[i] + s2[j]) / 2) and em[i] == pytest.approx((e1[i] + e2[j]) / 2)
+    assert nm == pytest.approx((n1 + n2) / 2) and (om == o1).all()
+    assert chunk[mixed.best().start:mixed.best().end].startswith("11.9亿吨")

@@ -349,7 +349,7 @@ def test_a_passage_the_reader_is_far_surer_of_moves_to_the_top(retriever, monkey
     s = retriever._score(q, "hybrid")
     margins = {}
 
-    def read(text, query, chunk):
+    def read(text, query, chunk, in_context=False, memo=None):
         return typed.Choice(Span(0, 2, margins[chunk.id], 0.0), None, True)
 
     monkeypatch.setattr(retriever, "_typed_read", read)
@@ -362,3 +362,22 @@ def test_a_passage_the_reader_is_far_surer_of_moves_to_the_top(retriever, monkey
         choice = retriever._read_top(q, analyse(q), passages, chunks)
         assert chunks[0].id == ids[moved] and choice.best.score == margins[ids[moved]]
         assert [p.rank for p in passages] == [1, 2, 3]
+
+
+def test_a_chunk_is_read_inside_whole_chunks_of_its_own_paragraph(retriever):
+    from qa.retriever import CONTEXT_CHARS
+
+    chunks = retriever.index.chunks
+    grown = 0
+    for c in chunks:
+        text, lo = retriever._context(c, CONTEXT_CHARS)
+        doc = retriever.index.store.documents[c.doc]
+        assert text[lo:lo + len(c.text)] == c.text  # the chunk itself, where it says
+        a = c.start - lo
+        assert doc[a:a + len(text)] == text  # a piece of its own document
+        assert "\n" not in doc[a:c.start] and "\n" not in doc[c.end:a + len(text)]  # inside its paragraph
+        assert lo <= CONTEXT_CHARS and len(text) - lo - len(c.text) <= CONTEXT_CHARS
+        starts = {n.start for n in chunks if n.doc == c.doc}
+        assert a in starts  # whole chunks only
+        grown += len(text) > len(c.text)
+    assert grown > len(chunks) // 3  # most of the article's chunks have a neighbour in their paragraph

@@ -38,30 +38,45 @@ import data as D  # noqa: E402
 import train as T  # noqa: E402
 
 
-def article_examples(enc: D.Encoder, depth: int = 3) -> tuple[list[D.Example], dict]:
-    """Reader windows from the dev split of the shipped question set, on the chunks retrieval returns."""
+def article_examples(enc: D.Encoder, depth: int = 3, chars: int = 0) -> tuple[list[D.Example], dict]:
+    """Reader windows from the dev split of the shipped question set, on the chunks retrieval returns
+    (each inside up to ``chars`` characters of its own paragraph, as ``ask()`` reads them)."""
+    from context_probe import context
+
     from qa.eval import evaluate as E
-    from qa.retriever import Retriever
+    from qa.retriever import Retriever, clean_question
 
     r = Retriever()
     items = [it for it in E.load_set(E.default_set_path()) if it.split == "dev"]
     out, stats = [], {"pos": 0, "null_other_chunk": 0, "null_unanswerable": 0, "skipped": 0}
     for it in items:
         question = it.resolved or it.question
-        passages = r.retrieve(question, k=depth)
+        text, _ = clean_question(question)
+        sc = r._score(text, "hybrid")
+        _, passages = r._passages(text, {**sc, "scores": sc["hybrid"]}, depth)
         q_ids = enc.question(question)
         room = enc.room(q_ids)
 
-        def window(text: str, s: int | None = None, e: int | None = None) -> D.Example | None:
+        def window(chunk, s: int | None = None, e: int | None = None) -> D.Example | None:
+            """The chunk read as ``ask()`` reads it; where its context runs past one window, the window
+            that centres the chunk (or the span)."""
+            text, lo = context(r, chunk, chars) if chars else (chunk.text, 0)
             c_ids, offs = enc.context(text)
+            a_ch, b_ch = (lo + s, lo + e) if s is not None else (lo, lo + len(chunk.text))
+            toks = enc.char_to_tokens(offs, a_ch, b_ch) or (0, 0)
+            mid = (toks[0] + toks[1]) // 2
+            a = max(0, min(mid - room // 2, len(c_ids) - room))
+            ids, off = enc.build(q_ids, c_ids, a, a + room)
             if s is None:
-                ids, _ = enc.build(q_ids, c_ids, 0, room)
                 return D.Example(ids, 0, 0, "article_null", "article")
-            span = enc.char_to_tokens(offs, s, e)
-            if span is None or span[1] >= room:
+            span = enc.char_to_tokens(offs, a_ch, b_ch)
+            if span is None or span[0] < a or span[1] >= a + room:
                 return None
-            ids, off = enc.build(q_ids, c_ids, 0, room)
-            return D.Example(ids, off + span[0], off + span[1], "article_pos", "article")
+            return D.Example(ids, off + span[0] - a, off + span[1] - a, "article_pos", "article")
+
+        def holds(chunk, strings) -> bool:
+            text = context(r, chunk, chars)[0] if chars else chunk.text
+            return any(g in text for g in strings)
 
         if it.answerable and it.short:
             holders = [p for p in passages if any(g in p.text for g in it.short)]
@@ -76,28 +91,33 @@ def article_examples(enc: D.Encoder, depth: int = 3) -> tuple[list[D.Example], d
                 if at >= 0 and gold in a:
                     s = at + a.find(gold)
                     break
-            ex = window(p.text, s, s + len(gold))
+            ex = window(p, s, s + len(gold))
             if ex is None:
                 stats["skipped"] += 1
                 continue
             out.append(ex)
             stats["pos"] += 1
             for o in passages:
-                if not any(g in o.text for g in it.short) and not any(a in o.text for a in it.answers):
-                    out.append(window(o.text))
+                if not holds(o, it.short) and not holds(o, it.answers):
+                    out.append(window(o))
                     stats["null_other_chunk"] += 1
         elif not it.answerable:
             for o in passages[:2]:
-                out.append(window(o.text))
+                out.append(window(o))
                 stats["null_unanswerable"] += 1
     return out, stats
 
 
-def export_info(ck: dict, stats: dict, n_art: int, n_replay: int, epochs: int, lr: float) -> dict:
-    """What ``reader_config.json`` says of the main run (from its checkpoint) and of this stage."""
-    return {"validation": ck["state"]["val"], "global_step": ck["state"]["global_step"],
+def export_info(ck: dict, stats: dict, n_art: int, n_replay: int, epochs: int, lr: float, chars: int = 0) -> dict:
+    """What ``reader_config.json`` says of the main run (from its checkpoint) and of this stage (and of
+    the stage before it, where it started from a recovered, already adapted reader)."""
+    info = {"validation": ck["state"]["val"], "global_step": ck["state"]["global_step"],
             "adapted": {"article_windows": n_art, **stats, "replay": n_replay, "epochs": epochs, "lr": lr,
-                        "data": "qa/data/questions.jsonl, dev split only"}}
+                        "context_chars": chars, "data": "qa/data/questions.jsonl, dev split only"}}
+    if ck.get("recovered_from"):
+        info["adapted"]["started_from"] = {"recovered_from": "the shipped int8 graph (training/recover.py)",
+                                           "its_adaptation": ck.get("adapted")}
+    return info
 
 
 def main(argv=None):
@@ -109,6 +129,12 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=2e-5)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--start", type=Path, default=None,
+                    help="weights to start from (default: --work/checkpoint.pt, the main run's end; or the "
+                         "shipped reader's, recovered by recover.py)")
+    ap.add_argument("--context", type=int, default=0,
+                    help="read each article chunk inside up to this many characters of its own paragraph "
+                         "(0: the chunk alone)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--export-only", action="store_true",
                     help="only export the adapted weights of --work (adapted.pt) again, e.g. after a change to the export")
@@ -119,7 +145,7 @@ def main(argv=None):
     log = T.Log(args.work / "adapt.log")
 
     targs = T.parse_args([])  # the main run's defaults (the checkpoint's own args are checked below)
-    ck = torch.load(args.work / "checkpoint.pt", map_location="cpu", weights_only=False)
+    ck = torch.load(args.start or args.work / "checkpoint.pt", map_location="cpu", weights_only=False)
     for k in ("freeze_layers", "max_len", "p_other", "p_near", "p_winneg", "seed"):
         setattr(targs, k, ck["args"][k])
     model, tok, folder = T.load_model_and_tokenizer(targs)
@@ -133,10 +159,11 @@ def main(argv=None):
         model.eval()
         n_art = sum(ad["stats"][k] for k in ("pos", "null_other_chunk", "null_unanswerable"))
         T.export(model, targs, folder, export_info(ck, ad["stats"], n_art, int(float(ad["adapt"]["replay"]) * n_art),
-                                                   int(ad["adapt"]["epochs"]), float(ad["adapt"]["lr"])), log)
+                                                   int(ad["adapt"]["epochs"]), float(ad["adapt"]["lr"]),
+                                                   int(ad["adapt"].get("context", 0))), log)
         return
 
-    art, stats = article_examples(enc)
+    art, stats = article_examples(enc, chars=args.context)
     train, _ = D.load_all(D.DATA_DIR, {})
     main_ex = D.build_train_examples(enc, train, seed=targs.seed, p_other=targs.p_other, p_near=targs.p_near,
                                      p_winneg=targs.p_winneg)
@@ -161,7 +188,7 @@ def main(argv=None):
     model.eval()
     T.save_ckpt(args.work / "adapted.pt", {"model": T.trainable_state(model), "args": vars(targs),
                                            "adapt": {k: str(v) for k, v in vars(args).items()}, "stats": stats})
-    T.export(model, targs, folder, export_info(ck, stats, len(art), len(replay), args.epochs, args.lr), log)
+    T.export(model, targs, folder, export_info(ck, stats, len(art), len(replay), args.epochs, args.lr, args.context), log)
     log("adapt: done")
 
 

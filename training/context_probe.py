@@ -1,9 +1,10 @@
 """Where the library setting loses to the reader given its paragraph: retrieval, or the 150-character chunk.
 
-For each answerable question it retrieves as ``ask()`` does (hybrid) and reads the top chunk three ways
-with the shipped reader: alone (what ``ask()`` does), inside up to ``--context`` characters of its own
-paragraph with the span kept in the chunk, and in that context with the span anywhere; and, for a DRCD
-range, the question's whole paragraph (the oracle). It prints the share of questions whose top chunk
+For each answerable question it retrieves as ``ask()`` does (hybrid) and reads the top chunk four ways
+with the shipped reader: alone, inside up to ``--context`` characters of its own paragraph with the span
+kept in the chunk, in that context with the span anywhere, and both views' logits averaged (``--weight``
+of the context's; what ``ask()`` does, with ``qa.retriever.CONTEXT_WEIGHT``); and, for a DRCD range, the
+question's whole paragraph (the oracle). It prints the share of questions whose top chunk
 (and top three) holds a gold answer and the exact match of each reading. No policy, rules or "no answer":
 the reader's best span only.
 
@@ -20,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from qa.answer.reader import Reading, Span  # noqa: E402
+from qa.answer.reader import Span  # noqa: E402
 from qa.eval import squad  # noqa: E402
 from qa.eval.metrics import exact_match  # noqa: E402
 
@@ -28,38 +29,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def best_within(reading, lo: int, hi: int) -> Span | None:
-    """The reading's best span whose tokens all lie in ``[lo, hi)`` (the chunk's tokens are contiguous)."""
-    kept = []
-    for offs, st, en, null in reading.windows:
-        inside = (offs[:, 0] >= lo) & (offs[:, 1] <= hi)
-        if inside.any():
-            kept.append((offs[inside], st[inside], en[inside], null))
-    return Reading(tuple(kept)).best() if kept else None
+    """The reading's best span whose tokens all lie in ``[lo, hi)``, at offsets of the whole text."""
+    cut = reading.within(lo, hi)
+    best = cut.best() if cut is not None else None
+    return best and Span(best.start + lo, best.end + lo, best.score, best.null)
 
 
 def context(retriever, chunk, chars: int) -> tuple[str, int]:
-    """``chunk`` with whole chunks of its own paragraph, up to ``chars`` characters on each side."""
-    chunks, doc = retriever.index.chunks, retriever.index.store.documents[chunk.doc]
-    a, b = chunk.start, chunk.end
-    for step in (-1, 1):
-        j, room = chunk.id + step, chars
-        while 0 <= j < len(chunks) and chunks[j].doc == chunk.doc and len(chunks[j].text) <= room:
-            n = chunks[j]
-            if "\n" in (doc[n.end:a] if step < 0 else doc[b:n.start]):
-                break
-            a, b = (n.start, b) if step < 0 else (a, n.end)
-            room, j = room - len(n.text), j + step
-    return doc[a:b], chunk.start - a
+    """``chunk`` inside up to ``chars`` characters of its own paragraph, as ``ask()`` reads it."""
+    return retriever._context(chunk, chars)
 
 
-def probe(retriever, items, chars: int) -> dict:
+def probe(retriever, items, chars: int, weight: float) -> dict:
     from qa.retriever import clean_question
 
     def em(text, span, golds):
         return bool(span) and bool(exact_match(text[span.start:span.end].strip(squad.SPAN_STRIP), golds))
 
     n = {"questions": 0, "top_chunk_holds_gold": 0, "top3_hold_gold": 0, "alone": 0,
-         "context_span_in_chunk": 0, "context_span_anywhere": 0, "own_paragraph": 0}
+         "context_span_in_chunk": 0, "context_span_anywhere": 0, "both_averaged": 0, "own_paragraph": 0}
     for question, golds, paragraph in items:
         text, _ = clean_question(question)
         s = retriever._score(text, "hybrid")
@@ -74,6 +62,9 @@ def probe(retriever, items, chars: int) -> dict:
         n["alone"] += em(top.text, readings[0] and readings[0].best(), golds)
         n["context_span_in_chunk"] += em(window, readings[1] and best_within(readings[1], lo, lo + len(top.text)), golds)
         n["context_span_anywhere"] += em(window, readings[1] and readings[1].best(), golds)
+        if readings[0] is not None:
+            cut = readings[1] and readings[1].within(lo, lo + len(top.text))
+            n["both_averaged"] += em(top.text, readings[0].blend(cut, weight).best(), golds)
         if paragraph:
             n["own_paragraph"] += em(paragraph, readings[2] and readings[2].best(), golds)
     q = n.pop("questions")
@@ -89,10 +80,13 @@ def main() -> int:
     g.add_argument("--drcd", metavar="A:B", help="paragraphs of training/validation_drcd_simplified.json as a library")
     g.add_argument("--split", choices=("dev", "test"), help="the article's question set split")
     ap.add_argument("--context", type=int, default=150, help="characters of the paragraph on each side (150)")
+    ap.add_argument("--weight", type=float, default=None,
+                    help="share of the context view in the average (default qa.retriever.CONTEXT_WEIGHT)")
     args = ap.parse_args()
     from qa.index.embedding import load_embedder
-    from qa.retriever import Retriever, default_retriever
+    from qa.retriever import CONTEXT_WEIGHT, Retriever, default_retriever
 
+    weight = CONTEXT_WEIGHT if args.weight is None else args.weight
     work = None
     if args.drcd:
         contexts, questions = squad.load(ROOT / "training/validation_drcd_simplified.json")
@@ -107,7 +101,8 @@ def main() -> int:
         items = [(r["question"], tuple(r["short"]), None) for r in rows if r["split"] == args.split and r.get("short")]
     try:
         print(json.dumps({"set": args.drcd and f"drcd {args.drcd}" or f"article {args.split}",
-                          "context": args.context, **probe(retriever, items, args.context)}, ensure_ascii=False))
+                          "context": args.context,
+                          "weight": weight, **probe(retriever, items, args.context, weight)}, ensure_ascii=False))
     finally:
         if work:
             shutil.rmtree(work, ignore_errors=True)

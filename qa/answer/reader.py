@@ -551,6 +551,41 @@ class Reading:
                 best = cand
         return best
 
+    def within(self, lo: int, hi: int) -> "Reading | None":
+        """This reading cut to the characters ``[lo, hi)`` of its text, offsets counted from ``lo``: a
+        passage read inside its context answers from the passage (None where no token lies in it)."""
+        kept = []
+        for offs, st, en, null in self.windows:
+            inside = (offs[:, 0] >= lo) & (offs[:, 1] <= hi)
+            if inside.any():  # a passage's tokens are contiguous
+                kept.append((offs[inside] - lo, st[inside], en[inside], null))
+        return Reading(tuple(kept)) if kept else None
+
+    def blend(self, other: "Reading | None", weight: float) -> "Reading":
+        """This reading with ``other``'s logits mixed in (``weight`` of them) wherever a token of ``other``
+        covers the same characters: one passage read two ways (alone, and cut from its context). Of
+        ``other``'s windows, the one sharing the most tokens with each of this reading's counts."""
+        if other is None or weight <= 0:
+            return self
+        mixed = []
+        for offs, st, en, null in self.windows:
+            keys = {(int(a), int(b)): i for i, (a, b) in enumerate(offs)}
+            best = None
+            for o2, st2, en2, null2 in other.windows:
+                pairs = [(keys[k], j) for j, k in enumerate(map(tuple, o2.tolist())) if k in keys]
+                if pairs and (best is None or len(pairs) > len(best[0])):
+                    best = (pairs, st2, en2, null2)
+            if best is None:
+                mixed.append((offs, st, en, null))
+                continue
+            pairs, st2, en2, null2 = best
+            i, j = np.array(pairs).T
+            st, en = st.astype(np.float64), en.astype(np.float64)
+            st[i] = (1 - weight) * st[i] + weight * st2[j]
+            en[i] = (1 - weight) * en[i] + weight * en2[j]
+            mixed.append((offs, st, en, (1 - weight) * null + weight * null2))
+        return Reading(tuple(mixed))
+
     def span(self, a: int, b: int) -> Span | None:
         """The characters ``[a, b)`` scored as a span: by the tokens holding its first and last character,
         in the window where it beats "no answer" most; None where no window holds it whole."""
