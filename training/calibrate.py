@@ -158,11 +158,17 @@ def main(argv=None) -> int:
     ap.add_argument("--keep-flagged", type=float, default=0.9,
                     help="share of the article's dev near misses and far-off questions that must stay flagged")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", default=None, metavar="NAME[,NAME]",
+                    help="fit only these thresholds and keep the others of the policy in --out (a check "
+                         "added, or one threshold tried again)")
     ap.add_argument("--out", type=Path, default=None, help="default: qa/data/calibration.json")
     ap.add_argument("--rows", type=Path, default=None,
                     help="keep what was read in this file and fit from it when it exists (to try the grid again "
                          "without reading; delete it after a change to the reader or the retriever)")
     args = ap.parse_args(argv)
+    only = args.only.split(",") if args.only else []
+    if any(n not in GRID for n in only):
+        ap.error(f"--only: thresholds are {', '.join(GRID)}; not {', '.join(n for n in only if n not in GRID)}")
 
     contexts, questions = squad.load(args.squad)
     sel = squad.select(contexts, questions, squad.paragraph_range(args.paragraphs, len(contexts)),
@@ -202,17 +208,21 @@ def main(argv=None) -> int:
                 sum(objective(v, args.min_answered) for v in res.values()) / len(res),
                 objective(a, args.min_answered)), res  # ties: the better on the article
 
+    grid = GRID
+    if only:
+        now = noanswer.ReaderPolicy.load(args.out or E.calibration_path())
+        grid = {n: (GRID[n] if n in only else [getattr(now, n)]) for n in GRID}
     best = None
-    for values in itertools.product(*GRID.values()):
-        pol = noanswer.ReaderPolicy(**dict(zip(GRID, values)))
+    for values in itertools.product(*grid.values()):
+        pol = noanswer.ReaderPolicy(**dict(zip(grid, values)))
         score, res = judge(pol)
         if score is not None and (best is None or score > best[0]):
             best = (score, pol, res)
     score, pol, res = best
     # Where several values of a threshold score the same, the dev questions do not tell them apart: take
     # the middle of those values (the widest margin on both sides), not the first one the grid tried.
-    for name, grid in GRID.items():
-        tied = [v for v in grid if v is not None and judge(dataclasses.replace(pol, **{name: v}))[0] == score]
+    for name, values in grid.items():
+        tied = [v for v in values if v is not None and judge(dataclasses.replace(pol, **{name: v}))[0] == score]
         if len(tied) > 1:
             mid = (tied[(len(tied) - 1) // 2] + tied[len(tied) // 2]) / 2
             if judge(dataclasses.replace(pol, **{name: mid}))[0] == score:
