@@ -44,7 +44,7 @@ PROMOTE_GAP = 12.0
 #: The reader reads the top chunk alone and inside up to CONTEXT_CHARS characters of its own paragraph;
 #: the two views' logits, averaged (CONTEXT_WEIGHT of the second), choose the span. Trained on paragraphs,
 #: then adapted to the article's chunks alone, it reads Wikipedia better in context and the article
-#: worse; the average beats either on both. How sure it is stays the chunk-alone reading's: scored in
+#: worse; end to end the average gains on both. How sure it is stays the chunk-alone reading's: scored in
 #: context, near misses drew surer spans (chosen on the dev sets: training/README.md).
 CONTEXT_CHARS = 150
 CONTEXT_WEIGHT = 0.5
@@ -494,7 +494,7 @@ class Retriever:
         alone = reading = memo[chunk.id]
         if alone is None:
             return typed.Choice(None, None, True)
-        window, lo = self._context(chunk, CONTEXT_CHARS) if in_context and CONTEXT_WEIGHT > 0 else (chunk.text, 0)
+        window, lo = self._context(chunk, CONTEXT_CHARS) if in_context else (chunk.text, 0)
         if len(window) > len(chunk.text):
             with self._lock:
                 wide = self.reader.readings(text, [window])[0]

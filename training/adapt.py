@@ -41,14 +41,20 @@ import train as T  # noqa: E402
 def article_examples(enc: D.Encoder, depth: int = 3, chars: int = 0) -> tuple[list[D.Example], dict]:
     """Reader windows from the dev split of the shipped question set, on the chunks retrieval returns
     (each inside up to ``chars`` characters of its own paragraph, as ``ask()`` reads them)."""
-    from context_probe import context
-
     from qa.eval import evaluate as E
     from qa.retriever import Retriever, clean_question
 
     r = Retriever()
     items = [it for it in E.load_set(E.default_set_path()) if it.split == "dev"]
     out, stats = [], {"pos": 0, "null_other_chunk": 0, "null_unanswerable": 0, "skipped": 0}
+    seen: dict[int, tuple[str, int]] = {}
+
+    def wide(chunk) -> tuple[str, int]:
+        """The chunk inside its context (``Retriever._context``, as ``ask()`` reads it), once per chunk."""
+        if chunk.id not in seen:
+            seen[chunk.id] = r._context(chunk, chars) if chars else (chunk.text, 0)
+        return seen[chunk.id]
+
     for it in items:
         question = it.resolved or it.question
         text, _ = clean_question(question)
@@ -60,7 +66,7 @@ def article_examples(enc: D.Encoder, depth: int = 3, chars: int = 0) -> tuple[li
         def window(chunk, s: int | None = None, e: int | None = None) -> D.Example | None:
             """The chunk read as ``ask()`` reads it; where its context runs past one window, the window
             that centres the chunk (or the span)."""
-            text, lo = context(r, chunk, chars) if chars else (chunk.text, 0)
+            text, lo = wide(chunk)
             c_ids, offs = enc.context(text)
             a_ch, b_ch = (lo + s, lo + e) if s is not None else (lo, lo + len(chunk.text))
             toks = enc.char_to_tokens(offs, a_ch, b_ch) or (0, 0)
@@ -75,8 +81,7 @@ def article_examples(enc: D.Encoder, depth: int = 3, chars: int = 0) -> tuple[li
             return D.Example(ids, off + span[0] - a, off + span[1] - a, "article_pos", "article")
 
         def holds(chunk, strings) -> bool:
-            text = context(r, chunk, chars)[0] if chars else chunk.text
-            return any(g in text for g in strings)
+            return any(g in wide(chunk)[0] for g in strings)
 
         if it.answerable and it.short:
             holders = [p for p in passages if any(g in p.text for g in it.short)]

@@ -35,11 +35,6 @@ def best_within(reading, lo: int, hi: int) -> Span | None:
     return best and Span(best.start + lo, best.end + lo, best.score, best.null)
 
 
-def context(retriever, chunk, chars: int) -> tuple[str, int]:
-    """``chunk`` inside up to ``chars`` characters of its own paragraph, as ``ask()`` reads it."""
-    return retriever._context(chunk, chars)
-
-
 def probe(retriever, items, chars: int, weight: float) -> dict:
     from qa.retriever import clean_question
 
@@ -53,7 +48,7 @@ def probe(retriever, items, chars: int, weight: float) -> dict:
         s = retriever._score(text, "hybrid")
         _, chunks = retriever._passages(text, {**s, "scores": s["hybrid"]}, 3)
         top = chunks[0]
-        window, lo = context(retriever, top, chars)
+        window, lo = retriever._context(top, chars)  # as ask() reads it
         texts = [top.text, window] + ([paragraph] if paragraph else [])
         readings = retriever.reader.readings(text, texts)
         n["questions"] += 1
