@@ -45,6 +45,7 @@ class Para:
     article: str      # "<source>:<article id>"
     context: str
     qas: list = field(default_factory=list)  # dicts: id, question, answers[{text, answer_start}]
+    title: str = ""   # the article's title (an entity name in DRCD and CMRC), for look-alike negatives
 
 
 def _load_squad(path: Path, source: str) -> list[Para]:
@@ -52,12 +53,13 @@ def _load_squad(path: Path, source: str) -> list[Para]:
     out = []
     for ai, art in enumerate(data):
         aid = f"{source}:{art.get('id', ai)}"
+        title = str(art.get("title") or "")
         for pi, p in enumerate(art["paragraphs"]):
             qas = []
             for q in p["qas"]:
                 ans = [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in q["answers"]]
                 qas.append({"id": str(q["id"]), "question": q["question"], "answers": ans})
-            out.append(Para(f"{source}:{p.get('id', f'{ai}-{pi}')}", aid, p["context"], qas))
+            out.append(Para(f"{source}:{p.get('id', f'{ai}-{pi}')}", aid, p["context"], qas, title))
     return out
 
 
@@ -94,7 +96,7 @@ def convert_paras(paras: list[Para], cfg: str, stats: dict) -> list[Para]:
                 qas.append({"id": q["id"], "question": conv(q["question"]), "answers": answers})
             else:
                 stats["dropped_questions_" + cfg] = stats.get("dropped_questions_" + cfg, 0) + 1
-        out.append(Para(p.pid, p.article, ctx, qas))
+        out.append(Para(p.pid, p.article, ctx, qas, conv(p.title)))
     return out
 
 
@@ -268,10 +270,13 @@ def load_all(data_dir: Path = DATA_DIR, stats: dict | None = None):
     return train, valid
 
 
-def negatives_for_validation(valid: list[Para], all_paras: list[Para], seed: int = 1) -> list[dict]:
+def negatives_for_validation(valid: list[Para], all_paras: list[Para], seed: int = 1,
+                             look_alikes: bool = False) -> list[dict]:
     """SQuAD 2.0-style unanswerable questions for the held-out paragraphs (one of each kind per
-    question where possible): another paragraph of the same article, and the near miss."""
+    question where possible): another paragraph of the same article, the near miss and, with
+    ``look_alikes``, the paragraph about another entity (``swap_entity``)."""
     rng = random.Random(seed)
+    titles = sorted({p.title for p in all_paras if 2 <= len(p.title) <= 12}) if look_alikes else []
     by_art: dict[str, list[Para]] = {}
     for p in all_paras:
         by_art.setdefault(p.article, []).append(p)
@@ -289,6 +294,11 @@ def negatives_for_validation(valid: list[Para], all_paras: list[Para], seed: int
             if nm is not None and not any(t in nm for t in texts):
                 items.append({"kind": "near_miss", "context": nm, "pid": p.pid + "-nm",
                               "q": {"id": q["id"] + "-nm", "question": q["question"]}})
+            if titles:
+                look = swap_entity(p, q["question"], titles, rng)
+                if look is not None:
+                    items.append({"kind": "look_alike", "context": look, "pid": p.pid + "-la",
+                                  "q": {"id": q["id"] + "-la", "question": q["question"]}})
     return items
 
 
@@ -356,6 +366,182 @@ def build_train_examples(enc: Encoder, train: dict, seed: int = 0, p_other: floa
     stats["examples"] = len(examples)
     stats["tokens"] = sum(len(e.ids) for e in examples)
     return examples
+
+
+# --------------------------------------------------------------------------- the full corpus
+VALID_CMRC_JSON = HERE / "validation_cmrc_simplified.json"
+
+
+def is_heldout_cmrc(pid: str) -> bool:
+    """CMRC 2018 train paragraphs held out for validation: about 10 %, by a hash of their id."""
+    return int(hashlib.sha1(("cmrc-train:" + pid).encode("utf-8")).hexdigest(), 16) % 10 == 0
+
+
+def pick_script(qid: str, traditional_share: float, seed: int = 0) -> str:
+    """One script per DRCD question: Simplified, or for ``traditional_share`` of them Traditional
+    (a second copy of every question measured little gain for twice the cost)."""
+    return "t" if random.Random(f"{seed}:script:{qid}").random() < traditional_share else "s"
+
+
+def load_corpus(data_dir: Path = DATA_DIR, stats: dict | None = None, traditional_share: float = 0.2,
+                seed: int = 0) -> tuple[dict[str, list[Para]], dict[str, list[Para]]]:
+    """Training paragraphs by source and validation paragraphs by set.
+
+    Training: DRCD dev + test (90 % of paragraphs; each question in one script), CMRC 2018 train
+    (90 % of paragraphs) and CMRC 2018 trial, Simplified. Validation: the DRCD held-out paragraphs
+    (the same split as ``load_all``) and the CMRC 2018 train held-out paragraphs, Simplified.
+    CMRC 2018 dev is never read.
+    """
+    stats = stats if stats is not None else {}
+    train_old, valid_drcd = load_all(data_dir, stats)
+
+    def only(paras, script):
+        out = []
+        for p in paras:
+            qas = [q for q in p.qas if pick_script(q["id"], traditional_share, seed) == script]
+            if qas:
+                out.append(Para(p.pid, p.article, p.context, qas, p.title))
+        return out
+
+    cmrc = check_paras(_load_squad(data_dir / "cmrc2018_train.json", "cmrc-train"), "cmrc_train", stats)
+    train = {
+        "drcd_s": only(train_old["drcd_s"], "s"),
+        "drcd_t": only(train_old["drcd_t"], "t"),
+        "cmrc_train": [p for p in cmrc if not is_heldout_cmrc(p.pid)],
+        "cmrc_trial": train_old["cmrc_s"],
+    }
+    valid = {"drcd": valid_drcd, "cmrc": [p for p in cmrc if is_heldout_cmrc(p.pid)]}
+    return train, valid
+
+
+def chunk_views(context: str) -> list[tuple[int, int]]:
+    """The (start, end) of each chunk the product would make of this paragraph (``qa.ingest.chunking``)."""
+    from qa.ingest.chunking import chunk_document
+
+    return [(c.start, c.end) for c in chunk_document(context, "p")]
+
+
+def swap_entity(p: Para, question: str, titles: list[str], rng: random.Random) -> str | None:
+    """A look-alike of ``p`` about another entity: every mention of its title (an entity the question
+    names) replaced by another article's title. The question then asks about a name the text does not
+    hold, as ``青松`` asked of a note about ``银杏``: the answer is "no answer"."""
+    t = p.title
+    if not (2 <= len(t) <= 12) or t not in question or t not in p.context:
+        return None
+    for _ in range(8):
+        o = rng.choice(titles)
+        if o != t and t not in o and o not in t and o not in p.context and o not in question \
+                and abs(len(o) - len(t)) <= 3:
+            return p.context.replace(t, o)
+    return None
+
+
+def build_examples(enc: Encoder, train: dict[str, list[Para]], seed: int = 0, p_chunk: float = 0.4,
+                   p_chunkneg: float = 0.15, p_other: float = 0.1, p_near: float = 0.12, p_swap: float = 0.25,
+                   p_winneg: float = 0.15, limit: int | None = None, stats: dict | None = None) -> list[Example]:
+    """Training windows for every question, in two views and with four kinds of "no answer".
+
+    - The answer window: for ``p_chunk`` of the questions the product's own chunk holding the answer,
+      read alone (what the library shows the reader); otherwise a paragraph window of at most
+      ``enc.max_len`` tokens with the answer at a random place in it.
+    - "No answer" (target position 0): another chunk of the same paragraph (``p_chunkneg``), a
+      window of the paragraph without the answer (``p_winneg`` of long ones), another paragraph of
+      the same article (``p_other``), the near miss (the paragraph minus the answer's sentences,
+      ``p_near``) and, for ``p_swap`` of the questions that name their article's title, the
+      look-alike paragraph about another entity (``swap_entity``).
+    Every choice is drawn from the question id and the seed, so the windows never change between
+    runs and a checkpoint's fingerprint holds."""
+    stats = stats if stats is not None else {}
+    examples: list[Example] = []
+    for source, paras in train.items():
+        by_art: dict[str, list[Para]] = {}
+        for p in paras:
+            by_art.setdefault(p.article, []).append(p)
+        titles = sorted({p.title for p in paras if 2 <= len(p.title) <= 12})
+        cache: dict[str, tuple] = {}
+
+        def c_cache(text):
+            if text not in cache:
+                if len(cache) > 4000:
+                    cache.clear()
+                cache[text] = enc.context(text)
+            return cache[text]
+
+        def null_window(q_ids, text, rng, kind):
+            c_ids, _ = c_cache(text)
+            room = enc.room(q_ids)
+            a = rng.randint(0, len(c_ids) - room) if len(c_ids) > room else 0
+            ids, _ = enc.build(q_ids, c_ids, a, a + room)
+            return Example(ids, 0, 0, kind, source)
+
+        n_q = 0
+        for p in paras:
+            views = chunk_views(p.context) if p_chunk or p_chunkneg else []
+            for q in p.qas:
+                if limit is not None and n_q >= limit:
+                    break
+                n_q += 1
+                rng = random.Random(f"{seed}:v2:{q['id']}")
+                q_ids = enc.question(q["question"])
+                a0 = q["answers"][0]
+                s, e = a0["answer_start"], a0["answer_start"] + len(a0["text"])
+                texts = {a["text"] for a in q["answers"]}
+                home = next(((a, b) for a, b in views if a <= s and e <= b), None)
+                if home is not None and rng.random() < p_chunk:
+                    a, b = home
+                    c_ids, offs = enc.context(p.context[a:b])
+                    span = enc.char_to_tokens(offs, s - a, e - a)
+                    if span is not None and len(c_ids) <= enc.room(q_ids):
+                        ids, off = enc.build(q_ids, c_ids, 0, len(c_ids))
+                        examples.append(Example(ids, off + span[0], off + span[1], "pos_chunk", source))
+                    else:
+                        home = None
+                else:
+                    home = None
+                if home is None:
+                    ex = _examples_for(enc, rng, q, p.context, c_cache, source, None, None, p_winneg)
+                    if not ex:
+                        stats["no_window_" + source] = stats.get("no_window_" + source, 0) + 1
+                    examples.extend(ex)
+                if rng.random() < p_chunkneg:
+                    others = [(a, b) for a, b in views if (b <= s or a >= e)
+                              and not any(t in p.context[a:b] for t in texts) and b - a >= 20]
+                    if others:
+                        a, b = rng.choice(others)
+                        examples.append(null_window(q_ids, p.context[a:b], rng, "other_chunk"))
+                if rng.random() < p_other:
+                    cands = [o for o in by_art[p.article] if o.pid != p.pid and not any(t in o.context for t in texts)]
+                    if cands:
+                        examples.append(null_window(q_ids, rng.choice(cands).context, rng, "other_para"))
+                if rng.random() < p_near:
+                    near = remove_answer_sentence(p.context, a0)
+                    if near is not None:
+                        examples.append(null_window(q_ids, near, rng, "near_miss"))
+                if titles and rng.random() < p_swap:
+                    look = swap_entity(p, q["question"], titles, rng)
+                    if look is not None and not any(t in look for t in texts if p.title in t):
+                        examples.append(null_window(q_ids, look, rng, "look_alike"))
+        stats["questions_" + source] = n_q
+    for e in examples:
+        k = f"ex_{e.source}_{e.kind}"
+        stats[k] = stats.get(k, 0) + 1
+    stats["examples"] = len(examples)
+    stats["tokens"] = sum(len(e.ids) for e in examples)
+    return examples
+
+
+def write_squad(path: Path, paras: list[Para], version: str) -> None:
+    """Paragraphs as a SQuAD-format file (usable with ``qa eval --squad``), written atomically."""
+    arts: dict[str, dict] = {}
+    for p in paras:
+        art = arts.setdefault(p.article, {"title": p.title or p.article, "paragraphs": []})
+        art["paragraphs"].append({"id": p.pid.split(":", 1)[1], "context": p.context,
+                                  "qas": [{"id": q["id"], "question": q["question"],
+                                           "answers": q["answers"]} for q in p.qas]})
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"version": version, "data": list(arts.values())}, ensure_ascii=False, indent=0),
+                   encoding="utf-8")
+    tmp.replace(path)
 
 
 if __name__ == "__main__":  # python training/data.py: build, write the validation files, print counts

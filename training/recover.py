@@ -46,6 +46,11 @@ def graph_weights(path: Path) -> dict[str, np.ndarray]:
     init = {i.name: numpy_helper.to_array(i) for i in g.initializer}
     out = {n: a for n, a in init.items() if a.dtype == np.float32 and (n.startswith("bert.") or n.startswith("head."))
            and not n.endswith(("_scale", "_zero_point"))}
+    for name in init:  # tables quantised whole (position and type embeddings): uint8, one scale
+        if name.startswith("bert.embeddings.") and name.endswith("_quantized"):
+            base = name.removesuffix("_quantized")
+            out[base] = (init[name].astype(np.float32) - init[base + "_zero_point"].astype(np.float32)) \
+                * init[base + "_scale"].astype(np.float32)
     for node in g.node:
         if node.op_type != "MatMulInteger":
             continue
@@ -61,12 +66,27 @@ def graph_weights(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def frozen_in(path: Path) -> int:
+    """How many lower layers (with all embeddings) the graph's training kept frozen at the base model's
+    values: from ``reader_config.json`` or ``run.json`` beside the graph (0 when neither says)."""
+    for name, key in (("reader_config.json", "training"), ("run.json", "args")):
+        f = Path(path).parent / name
+        if f.exists():
+            return int(json.loads(f.read_text(encoding="utf-8")).get(key, {}).get("freeze_layers", 0) or 0)
+    return 0
+
+
 def recover(model: T.Reader, path: Path = GRAPH) -> list[str]:
-    """Load the graph's weights into the trainable parameters of ``model``; returns their names."""
+    """Load the graph's weights into the trainable parameters of ``model``; returns their names.
+
+    What the graph's own training kept frozen (``frozen_in``) stays as ``model`` has it, the base
+    model's exact values, rather than their int8 copies."""
     w = graph_weights(path)
+    frozen = frozen_in(path)
+    kept = ("bert.embeddings.",) + tuple(f"bert.encoder.layer.{i}." for i in range(frozen)) if frozen else ()
     done = []
     for name, p in model.named_parameters():
-        if not p.requires_grad:
+        if not p.requires_grad or (kept and name.startswith(kept)):
             continue
         key = name.replace("qa_outputs.", "head.")
         if key not in w:

@@ -46,36 +46,54 @@ def parse_args(argv=None):
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="checkpoints + log (default %(default)s)")
     ap.add_argument("--data", type=Path, default=D.DATA_DIR, help="folder of the SQuAD-format files")
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="export folder (default %(default)s)")
+    ap.add_argument("--corpus", choices=("v1", "v2"), default="v2",
+                    help="v2: DRCD + CMRC 2018 train + trial, one script a question, chunk views and "
+                         "look-alike negatives (data.build_examples); v1: the first reader's data")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--warmup", type=float, default=0.06, help="fraction of the steps")
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--warmup", type=float, default=0.03, help="fraction of the steps")
     ap.add_argument("--weight-decay", type=float, default=0.01)
-    ap.add_argument("--freeze-layers", type=int, default=3,
+    ap.add_argument("--freeze-layers", type=int, default=0,
                     help="lower transformer layers kept frozen (with all embeddings); 0 = train all "
                          "layers (the word-embedding table is always frozen)")
     ap.add_argument("--max-len", type=int, default=D.MAX_LEN)
-    ap.add_argument("--p-other", type=float, default=0.12, help="share of questions given an other-paragraph negative")
+    ap.add_argument("--p-other", type=float, default=0.1, help="share of questions given an other-paragraph negative")
     ap.add_argument("--p-near", type=float, default=0.12, help="share given a near-miss negative")
-    ap.add_argument("--p-winneg", type=float, default=0.2, help="share (of long paragraphs) given a window without the answer")
+    ap.add_argument("--p-winneg", type=float, default=0.15, help="share (of long paragraphs) given a window without the answer")
+    ap.add_argument("--p-chunk", type=float, default=0.4, help="v2: share of answers read in their product chunk alone")
+    ap.add_argument("--p-chunkneg", type=float, default=0.15, help="v2: share given another chunk of the paragraph as a negative")
+    ap.add_argument("--p-swap", type=float, default=0.25,
+                    help="v2: share of title-naming questions given a look-alike paragraph about another entity")
+    ap.add_argument("--traditional-share", type=float, default=0.2, help="v2: DRCD questions read in Traditional")
     ap.add_argument("--limit", type=int, default=None, help="questions per source (smoke runs)")
     ap.add_argument("--max-steps", type=int, default=None, help="steps per epoch cap (smoke runs)")
     ap.add_argument("--val-limit", type=int, default=None, help="validation questions at the last epoch end (default all)")
     ap.add_argument("--val-mid", type=int, default=300, help="validation questions at earlier epoch ends")
     ap.add_argument("--val-neg", type=int, default=200, help="validation negatives at earlier epoch ends")
     ap.add_argument("--val-neg-final", type=int, default=400, help="validation negatives at the last epoch end (0 = all)")
+    ap.add_argument("--val-every", type=int, default=400,
+                    help="v2: validate (--val-mid questions of each set, --val-neg negatives) every this many "
+                         "steps; the best weights so far are kept in --work/best.pt")
     ap.add_argument("--ckpt-minutes", type=float, default=12.0)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", type=Path, default=None,
-                    help="start a new run from the weights of this checkpoint.pt (a continuation stage: fresh "
-                         "optimiser and schedule; the new run's own checkpoints in --work resume it)")
+                    help="start a new run from these weights: a checkpoint.pt, or an int8 reader.onnx recovered "
+                         "by recover.py (v2's default: the shipped reader). Fresh optimiser and schedule; the "
+                         "run's own checkpoints in --work resume it")
+    ap.add_argument("--committed", type=Path, default=HERE / "checkpoint",
+                    help="v2: the committed weights of this run (reader.onnx + run.json): with no checkpoint "
+                         "in --work, the run resumes from them at their step (fresh optimiser state)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
                     help="bfloat16 autocast for the matrix products (auto: on CPUs with AVX512-BF16 or AMX, "
                          "where it measured about 1.5x faster; weights and optimizer stay float32)")
     ap.add_argument("--export", action="store_true", help="only export the last checkpoint's weights")
     ap.add_argument("--validate", action="store_true", help="only validate the last checkpoint")
+    ap.add_argument("--snapshot", action="store_true",
+                    help="only write the last checkpoint's weights, int8, with the run's position, into "
+                         "--committed (to commit with git)")
     return ap.parse_args(argv)
 
 
@@ -253,6 +271,7 @@ def validate(model, enc, valid, negs, log, val_limit=None, n_neg=None, seed=0):
     right = {"other_para": [0, 0], "near_miss": [0, 0]}
     for n in negs:
         _, score, null = read_paragraph(model, enc, n["q"]["question"], n["context"])
+        right.setdefault(n["kind"], [0, 0])
         right[n["kind"]][0] += null >= score
         right[n["kind"]][1] += 1
     tot = sum(v[1] for v in right.values())
@@ -260,8 +279,7 @@ def validate(model, enc, valid, negs, log, val_limit=None, n_neg=None, seed=0):
         "em": round(res["em"], 4), "f1": round(res["f1"], 4), "questions": res["n"],
         "answered_rate_on_answerable": round(has_ans / max(1, len(qs)), 4),
         "no_answer_acc": round(sum(v[0] for v in right.values()) / max(1, tot), 4),
-        "no_answer_acc_other_para": round(right["other_para"][0] / max(1, right["other_para"][1]), 4),
-        "no_answer_acc_near_miss": round(right["near_miss"][0] / max(1, right["near_miss"][1]), 4),
+        **{f"no_answer_acc_{k}": round(v[0] / max(1, v[1]), 4) for k, v in right.items()},
         "negatives": tot, "seconds": round(time.time() - t0, 1),
     }
     ex = list(golds)[:3]
@@ -321,6 +339,68 @@ def export(model, args, folder: Path, info: dict, log):
 
 
 # --------------------------------------------------------------------------- main
+def load_data(args, enc, stats):
+    """Training windows and the validation sets: {name: (paragraphs, unanswerable items)}."""
+    if args.corpus == "v1":
+        train, valid = D.load_all(args.data, stats)
+        negs = D.negatives_for_validation(valid, train["drcd_s"] + valid)
+        examples = D.build_train_examples(enc, train, seed=args.seed, p_other=args.p_other, p_near=args.p_near,
+                                          p_winneg=args.p_winneg, limit=args.limit, stats=stats)
+        return examples, {"drcd": (valid, negs)}
+    train, valid = D.load_corpus(args.data, stats, args.traditional_share, args.seed)
+    sets = {
+        "drcd": (valid["drcd"], D.negatives_for_validation(valid["drcd"], train["drcd_s"] + valid["drcd"],
+                                                            look_alikes=True)),
+        "cmrc": (valid["cmrc"], D.negatives_for_validation(valid["cmrc"], train["cmrc_train"] + valid["cmrc"],
+                                                            look_alikes=True)),
+    }
+    examples = D.build_examples(enc, train, seed=args.seed, p_chunk=args.p_chunk, p_chunkneg=args.p_chunkneg,
+                                p_other=args.p_other, p_near=args.p_near, p_swap=args.p_swap,
+                                p_winneg=args.p_winneg, limit=args.limit, stats=stats)
+    for name, (paras, negs) in sets.items():
+        stats[f"valid_{name}"] = {"paragraphs": len(paras), "questions": sum(len(p.qas) for p in paras),
+                                  "negatives": len(negs)}
+    return examples, sets
+
+
+def validate_sets(model, enc, sets, log, n_q=None, n_neg=None, seed=0) -> dict:
+    """Validate on every set; ``score`` (the mean of EM, F1 and no-answer accuracy over the sets, EM and
+    F1 weighing twice) chooses the best weights."""
+    out = {name: validate(model, enc, paras, negs, log, n_q, n_neg, seed) for name, (paras, negs) in sets.items()}
+    parts = [(2 * v["em"] + 2 * v["f1"] + v["no_answer_acc"]) / 5 for v in out.values()]
+    out["score"] = round(sum(parts) / len(parts), 4)
+    return out
+
+
+def recover_into(model, path: Path) -> None:
+    """Weights into ``model`` from a checkpoint.pt or from an int8 graph (recover.py)."""
+    if path.suffix == ".onnx":
+        import recover
+
+        recover.recover(model, path)
+        return
+    init = torch.load(path, map_location="cpu", weights_only=False)
+    missing = model.load_state_dict(init["model"], strict=False)
+    assert not missing.unexpected_keys, missing.unexpected_keys
+
+
+def commit_weights(model, args, state, fingerprint, log) -> Path:
+    """Export the weights as the int8 graph into --committed, with the run's position, for git: a lost
+    work folder then costs at most the training since (``main`` resumes from them)."""
+    from onnx_export import export_onnx
+
+    folder = args.committed
+    graph = export_onnx(model.bert, model.qa_outputs, folder)
+    run = {"fingerprint": fingerprint, "epoch": state["epoch"], "step": state["step"],
+           "global_step": state["global_step"], "val": state["val"], "best": state.get("best"),
+           "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
+    tmp = folder / "run.json.tmp"
+    tmp.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, folder / "run.json")
+    log(f"weights for git: {graph} ({graph.stat().st_size / 1e6:.1f} MB) at global step {state['global_step']}")
+    return graph
+
+
 def main(argv=None):
     args = parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -334,16 +414,11 @@ def main(argv=None):
     model.bf16 = args.bf16 == "on" or (args.bf16 == "auto" and cpu_has_bf16())
     enc = D.Encoder(tok, args.max_len)
     stats: dict = {}
-    train, valid = D.load_all(args.data, stats)
-    allp = train["drcd_s"] + valid
-    negs = D.negatives_for_validation(valid, allp)
-    examples = D.build_train_examples(enc, train, seed=args.seed, p_other=args.p_other, p_near=args.p_near,
-                                      p_winneg=args.p_winneg, limit=args.limit, stats=stats)
-    stats.update(valid_paragraphs=len(valid), valid_questions=sum(len(p.qas) for p in valid),
-                 valid_negatives=len(negs))
+    examples, sets = load_data(args, enc, stats)
     fingerprint = [len(examples), stats["tokens"], sum(sum(e.ids[:8]) + e.start for e in examples[::97])]
 
     ckpt_path = args.work / "checkpoint.pt"
+    best_path = args.work / "best.pt"
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
@@ -356,7 +431,9 @@ def main(argv=None):
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
 
-    state = {"epoch": 0, "step": 0, "global_step": 0, "val": {}, "cpu_s": 0.0, "wall_s": 0.0, "tokens": 0}
+    state = {"epoch": 0, "step": 0, "global_step": 0, "val": {}, "cpu_s": 0.0, "wall_s": 0.0, "tokens": 0,
+             "best": None}
+    committed = args.committed / "run.json"
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         if ck["fingerprint"] != fingerprint:
@@ -369,15 +446,27 @@ def main(argv=None):
         random.setstate(ck["rng"]["python"])
         np.random.set_state(ck["rng"]["numpy"])
         torch.set_rng_state(ck["rng"]["torch"])
-        state = ck["state"]
+        state = {"best": None, **ck["state"]}
         log(f"resumed from {ckpt_path}: epoch {state['epoch']} step {state['step']} "
             f"(global {state['global_step']}/{total})")
+    elif args.corpus == "v2" and committed.exists() and \
+            json.loads(committed.read_text(encoding="utf-8"))["fingerprint"] == fingerprint:
+        run = json.loads(committed.read_text(encoding="utf-8"))
+        recover_into(model, args.committed / GRAPH)
+        for _ in range(run["global_step"]):
+            sched.step()
+        state.update(epoch=run["epoch"], step=run["step"], global_step=run["global_step"], val=run["val"],
+                     best=run.get("best"))
+        log(f"no checkpoint in {args.work}: resumed from the committed weights {args.committed} at epoch "
+            f"{state['epoch']} step {state['step']} (global {state['global_step']}/{total}); the optimiser "
+            "state starts afresh")
     else:
-        if args.init is not None:
-            init = torch.load(args.init, map_location="cpu", weights_only=False)
-            missing = model.load_state_dict(init["model"], strict=False)
-            assert not missing.unexpected_keys, missing.unexpected_keys
-            log(f"weights from {args.init} (global step {init['state']['global_step']})")
+        init = args.init
+        if init is None and args.corpus == "v2":
+            init = HERE.parent / "qa" / "data" / "reader" / GRAPH
+        if init is not None:
+            recover_into(model, init)
+            log(f"weights from {init}")
         log("data: " + json.dumps(stats))
         log(f"new run: {len(examples)} windows, {stats['tokens']} tokens/epoch, {steps_per_epoch} steps/epoch "
             f"x {args.epochs} epochs, batch {args.batch}, freeze {args.freeze_layers} layers, "
@@ -396,12 +485,27 @@ def main(argv=None):
         log(f"checkpoint ({reason}): epoch {state['epoch']} step {state['step']} global {state['global_step']}; "
             f"cpu {state['cpu_s'] / 3600:.2f} h, wall {state['wall_s'] / 3600:.2f} h")
 
+    def periodic_validation():
+        """Validate on a sample of every set; keep the best weights (best.pt) and say whether they gained."""
+        v = validate_sets(model, enc, sets, log, args.val_mid, args.val_neg, args.seed)
+        state["val"][f"step{state['global_step']}"] = v
+        gained = state["best"] is None or v["score"] > state["best"]["score"]
+        log(f"validation at global step {state['global_step']}: " + json.dumps(v) +
+            (" (best so far)" if gained else f" (best {state['best']['score']} at {state['best']['global_step']})"))
+        if gained:
+            state["best"] = {"score": v["score"], "global_step": state["global_step"]}
+            save_ckpt(best_path, {"model": trainable_state(model), "state": dict(state), "fingerprint": fingerprint,
+                                  "args": vars(args)})
+
     cpu0, wall0 = cpu_seconds(), time.time()
     cpu_base, wall_base = state["cpu_s"], state["wall_s"]
 
+    if args.snapshot:
+        commit_weights(model, args, state, fingerprint, log)
+        return
     if args.validate or args.export:
         if args.validate:
-            v = validate(model, enc, valid, negs, log, args.val_limit, None, args.seed)
+            v = validate_sets(model, enc, sets, log, args.val_limit, None, args.seed)
             log("validation: " + json.dumps(v))
             state["val"]["manual"] = v
         if args.export:
@@ -437,17 +541,30 @@ def main(argv=None):
                     f"{run_tokens / max(dc, 1e-9):.0f} tok/cpu-s, {s_step:.2f} s/step | "
                     f"ETA {left * s_step / 3600:.2f} h (+validation)")
                 win_loss, win_n = 0.0, 0
+            if args.corpus == "v2" and args.val_every and state["global_step"] % args.val_every == 0 \
+                    and state["step"] < len(batches):
+                periodic_validation()
+                checkpoint("after validation")
+                last_ckpt = time.time()
             if time.time() - last_ckpt > args.ckpt_minutes * 60:
                 checkpoint("timer")
                 last_ckpt = time.time()
         if state["step"] >= len(batches) and str(ep) not in state["val"]:
             checkpoint("epoch end, before validation")
             last = ep == args.epochs - 1
-            if last:
-                v = validate(model, enc, valid, negs, log, args.val_limit, args.val_neg_final or None, args.seed)
+            if args.corpus == "v2":
+                v = validate_sets(model, enc, sets, log, args.val_limit if last else args.val_mid,
+                                  (args.val_neg_final or None) if last else args.val_neg, args.seed)
+                state["val"][str(ep)] = v
+                if state["best"] is None or v["score"] > state["best"]["score"]:
+                    state["best"] = {"score": v["score"], "global_step": state["global_step"]}
+                    save_ckpt(best_path, {"model": trainable_state(model), "state": dict(state),
+                                          "fingerprint": fingerprint, "args": vars(args)})
+            elif last:
+                v = validate(model, enc, *sets["drcd"], log, args.val_limit, args.val_neg_final or None, args.seed)
             else:
                 n_mid = min(args.val_mid, args.val_limit or args.val_mid)
-                v = validate(model, enc, valid, negs, log, n_mid, args.val_neg, args.seed)
+                v = validate(model, enc, *sets["drcd"], log, n_mid, args.val_neg, args.seed)
             state["val"][str(ep)] = v
             log(f"validation after epoch {ep + 1}: " + json.dumps(v))
         state["epoch"] += 1
