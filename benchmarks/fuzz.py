@@ -4,7 +4,10 @@ Over HTTP, about a quarter of the inputs go to the routes the page itself uses, 
 (``/queue/join`` then its event stream, ``/run/predict``, ``/api/predict``): valid and unknown
 ``fn_index`` values, missing ones, inputs of the wrong number and type, lone surrogates; and
 about one in seven to the OpenAI-compatible ``/v1/chat/completions`` (odd Unicode, wrong types,
-unknown models, 2 MB bodies, streamed or not), where a refusal must be OpenAI's error JSON.
+unknown models, 2 MB bodies, streamed or not), where a refusal must be OpenAI's error JSON. One in
+ten are the hostile cases: bodies nested 50 to 100,000 deep on every JSON route (a 400 past 64),
+two ``Authorization`` headers (a 401 whichever key comes first), and any route of the app with
+any method and an odd body.
 
     python benchmarks/fuzz.py [--n 10000] [--http-share 0.3] [--seed 7]
 
@@ -21,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -170,11 +174,53 @@ def openai_call(c, root: str, rng: random.Random) -> tuple[str, str]:
     return "answered", ""
 
 
+KEY = "sk-qa-fuzz-0123456789abcdef"
+DEEP_ROUTES = ["/v1/chat/completions", "/gradio_api/call/ask", "/call/ask", "/gradio_api/run/predict",
+               "/run/predict", "/gradio_api/queue/join", "/queue/join", "/gradio_api/reset"]
+
+
+def deep_call(c, root: str, rng: random.Random) -> tuple[str, str]:
+    """A body nested 50 to 100,000 deep on a JSON route: the client's 400, never a 5xx."""
+    depth = rng.choice([50, 65, 100, 990, 1000, 5000, 100_000])
+    route = rng.choice(DEEP_ROUTES)
+    inner = "[" * depth + "]" * depth
+    raw = rng.choice(['{"model": "qa", "messages": %s}', '{"data": ["煤炭", 5, "hybrid", %s]}',
+                      '{"fn_index": 0, "data": %s, "session_hash": "s"}']) % inner
+    r = c.post(root + route, content=raw.encode(), headers={"content-type": "application/json",
+                                                           "authorization": f"Bearer {KEY}"})
+    if r.status_code >= 500 or any(s in r.text for s in INTERNALS):
+        return "crash", f"deep {depth} {route} {r.status_code} {r.text[:120]!r}"
+    if depth > 64 and r.status_code != 400:
+        return "crash", f"deep {depth} {route} answered {r.status_code}, not 400"
+    return ("refused_4xx" if 400 <= r.status_code < 500 else "answered"), ""
+
+
+def header_call(c, root: str, rng: random.Random) -> tuple[str, str]:
+    """Two Authorization headers, the good key first or last: 401 alike."""
+    pair = [("authorization", f"Bearer {KEY}"), ("authorization", "Bearer sk-qa-wrong-0000000000000")]
+    if rng.random() < 0.5:
+        pair.reverse()
+    r = c.get(root + "/v1/models", headers=pair)
+    return ("refused_4xx", "") if r.status_code == 401 else ("crash", f"two keys got {r.status_code}")
+
+
+def walk_call(c, root: str, paths: list[str], rng: random.Random) -> tuple[str, str]:
+    """Any route of the app, any method, an odd body: never a 5xx."""
+    path = re.sub(r"\{[^}]+\}", rng.choice(["x", "0", "..%2f", "煤炭"]), rng.choice(paths))
+    method = rng.choice(["GET", "POST", "PUT", "DELETE", "PATCH"])
+    body = rng.choice([None, b"{", b"[]", json.dumps({"data": [random_value(rng)]}).encode(), b"\xff"])
+    r = c.request(method, root + path, content=body if method != "GET" else None)
+    if r.status_code >= 500 or any(s in r.text for s in INTERNALS):
+        return "crash", f"walk {method} {path} {r.status_code} {r.text[:120]!r}"
+    return ("refused_4xx" if 400 <= r.status_code < 500 else "answered"), ""
+
+
 def fuzz_http(n: int, rng: random.Random) -> dict:
     import httpx
 
     port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", QA_FEEDBACK="/tmp/qa-fuzz-feedback.sqlite")
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", QA_FEEDBACK="/tmp/qa-fuzz-feedback.sqlite",
+               QA_API_KEYS=KEY)
     proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/gradio_api"
@@ -185,13 +231,26 @@ def fuzz_http(n: int, rng: random.Random) -> dict:
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        counts = {"answered": 0, "refused_4xx": 0, "error_event": 0, "crashes": 0, "event_routes": 0, "openai": 0}
+        counts = {"answered": 0, "refused_4xx": 0, "error_event": 0, "crashes": 0, "event_routes": 0, "openai": 0,
+                  "deep": 0, "two_keys": 0, "walk": 0}
         crashes: list[str] = []
-        deps = httpx.get(f"http://127.0.0.1:{port}/config", timeout=30).json()["dependencies"]
-        with httpx.Client(timeout=60) as c:
+        root = f"http://127.0.0.1:{port}"
+        deps = httpx.get(f"{root}/config", timeout=30).json()["dependencies"]
+        paths = sorted(httpx.get(f"{root}/openapi.json", timeout=30).json().get("paths", {})) + \
+            ["/v1/models", "/v1/chat/completions", "/gradio_api/upload", "/login", "/gradio_api/file=x"]
+        with httpx.Client(timeout=60, headers={"authorization": f"Bearer {KEY}"}) as c:
             for _ in range(n):
                 k, mode, history = random_args(rng)
                 shape = rng.random()
+                if shape > 0.9:
+                    which = rng.choice(["deep", "deep", "two_keys", "walk", "walk"])
+                    counts[which] += 1
+                    kind, detail = (deep_call(c, root, rng) if which == "deep" else
+                                    header_call(c, root, rng) if which == "two_keys" else walk_call(c, root, paths, rng))
+                    counts["crashes" if kind == "crash" else kind] += 1
+                    if detail:
+                        crashes.append(detail)
+                    continue
                 if shape > 0.6:
                     openai = shape < 0.75
                     counts["openai" if openai else "event_routes"] += 1
@@ -262,7 +321,8 @@ def main() -> int:
     print(f"HTTP API: {http['inputs']} inputs: {http['answered']} answered, {http['refused_4xx']} refused with 4xx, "
           f"{http['error_event']} refused as an error event, {http['crashes']} crashes; "
           f"{http['event_routes']} of them by event number (queue, run/predict, api/predict), "
-          f"{http['openai']} to /v1/chat/completions "
+          f"{http['openai']} to /v1/chat/completions, {http['deep']} nested 50 to 100,000 deep, "
+          f"{http['two_keys']} with two Authorization headers, {http['walk']} to any route with any method "
           f"({time.perf_counter() - t:.0f} s)")
     for e in http["examples"]:
         print("  crash:", e)

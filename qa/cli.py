@@ -307,6 +307,11 @@ def cmd_ask(args) -> int:
     except ValueError as exc:
         print(f"qa ask: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "library", None) is not None and config.store(args) != "milvus":
+        advice = _library_advice(config.library_dir(args.library))
+        if advice:
+            print(f"qa ask: {advice}", file=sys.stderr)
+            return 1
     result = _retriever(args, args.mode).ask(args.question, k=args.k, mode=args.mode, history=args.history)
     if args.json:
         for note in result.notes:
@@ -315,6 +320,20 @@ def cmd_ask(args) -> int:
     else:
         sys.stdout.write(format_answer(result))
     return 0
+
+
+def _library_advice(folder: Path) -> str | None:
+    """What to do when the library at ``folder`` cannot answer yet (missing or empty); None when it can."""
+    from . import library
+
+    how = f"add documents with `qa docs add FILE --library {folder}`"
+    if not folder.exists():
+        return f"no library at {folder}: {how}"
+    try:
+        empty = not library.listing(folder)
+    except Exception:  # noqa: BLE001 - not a library at all: the retriever says what it is
+        return None
+    return f"the library at {folder} has no documents yet: {how}" if empty else None
 
 
 def cmd_feedback(args) -> int:
@@ -343,6 +362,18 @@ def cmd_feedback(args) -> int:
     return 0
 
 
+def _words_after(argv: list[str], i: int, takes_value: set[str]) -> bool:
+    """Whether ``argv[i:]`` holds a word that is neither an option nor an option's value."""
+    while i < len(argv):
+        if argv[i].split("=", 1)[0] in takes_value and "=" not in argv[i]:
+            i += 2
+            continue
+        if not argv[i].startswith("-"):
+            return True
+        i += 1
+    return False
+
+
 def _question_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     """``qa ask -1是多少`` : a question that starts with '-' is a question, not an option."""
     if len(argv) < 2 or argv[0] != "ask" or "--" in argv:
@@ -359,7 +390,10 @@ def _question_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str
             options.append(tok)
             if "=" not in tok and i + 1 < len(argv) and (
                     name in takes_value or (name in may_take and not argv[i + 1].startswith("-")
-                                            and Path(argv[i + 1]).exists())):
+                                            and (positional or _words_after(argv, i + 2, takes_value)
+                                                 or Path(argv[i + 1]).exists()))):
+                # `--library DIR`: the word after it is its folder, whether or not that exists, when the
+                # question is elsewhere on the line (`qa ask --library 问题` keeps the default library)
                 options.append(argv[i + 1])
                 i += 1
         else:

@@ -377,6 +377,83 @@ def test_server_with_logins_rejects_anonymous_requests(tmp_path):
             proc.kill()
 
 
+def _routes(routes, prefix: str = ""):
+    """(path, methods) of every route of a FastAPI app, those of included routers too."""
+    for r in routes:
+        if hasattr(r, "original_router"):  # FastAPI's included router (Gradio's /gradio_api)
+            yield from _routes(r.original_router.routes, prefix + r.include_context.prefix)
+        elif getattr(r, "routes", None):
+            yield from _routes(r.routes, prefix + r.path)
+        elif getattr(r, "path", None) is not None:
+            yield prefix + r.path, sorted(getattr(r, "methods", None) or {"GET"})
+
+
+@pytest.fixture(scope="module")
+def login_server(retriever):
+    """The real app with logins (tester / correct-horse), served in this process so its routes can be walked."""
+    from qa.serve.app import Source, build_app, middleware
+
+    source = Source(retriever)
+    demo = build_app(source)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                auth=[("tester", "correct-horse")], app_kwargs={"middleware": middleware(
+                    demo, source, library=False, api_keys=[], concurrency=1, open_without_keys=False)})
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}", demo=demo)
+    finally:
+        demo.close()
+
+
+@pytest.mark.slow
+def test_with_logins_a_stranger_reaches_only_the_page_the_login_form_and_static_files(login_server):
+    """Walks every route of the real app (Gradio's, ours): without a login each answers 401 or 403, but
+    for the page, the login form and its static files; a new open route fails here."""
+    import httpx
+
+    from qa.serve.security import open_to_strangers
+
+    demo, url = login_server.demo, login_server.url
+    deep = ('{"data": ["煤炭", ' + "[" * 5000 + "]" * 5000 + "]}").encode()
+    walked = 0
+    for path, methods in _routes(demo.server_app.routes):
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        if concrete.endswith("/startup-events"):
+            continue  # Gradio's own call at launch, open to this machine only (test_security)
+        for method in methods:
+            for body in ((None, deep) if method in ("POST", "PUT", "PATCH") else (None,)):
+                r = httpx.request(method, url + concrete, content=body, timeout=30,
+                                  headers={"content-type": "application/json"} if body else None)
+                walked += 1
+                if open_to_strangers(path):
+                    assert r.status_code < 500, (method, path, r.status_code)
+                else:
+                    assert r.status_code in (401, 403), (method, path, r.status_code, r.text[:200])
+    assert walked > 40  # Gradio's routes were found, not only ours
+    for path in ("/openapi.json", "/docs", "/gradio_api/info", "/config", "/gradio_api/call/ask"):
+        assert httpx.get(url + path, timeout=30).status_code in (401, 403), path
+    # the login lets the same requests in; a deep body is then the client's 400, not a 500
+    with httpx.Client(base_url=url, timeout=60) as c:
+        assert c.post("/login", data={"username": "tester", "password": "correct-horse"}).status_code == 200
+        r = c.post("/gradio_api/call/ask", content=deep, headers={"content-type": "application/json"})
+        assert r.status_code == 400 and "nests deeper" in r.json()["error"]
+        r = c.post("/gradio_api/call/ask", json={"data": ["2021年山西煤炭产量是多少？"]})
+        assert r.status_code == 200 and "event_id" in r.json()
+
+
+@pytest.mark.browser
+def test_the_login_form_works_in_a_browser_behind_the_closed_doors(browser, login_server):
+    pg = browser.new_context(locale="zh-CN").new_page()
+    pg.goto(login_server.url + "/")
+    pg.locator("input[type=password]").wait_for(timeout=30_000)
+    pg.locator("input").first.fill("tester")
+    pg.locator("input[type=password]").fill("correct-horse")
+    pg.locator("input[type=password]").press("Enter")
+    pg.locator("#qa-question textarea").wait_for(timeout=30_000)
+    assert "11.9亿吨" in _ask(pg, "2021年山西煤炭产量是多少？").inner_text()
+    pg.context.close()
+
+
 # -- the library: uploads in the page (issue 10) ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def library_server(tmp_path_factory):

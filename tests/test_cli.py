@@ -150,6 +150,20 @@ def test_a_mistyped_index_folder_is_a_clear_error(tmp_path):
     assert not (tmp_path / "idnex").exists()
 
 
+@pytest.mark.parametrize("order", ["question first", "library first"])
+def test_a_missing_or_empty_library_says_how_to_add_documents(tmp_path, order):
+    missing = tmp_path / "no" / "such" / "dir"
+    args = ["ask", "合同金额是多少？", "--library", str(missing)]
+    out = run(*(args if order == "question first" else ["ask", "--library", str(missing), "合同金额是多少？"]),
+              timeout=120)
+    assert out.returncode == 1 and f"no library at {missing}" in out.stderr, out.stderr
+    assert f"qa docs add FILE --library {missing}" in out.stderr and not missing.exists()
+    (tmp_path / "empty").mkdir()
+    out = run("ask", "合同金额是多少？", "--library", str(tmp_path / "empty"), timeout=120)
+    assert out.returncode == 1 and "has no documents yet" in out.stderr and "qa docs add" in out.stderr
+    assert "qa build" not in out.stderr
+
+
 def test_ask_follow_up_with_history():
     out = run("ask", "同比增长了多少？", "--history", "2021年山西煤炭产量是多少？", "--json", "--k", "1")
     data = json.loads(out.stdout)

@@ -23,7 +23,16 @@ def test_parse_request_takes_the_last_user_message_and_the_earlier_ones_as_histo
                                         {"role": "user", "content": QUESTION},
                                         {"role": "assistant", "content": "11.9亿吨"},
                                         {"role": "user", "content": [{"type": "text", "text": "同比增长了多少？"}]}]}
-    assert parse_request(body, "qa") == ("同比增长了多少？", [QUESTION], False)
+    assert parse_request(body, "qa") == ("同比增长了多少？", [QUESTION], False, [])
+
+
+def test_parse_request_names_the_fields_it_ignores_and_refuses_several_choices():
+    body = {"model": "qa", "messages": [{"role": "user", "content": QUESTION}], "max_tokens": 1, "temperature": 0.2,
+            "user": None}
+    assert parse_request(body, "qa")[3] == ["max_tokens", "temperature"]
+    assert parse_request({**body, "n": 1}, "qa")[3] == ["max_tokens", "temperature"]
+    with pytest.raises(ValueError, match="'n' must be 1"):
+        parse_request({**body, "n": 3}, "qa")
 
 
 @pytest.mark.parametrize("body,error", [
@@ -152,6 +161,18 @@ def test_errors_are_openai_errors_with_the_right_status(client, server):
     r = httpx.post(server.url + "/v1/chat/completions", content=b"x" * (2 << 20), headers=headers, timeout=30)
     assert r.status_code == 413
     assert httpx.get(server.url + "/v1/models", timeout=30).status_code == 401  # no key at all
+    two = [("authorization", "Bearer sk-wrong-key-000000000"), ("authorization", f"Bearer {KEY}")]
+    for pair in (two, two[::-1]):  # several Authorization headers: refused, whichever comes first
+        assert httpx.get(server.url + "/v1/models", headers=pair, timeout=30).status_code == 401
+    for depth in (100, 1000, 100_000):  # nested past the parser's reach: a 400 in OpenAI's shape
+        body = b'{"model": "qa", "x": ' + b"[" * depth + b"]" * depth + b"}"
+        r = httpx.post(server.url + "/v1/chat/completions", content=body, headers=headers, timeout=30)
+        assert r.status_code == 400 and "nests deeper" in r.json()["error"]["message"], (depth, r.text[:200])
+    with pytest.raises(openai.BadRequestError, match="'n' must be 1"):
+        client.chat.completions.create(model="qa", messages=[{"role": "user", "content": QUESTION}], n=3)
+    reply = client.chat.completions.create(model="qa", messages=[{"role": "user", "content": QUESTION}], max_tokens=1)
+    assert reply.model_extra["ignored"] == ["max_tokens"] and "11.9亿吨" in reply.choices[0].message.content
+    assert "Traceback" not in server.log.read_text()
 
 
 def test_markdown_of_an_answer_and_of_no_answer():

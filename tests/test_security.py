@@ -145,3 +145,58 @@ def test_api_keys_come_from_the_environment_and_key_lines_which_are_not_logins(t
     monkeypatch.setenv("QA_API_KEYS", "short")
     with pytest.raises(AuthError, match="16 characters"):
         load_api_keys()
+
+
+# -- bodies, headers and closed doors ----------------------------------------------------------------------
+def test_nesting_is_counted_without_parsing_and_strings_do_not_count():
+    from qa.serve.security import nesting
+
+    assert nesting(b'{"a": [1, {"b": []}]}') == 4
+    assert nesting(b'{"a": "[[[[{{{{\\"]]]"}') == 1
+    assert nesting(b"[" * 100_000) == 100_000
+    assert nesting(b"") == 0
+
+
+@pytest.mark.parametrize("depth", [100, 990, 5_000, 100_000])
+@pytest.mark.parametrize("path", ["/call/ask", "/gradio_api/call/ask", "/gradio_api/run/predict", "/run/predict",
+                                  "/gradio_api/queue/join", "/gradio_api/reset"])
+def test_a_deeply_nested_body_is_a_400_on_every_route(path, depth):
+    c = _client(blocks=_blocks())
+    deep = "[" * depth + "]" * depth
+    for body in ('{"data": ["煤炭", 5, "hybrid", %s]}' % deep, '{"fn_index": 1, "x": %s}' % deep):
+        r = c.post(path, content=body.encode(), headers={"content-type": "application/json"})
+        assert r.status_code == 400 and "nests deeper than 64" in r.json()["error"], r.text[:200]
+    assert c.post(path, json={"data": [[[["fine"]]]]}).status_code != 400  # shallow nesting passes
+
+
+def test_one_authorization_header_or_none():
+    from qa.serve.security import authorization
+
+    assert authorization({"headers": [(b"authorization", b"Bearer a")]}) == b"Bearer a"
+    assert authorization({"headers": []}) is None
+    assert authorization({"headers": [(b"authorization", b"Bearer a"), (b"authorization", b"Bearer b")]}) is None
+
+
+def test_mcp_over_http_refuses_two_authorization_headers():
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from qa.serve.mcp_server import KeyCheck
+
+    key = "sk-qa-test-0123456789abcdef"
+    app = Starlette(routes=[Route("/mcp", lambda r: PlainTextResponse("ok"), methods=["POST"])])
+    c = TestClient(KeyCheck(app, [key]))
+    assert c.post("/mcp", headers={"authorization": f"Bearer {key}"}).status_code == 200
+    for pair in ([("authorization", f"Bearer {key}"), ("authorization", "Bearer sk-bad-0000000000000000")],
+                 [("authorization", "Bearer sk-bad-0000000000000000"), ("authorization", f"Bearer {key}")]):
+        assert c.post("/mcp", headers=pair).status_code == 401
+
+
+def test_gradios_own_start_call_is_let_in_from_this_machine_only():
+    from qa.serve.security import _own_start
+
+    assert _own_start({"client": ("127.0.0.1", 5000)}, "/gradio_api/startup-events")
+    assert not _own_start({"client": ("10.0.0.7", 5000)}, "/gradio_api/startup-events")
+    assert not _own_start({"client": ("127.0.0.1", 5000)}, "/gradio_api/info")

@@ -264,9 +264,9 @@ def _dialogue(records: list[dict]) -> dict | None:
 
 
 def _progress(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
+    from ..text.progress import progress
 
-    return tqdm(total=total, desc=desc, unit="q", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
+    return progress(total=total, desc=desc, unit="q", enabled=enabled)
 
 
 def relevant_chunks(retriever, golds: Sequence[str]) -> int:

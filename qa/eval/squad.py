@@ -218,9 +218,9 @@ def prediction(result) -> str | None:
 
 
 def _progress(questions: list[Question], desc: str, progress: bool):
-    from tqdm import tqdm
+    from ..text.progress import progress as bar
 
-    return tqdm(questions, desc=desc, unit="q", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    return bar(questions, desc=desc, unit="q", enabled=progress)
 
 
 def evaluate(retriever, sel: Selection, progress: bool = True) -> dict:

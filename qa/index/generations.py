@@ -264,8 +264,7 @@ def encode_new(embedder, texts: list[str], hashes: list[str], cache: dict[str, n
                progress: bool, desc: str = "qa: embedding") -> np.ndarray:
     """Vectors for ``texts``: from ``cache`` by content hash, the rest encoded in batches
     (a progress bar appears when that takes more than a second)."""
-    from tqdm import tqdm
-
+    from ..text.progress import progress as bar_for
     from .embedding import bulk_encoder
 
     todo = list(dict.fromkeys(h for h in hashes if h not in cache))
@@ -274,8 +273,7 @@ def encode_new(embedder, texts: list[str], hashes: list[str], cache: dict[str, n
         first = {}
         for t, h in zip(texts, hashes):
             first.setdefault(h, t)
-        bar = tqdm(total=len(todo), desc=desc, unit="text", disable=not progress, file=sys.stderr,
-                   delay=1.0, dynamic_ncols=True)
+        bar = bar_for(total=len(todo), desc=desc, unit="text", enabled=progress, delay=1.0)
         for i in range(0, len(todo), ENCODE_BATCH):
             part = todo[i:i + ENCODE_BATCH]
             vecs = embedder.encode_documents([first[h] for h in part])

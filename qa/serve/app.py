@@ -644,12 +644,23 @@ def _feedback_store(index_folder: Path):
     return store
 
 
-def run(args: argparse.Namespace) -> int:
-    """``qa serve``: load the model and index once, serve until Ctrl-C or SIGTERM, exit 0."""
+def middleware(demo: gr.Blocks, source: Source, library: bool, api_keys: list[str], concurrency: int,
+               open_without_keys: bool) -> list:
+    """What stands in front of the page, outermost first: the OpenAI-compatible API (its own keys), then
+    the guard (logins, bodies, uploads; :class:`qa.serve.security.Guard`)."""
     from starlette.middleware import Middleware
 
     from .openai_api import OpenAIApi
-    from .security import AuthError, Guard, is_loopback, load_api_keys, load_auth
+    from .security import Guard
+
+    return [Middleware(OpenAIApi, source=source, model_id="qa-library" if library else "qa", keys=api_keys,
+                       concurrency=concurrency, open_without_keys=open_without_keys),
+            Middleware(Guard, api_names=("ask",), uploads=library, max_upload=MAX_UPLOAD_BYTES, blocks=demo)]
+
+
+def run(args: argparse.Namespace) -> int:
+    """``qa serve``: load the model and index once, serve until Ctrl-C or SIGTERM, exit 0."""
+    from .security import AuthError, is_loopback, load_api_keys, load_auth
 
     port = args.port
     if not 0 <= port <= 65535:
@@ -717,12 +728,9 @@ def run(args: argparse.Namespace) -> int:
                 css=CSS, footer_links=["api", "settings"], auth=logins or None,
                 state_session_capacity=SESSION_CAPACITY,  # the upload limit is the Guard's: its
                 # refusal reads in Chinese, where Gradio's own check in the browser shows an English toast
-                app_kwargs={"middleware": [
-                    Middleware(OpenAIApi, source=source, model_id="qa-library" if library_dir is not None else "qa",
-                               keys=api_keys, concurrency=args.concurrency,
-                               open_without_keys=is_loopback(args.host) or getattr(args, "insecure_no_auth", False)),
-                    Middleware(Guard, api_names=("ask",), uploads=library_dir is not None,
-                               max_upload=MAX_UPLOAD_BYTES, blocks=demo)]})
+                app_kwargs={"middleware": middleware(
+                    demo, source, library=library_dir is not None, api_keys=api_keys, concurrency=args.concurrency,
+                    open_without_keys=is_loopback(args.host) or getattr(args, "insecure_no_auth", False))})
         except OSError as exc:
             _log(f"qa serve: cannot listen on {args.host}:{port}: {exc}")
             return 1

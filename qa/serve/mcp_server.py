@@ -36,8 +36,8 @@ from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from ..retriever import MAX_QUESTION_CHARS, Passage, clean_question
-from .security import key_ok
+from ..retriever import Passage, clean_question
+from .security import authorization, key_ok
 
 URI_PREFIX = "qa://documents/"
 ASK_K = 5
@@ -167,11 +167,9 @@ class Source:
 
 
 def _question(text: str) -> None:
-    """An empty or over-long question is the caller's to fix (``ask`` alone would cut a long one)."""
-    _, notes = clean_question(text)
-    if notes:  # its only note: the question was cut
-        raise ValueError(f"The question is longer than {MAX_QUESTION_CHARS} characters: ask a shorter one "
-                         f"(问题过长，请不超过{MAX_QUESTION_CHARS}个字符).")
+    """An empty question is the caller's to fix. A long one is cut to its first ``MAX_QUESTION_CHARS``
+    characters with a note, as on every surface (``qa.retriever.clean_question``)."""
+    clean_question(text)
 
 
 def _passage_text(c: Citation) -> str:
@@ -292,7 +290,7 @@ class KeyCheck:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and self.keys:
-            header = next((v for k, v in scope.get("headers", []) if k == b"authorization"), None)
+            header = authorization(scope)  # none, or several: refused alike
             if not key_ok(header, self.keys):
                 return await JSONResponse({"error": "a valid API key is required: send the header "
                                                     "'Authorization: Bearer <key>'"}, status_code=401,

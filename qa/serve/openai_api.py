@@ -10,11 +10,13 @@ Open WebUI, LobeChat, ChatBox and Cherry Studio speak OpenAI's chat-completions 
   Markdown (the short answer, the sentence, numbered citations), or says there is no answer
   as the page does; the extra field ``qa`` carries the ``Answer`` JSON. ``stream: true``
   sends OpenAI's chunks over server-sent events, the short answer first, ending with
-  ``data: [DONE]``.
+  ``data: [DONE]``. The fields read are ``model``, ``messages``, ``stream`` and ``n`` (1 only); any
+  other is named in the reply's ``ignored`` list.
 * Keys: ``QA_API_KEYS`` or ``key:`` lines of the auth file, as ``Authorization: Bearer``.
   With no key configured, the API is open on loopback; beyond loopback it needs keys (or
   ``--insecure-no-auth``). Errors are OpenAI's JSON (``{"error": {message, type, code}}``):
-  401 bad key, 400 bad body, 404 unknown model, 413 body over the limit.
+  401 bad key (or several ``Authorization`` headers), 400 bad body (not JSON, nested deeper than
+  64 levels, a question over 1,000 characters), 404 unknown model, 413 body over the limit.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import time
 import uuid
 
 from ..answer.followup import history_questions
-from .security import MAX_BODY, clean_strings, key_ok
+from .security import BodyError, authorization, key_ok, parse_json, read_body
 
 
 def _error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> tuple[int, dict]:
@@ -46,8 +48,15 @@ def _text_of(content) -> str:
     raise ValueError("a message's content must be a string or a list of content parts")
 
 
-def parse_request(body: dict, model_id: str) -> tuple[str, list[str], bool]:
-    """(question, earlier user questions, stream) from a chat-completions body; ValueError or LookupError."""
+#: The request fields this API reads. Any other (``max_tokens``, ``temperature``, ``tools`` …) is named in
+#: the reply's ``ignored`` list: an answer is a span of the documents, which no sampling setting changes.
+HONOURED = ("model", "messages", "stream", "n")
+
+
+def parse_request(body: dict, model_id: str) -> tuple[str, list[str], bool, list[str]]:
+    """(question, earlier user questions, stream, fields ignored) from a chat-completions body;
+    ValueError or LookupError. ``n`` other than 1 is refused: a client asking for several choices
+    would otherwise get one without being told."""
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     model = body.get("model", model_id)
@@ -70,8 +79,11 @@ def parse_request(body: dict, model_id: str) -> tuple[str, list[str], bool]:
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise ValueError("'stream' must be true or false")
+    if body.get("n", 1) not in (1, None):
+        raise ValueError("'n' must be 1: this server gives one answer a question")
     history = history_questions(users[:-1])
-    return users[-1], history, stream
+    ignored = sorted(k for k in body if k not in HONOURED and body[k] is not None)
+    return users[-1], history, stream, ignored
 
 
 def to_markdown(answer, question: str | None = None) -> list[str]:
@@ -131,7 +143,7 @@ class OpenAIApi:
         await _send_json(send, status, payload)
 
     def _auth(self, scope) -> tuple[int | None, dict | None]:
-        header = dict(scope.get("headers", [])).get(b"authorization")
+        header = authorization(scope)
         if self.keys:
             if key_ok(header, self.keys):
                 return None, None
@@ -145,20 +157,15 @@ class OpenAIApi:
     async def _chat(self, receive, send):
         import anyio
 
-        body, more = b"", True
-        while more:
-            msg = await receive()
-            body += msg.get("body", b"")
-            more = msg.get("more_body", False)
-            if len(body) > MAX_BODY:
-                return await _send_json(send, *_error(413, f"the request is larger than {MAX_BODY >> 20} MB",
-                                                      "request_too_large"))
         try:
-            data = clean_strings(json.loads(body.decode("utf-8", "replace") or "null"))
-            question, history, stream = parse_request(data, self.model_id)
+            data = parse_json(await read_body(receive))
+            question, history, stream, ignored = parse_request(data, self.model_id)
+        except BodyError as exc:
+            code = "request_too_large" if exc.status == 413 else "invalid_request"
+            return await _send_json(send, *_error(exc.status, f"bad request: {exc}", code))
         except LookupError as exc:
             return await _send_json(send, *_error(404, str(exc), "model_not_found"))
-        except ValueError as exc:  # json.JSONDecodeError too
+        except ValueError as exc:
             return await _send_json(send, *_error(400, f"bad request: {exc}", "invalid_request"))
         retriever = self.source.get()
         if retriever is None:
@@ -177,7 +184,7 @@ class OpenAIApi:
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(parts)},
                              "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "qa": answer.to_dict()})
+                "qa": answer.to_dict(), "ignored": ignored})
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]})
 
@@ -188,7 +195,7 @@ class OpenAIApi:
 
         events = [chunk({"role": "assistant", "content": parts[0]})]
         events += [chunk({"content": p}) for p in parts[1:]]
-        events += [chunk({}, "stop", {"qa": answer.to_dict()}), b"data: [DONE]\n\n"]
+        events += [chunk({}, "stop", {"qa": answer.to_dict(), "ignored": ignored}), b"data: [DONE]\n\n"]
         for i, e in enumerate(events):
             await send({"type": "http.response.body", "body": e, "more_body": i < len(events) - 1})
 

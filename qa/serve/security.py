@@ -25,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -95,6 +96,13 @@ def load_api_keys(path: str | None = None) -> list[str]:
     return keys
 
 
+def authorization(scope) -> bytes | None:
+    """The request's one ``Authorization`` header; None when it has none or several (a request that
+    sends two keys is not let in by either of them, on every route alike)."""
+    values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
+    return values[0] if len(values) == 1 else None
+
+
 def key_ok(header: bytes | str | None, keys: list[str]) -> bool:
     """Whether an ``Authorization: Bearer <key>`` header names one of ``keys`` (compared in constant time)."""
     import hmac
@@ -108,6 +116,56 @@ def key_ok(header: bytes | str | None, keys: list[str]) -> bool:
         return False
     token = token.strip().encode()
     return any(hmac.compare_digest(token, k.encode()) for k in keys)
+
+
+#: The deepest nesting of arrays and objects a JSON body may have (real requests use four or five).
+MAX_DEPTH = 64
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+class BodyError(ValueError):
+    """A request body the server will not read: ``status`` (400 or 413) and a message for the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+async def read_body(receive, limit: int = MAX_BODY) -> bytes:
+    """The whole request body; BodyError(413) once it passes ``limit`` bytes."""
+    body, more = b"", True
+    while more:
+        msg = await receive()
+        body += msg.get("body", b"")
+        more = msg.get("more_body", False)
+        if len(body) > limit:
+            raise BodyError(413, f"the request is larger than {limit >> 20} MB")
+    return body
+
+
+def nesting(body: bytes) -> int:
+    """How deeply a JSON text nests arrays and objects, counted without parsing it (strings skipped)."""
+    depth = deepest = 0
+    for m in _JSON_TOKENS.finditer(body):
+        c = m.group()
+        if c in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def parse_json(body: bytes, max_depth: int = MAX_DEPTH):
+    """The JSON value of a request body, made valid UTF-8 (``clean_strings``). BodyError(400) when it is
+    not JSON or nests deeper than ``max_depth``: the depth is checked before parsing, so no body a
+    client chooses can exhaust the parser's recursion."""
+    if nesting(body) > max_depth:
+        raise BodyError(400, f"the JSON nests deeper than {max_depth} levels")
+    try:
+        return clean_strings(json.loads(body.decode("utf-8", "replace") or "null"))
+    except ValueError:
+        raise BodyError(400, "the body must be JSON") from None
 
 
 def _json(send, status: int, message: str):
@@ -239,9 +297,11 @@ class Guard:
         path = scope.get("path", "")
         method = scope.get("method", "GET")
         tail = path.split("/gradio_api", 1)[-1] if "/gradio_api" in path else path
+        if not logged_in(scope) and not open_to_strangers(path) and not _own_start(scope, path):
+            return await _json(send, 401, "log in first (登录后才能使用): this server asks for a login")
         if tail.startswith("/file=") or tail.startswith("/file/"):
             return await _json(send, 403, "files are not served from this server")
-        if method != "POST":
+        if method in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         if tail.rstrip("/") == "/login":
             return await self._login(scope, receive, send)
@@ -253,19 +313,27 @@ class Guard:
             if length is None or not length.isdigit() or int(length) > self.max_upload:
                 return await _text(send, 413, f"文件太大：一次上传最多 {self.max_upload // (1 << 20)} MB。"
                                               f"(an upload may be at most {self.max_upload // (1 << 20)} MB)")
+            return await self.app(scope, receive, send)
+        # every other body is read once, here, within the size and nesting limits, before Gradio parses it
+        try:
+            body = await read_body(receive)
+            if nesting(body) > MAX_DEPTH:
+                raise BodyError(400, f"the JSON nests deeper than {MAX_DEPTH} levels")
+        except BodyError as exc:
+            return await _json(send, exc.status, str(exc))
         for prefix in ("/call/", "/run/", "/api/"):
             if tail.startswith(prefix):
                 name = tail[len(prefix):].strip("/").split("/")[0]
                 if name == "predict" and prefix != "/call/":
-                    return await self._by_index(scope, receive, send)
+                    return await self._by_index(scope, receive, body, send)
                 if name not in self.api_names:
                     return await _json(send, 404, f"no API endpoint /{name}; this server has "
                                                   + ", ".join("/" + n for n in sorted(self.api_names)))
                 if name == "ask":
-                    return await self._ask(scope, receive, send)
+                    return await self._ask(scope, receive, body, send)
         if tail.rstrip("/") == "/queue/join":
-            return await self._by_index(scope, receive, send)
-        return await self.app(scope, receive, send)
+            return await self._by_index(scope, receive, body, send)
+        return await self._forward(scope, receive, send, body)
 
     async def _login(self, scope, receive, send):
         who = (scope.get("client") or ("?", 0))[0]
@@ -283,9 +351,9 @@ class Guard:
         await self.app(scope, receive, watch)
         self.logins.record(who, 200 <= status < 400)
 
-    async def _by_index(self, scope, receive, send):
+    async def _by_index(self, scope, receive, body: bytes, send):
         """``/queue/join`` and ``/run/predict``: the body names an existing ``fn_index``; strings made valid."""
-        payload = await self._payload(send, receive)
+        payload = await self._payload(send, body)
         if payload is None:
             return
         fn_index = payload.get("fn_index")
@@ -311,31 +379,22 @@ class Guard:
             return await _json(send, 422, f"event {fn_index} takes {len(fn.inputs)} inputs, not {len(data)}")
         if direct:
             send = _no_500(send)
-        return await self._forward(scope, receive, send, clean_strings(payload))
+        return await self._forward(scope, receive, send, _dumps(payload))
 
-    async def _payload(self, send, receive) -> dict | None:
+    async def _payload(self, send, body: bytes) -> dict | None:
         """The request's JSON object, or None once a 4xx has been sent."""
-        body = b""
-        more = True
-        while more:
-            msg = await receive()
-            body += msg.get("body", b"")
-            more = msg.get("more_body", False)
-            if len(body) > MAX_BODY:
-                await _json(send, 413, "the request is too large")
-                return None
         try:
-            payload = json.loads(body.decode("utf-8", "replace") or "null")
-        except ValueError:
-            await _json(send, 400, "the body must be JSON")
+            payload = parse_json(body)
+        except BodyError as exc:
+            await _json(send, exc.status, str(exc))
             return None
         if not isinstance(payload, dict):
             await _json(send, 422, "the body must be a JSON object")
             return None
         return payload
 
-    async def _ask(self, scope, receive, send):
-        payload = await self._payload(send, receive)
+    async def _ask(self, scope, receive, body: bytes, send):
+        payload = await self._payload(send, body)
         if payload is None:
             return
         if "data" not in payload:
@@ -344,11 +403,10 @@ class Guard:
             payload["data"] = check_ask_data(payload["data"])
         except ValueError as exc:
             return await _json(send, 422, str(exc))
-        return await self._forward(scope, receive, send, clean_strings(payload))
+        return await self._forward(scope, receive, send, _dumps(payload))
 
-    async def _forward(self, scope, receive, send, payload: dict):
-        """Hand the (checked, rewritten) body on to Gradio."""
-        new_body = json.dumps(payload, ensure_ascii=False).encode("utf-8", "replace")
+    async def _forward(self, scope, receive, send, new_body: bytes):
+        """Hand the (checked, perhaps rewritten) body on to Gradio."""
         headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]
         headers.append((b"content-length", str(len(new_body)).encode()))
         scope = dict(scope, headers=headers)
@@ -359,6 +417,50 @@ class Guard:
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": new_body, "more_body": False}
-            return await receive()
+            return await receive()  # after the body: waits for the client to leave, as Starlette expects
 
         return await self.app(scope, replay, send)
+
+
+def _dumps(payload) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8", "replace")
+
+
+#: What a stranger may fetch from a server that asks for logins: the page itself, the login form and
+#: the static files they need. Everything else answers 401 until the login.
+OPEN_PATHS = ("/", "/login", "/login/", "/favicon.ico", "/manifest.json", "/robots.txt",
+              "/theme.css")
+OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/")
+
+
+def open_to_strangers(path: str) -> bool:
+    tail = path.split("/gradio_api", 1)[-1] if path.startswith("/gradio_api") else path
+    return tail in OPEN_PATHS or path in OPEN_PATHS or tail.startswith(OPEN_PREFIXES) or tail == ""
+
+
+def _own_start(scope, path: str) -> bool:
+    """Gradio's launch calls its own ``startup-events`` route, from this machine, before anyone logs in."""
+    client = (scope.get("client") or ("", 0))[0]
+    return path.rstrip("/").endswith("/startup-events") and is_loopback(client)
+
+
+def logged_in(scope) -> bool:
+    """Whether the request may pass the login: always when the server asks for none, else when it
+    carries the session cookie of a login (Gradio's own ``access-token``)."""
+    from http.cookies import CookieError, SimpleCookie
+
+    app = scope.get("app")
+    if not getattr(app, "auth", None):
+        return True
+    jar = SimpleCookie()
+    for k, v in scope.get("headers", []):
+        if k == b"cookie":
+            try:
+                jar.load(v.decode("latin-1"))
+            except CookieError:
+                return False
+    cid = getattr(app, "cookie_id", "")
+    for name in (f"access-token-{cid}", f"access-token-unsecure-{cid}"):
+        if name in jar and jar[name].value in getattr(app, "tokens", {}):
+            return True
+    return False
