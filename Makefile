@@ -6,13 +6,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install system-deps bench bench-long eval clean reader
+.PHONY: run test test-fast install system-deps bench bench-long eval clean reader
 
 run: install
 	$(VENV)/bin/qa serve
 
 test: install system-deps
 	QA_ARTIFACTS=$(CURDIR)/artifacts $(PY) -m pytest -q
+
+# The tests that need no model, reader, subprocess, server or browser: a quick check while editing.
+test-fast: install
+	QA_ARTIFACTS=$(CURDIR)/artifacts $(PY) -m pytest -q -m "not slow and not browser"
 
 install: $(STAMP)
 

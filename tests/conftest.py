@@ -13,12 +13,10 @@ SEED = ROOT / "seeds" / "000_d45281373ae632ae.txt"
 
 @pytest.fixture(scope="session")
 def retriever():
-    import qa.retriever as r
+    from qa.pipeline import Pipeline, default_retriever
 
     # never rebuild here: a stale committed index must fail, not be rebuilt quietly
-    if r._default is None:
-        r._default = r.Retriever(rebuild=False)
-    return r._default
+    return default_retriever(lambda: Pipeline(rebuild=False))
 
 
 @pytest.fixture(scope="session")

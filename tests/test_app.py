@@ -145,11 +145,13 @@ def client(server):
     return Client(server.url, verbose=False)
 
 
+@pytest.mark.slow
 def test_server_logs_loading_and_url(server):
     assert re.search(r"qa: model and index loaded in [\d.]+ s", server.stderr.read_text())
     assert f"running on {server.url}" in server.stdout.read_text()  # loopback by default
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question,gold", GOLD)
 def test_api_answers_with_gold_passage(client, question, gold):
     result = client.predict(question, 5, "hybrid", api_name="/ask")
@@ -162,6 +164,7 @@ def test_api_answers_with_gold_passage(client, question, gold):
     assert result["confident"] and gold in result["answer"]
 
 
+@pytest.mark.slow
 def test_api_matches_cli_json(client):
     question = "2021年山西煤炭产量是多少？"
     cli = subprocess.run([sys.executable, "-m", "qa.cli", "ask", question, "--k", "3", "--json"], cwd=ROOT,
@@ -170,6 +173,7 @@ def test_api_matches_cli_json(client):
     assert client.predict(question, 3, "hybrid", api_name="/ask") == json.loads(cli.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,message", [
     (("2021年山西煤炭产量是多少？", 0, "hybrid"), "k must be"),
     (("2021年山西煤炭产量是多少？", 5, "fuzzy"), "mode must be"),
@@ -182,6 +186,7 @@ def test_api_rejects_bad_input(client, args, message):
         client.predict(*args, api_name="/ask")
 
 
+@pytest.mark.slow
 def test_api_modes_and_k(client):
     for mode in ("dense", "lexical"):
         result = client.predict("2021年山西煤炭产量是多少？", 2, mode, api_name="/ask")
@@ -240,6 +245,7 @@ def _ask(page, question: str | None = None, click: str | None = None):
     return reply
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_answers_with_citations(page, artifacts, capsys):
     reply = _ask(page, "2021年山西煤炭产量是多少？")
@@ -261,6 +267,7 @@ def test_page_answers_with_citations(page, artifacts, capsys):
     assert page.dialogs == []
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_injection_shows_as_text(page, artifacts):
     for payload in INJECTIONS:
@@ -274,6 +281,7 @@ def test_page_injection_shows_as_text(page, artifacts):
     page.screenshot(path=str(artifacts / "injection.png"), full_page=True)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_empty_question(page):
     reply = _ask(page, "")
@@ -282,6 +290,7 @@ def test_page_empty_question(page):
     assert "问题不能为空" in reply.inner_text()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_examples_english_and_unanswerable(page):
     reply = _ask(page, click="How much coal did Shanxi produce in 2021?")
@@ -291,6 +300,7 @@ def test_page_examples_english_and_unanswerable(page):
     assert "文中似乎没有回答这个问题" in text and "最接近的段落" in text and "[1]" in text
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_leads_with_the_short_answer_and_flags_a_near_miss(page, artifacts):
     reply = _ask(page, "2021年山西煤矿事故中有多少人死亡？")
@@ -305,6 +315,7 @@ def test_page_leads_with_the_short_answer_and_flags_a_near_miss(page, artifacts)
     page.screenshot(path=str(artifacts / "near-miss.png"), full_page=True)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_conversation_and_feedback(page, server, artifacts):
     import sqlite3
@@ -441,6 +452,7 @@ def test_with_logins_a_stranger_reaches_only_the_page_the_login_form_and_static_
         assert r.status_code == 200 and "event_id" in r.json()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_the_login_form_works_in_a_browser_behind_the_closed_doors(browser, login_server):
     pg = browser.new_context(locale="zh-CN").new_page()
@@ -488,6 +500,7 @@ def library_server(tmp_path_factory):
             proc.kill()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_uploads_a_pdf_and_answers_with_its_page(browser, library_server, artifacts, tmp_path):
     """All five formats go in through the page (a scan is refused, in Chinese); each is then asked
@@ -532,6 +545,7 @@ def _fn_index(url: str, api_name: str) -> int:
     return next(d["id"] for d in deps if d.get("api_name") == api_name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path,body,status", [
     ("run/predict", {"data": []}, 422),
     ("api/predict", {"data": []}, 422),
@@ -551,6 +565,7 @@ def test_bad_event_calls_get_a_clean_4xx(server, path, body, status):
     assert "Traceback" not in r.text and "Error" not in r.json()["error"]
 
 
+@pytest.mark.slow
 def test_a_page_event_with_wrong_inputs_is_a_422_not_a_500(server):
     import httpx
 
@@ -561,6 +576,7 @@ def test_a_page_event_with_wrong_inputs_is_a_422_not_a_500(server):
     assert ok.status_code == 200
 
 
+@pytest.mark.slow
 def test_a_lone_surrogate_through_the_queue_gets_a_whole_reply(server):
     """The page's own route: the event stream runs to its end instead of being cut by an encoding error."""
     import httpx
@@ -582,6 +598,7 @@ def test_a_lone_surrogate_through_the_queue_gets_a_whole_reply(server):
     assert "11.9亿吨" in json.dumps(done["output"]["data"], ensure_ascii=False)
 
 
+@pytest.mark.slow
 def test_uploads_never_added_are_deleted(library_server, tmp_path):
     import httpx
 
@@ -596,6 +613,7 @@ def test_uploads_never_added_are_deleted(library_server, tmp_path):
     assert not path.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_refuses_an_upload_over_the_limit_in_chinese(browser, library_server, tmp_path):
     """The limit is the server's, so the refusal is the page's own message, not Gradio's English toast."""
@@ -613,6 +631,7 @@ def test_page_refuses_an_upload_over_the_limit_in_chinese(browser, library_serve
     context.close()
 
 
+@pytest.mark.slow
 def test_openai_api_on_loopback_needs_no_key(server):
     from openai import OpenAI
 

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import ROOT, qa_command, subprocess_env
 
+pytestmark = pytest.mark.slow  # every test runs the qa command
+
 
 def run(*args: str, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(qa_command() + list(args), capture_output=True, text=True, encoding="utf-8",
@@ -112,7 +114,6 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
 
 # -- hardening (issue 9) ----------------------------------------------------------------------------------
-@pytest.mark.slow
 def test_ask_with_a_sentence_transformers_folder(tmp_path):
     """--model takes any sentence-transformers folder (here the default weights converted to one): the
     index is built for it with sentence-transformers, in its own folder, and answers like the default."""

@@ -12,6 +12,8 @@ import pytest
 
 from qa.index.embedding import CONVERSION_VERSION, Embedder, ModelError, NanoEmbedder, default_model_dir
 
+pytestmark = pytest.mark.slow  # every test loads a model (or tries to) or runs a child process
+
 TEXTS = [
     "2021年山西煤炭产量是多少？",
     "How much coal did Shanxi produce in 2021?",

@@ -106,8 +106,8 @@ class FakeRetriever:
 
     def __init__(self):
         self.index = SimpleNamespace(chunks=[SimpleNamespace(text=t) for t in self.CHUNKS])
-        self.calibration = SimpleNamespace(threshold=0.5, weights=[1.0], bias=0.0, info={"fitted": True},
-                                           probability=lambda s: self.P[s])
+        self.policy = SimpleNamespace(calibration=SimpleNamespace(
+            threshold=0.5, weights=[1.0], bias=0.0, info={"fitted": True}, probability=lambda s: self.P[s]))
         self.calls = []
 
     def signals(self, question):
@@ -116,7 +116,7 @@ class FakeRetriever:
     def ask(self, question, k, mode):
         self.calls.append((question, k, mode))
         passages = [SimpleNamespace(text=self.CHUNKS[c], answer=self.CHUNKS[c]) for c in self.ORDER[question]][:k]
-        confident = self.P[question] >= self.calibration.threshold
+        confident = self.P[question] >= self.policy.calibration.threshold
         return SimpleNamespace(passages=passages, confident=confident,
                                answer=passages[0].answer if confident else None,
                                short="12.6亿吨" if question == "Q1" else None, resolved=None)
@@ -173,20 +173,21 @@ def test_reports_from_fake_retriever(tmp_path):
     assert table.splitlines()[0].split()[:4] == ["mode", "kind", "n", "hit@1"]
 
 
+@pytest.mark.slow
 def test_fit_writes_and_reloads_the_calibration(tmp_path, monkeypatch, retriever):
     """--fit with the real retriever and fitting, on the shipped dev split, into a temporary file."""
-    from qa.answer import noanswer
+    from qa.answer.policy import Calibration
 
     target = tmp_path / "calibration.json"
     monkeypatch.setattr(evaluate, "calibration_path", lambda: target)
-    monkeypatch.setattr(retriever, "calibration", retriever.calibration)  # restored after the test
+    monkeypatch.setattr(retriever, "policy", retriever.policy)  # restored after the test
     dev = evaluate.select_split(evaluate.load_set(evaluate.default_set_path(), retriever.index.documents), "dev")
     assert evaluate.fit(retriever, dev, progress=False) == target
     written = json.loads(target.read_text(encoding="utf-8"))
     assert written["info"]["fitted"] and written["info"]["n"] == len(dev)
     assert written["info"]["dev_answerable_kept"] >= written["info"]["min_kept"]
-    assert retriever.calibration.threshold == written["threshold"]  # reloaded from the written file
-    assert retriever.calibration == noanswer.Calibration.load(target)
+    assert retriever.policy.calibration.threshold == written["threshold"]  # reloaded from the written file
+    assert retriever.policy.calibration == Calibration.load(target)
     with pytest.raises(ValueError, match="both answerable and unanswerable"):
         evaluate.fit(FakeRetriever(), [FAKE_ITEMS[0]], progress=False)
     with pytest.raises(ValueError, match="split 'dev'"):

@@ -3,6 +3,8 @@ import json
 import multiprocessing
 import threading
 
+import pytest
+
 from qa.eval.evaluate import load_set
 from qa.serve.feedback import FeedbackStore
 
@@ -48,6 +50,7 @@ def _worker(path: str, n: int, start) -> None:
         store.add(1 if i % 2 else -1, f"p{n}-{i}", ANSWER, "hybrid")
 
 
+@pytest.mark.slow
 def test_concurrent_processes_lose_no_rows(tmp_path):
     # 16 separate processes, as 16 server workers would be, each opening its own store on the same file.
     # This process opens none before they start: an SQLite connection must not be inherited across fork
@@ -72,6 +75,7 @@ def _inherited_worker(store, n: int) -> None:
         store.add(1, f"f{n}-{i}", ANSWER, "hybrid")
 
 
+@pytest.mark.slow
 def test_a_store_inherited_across_fork_loses_no_rows(tmp_path):
     # A server that opened its store and then forks workers: each child must open a connection of its own
     # instead of writing through the parent's (which lost rows: the children's writes vanished).
@@ -89,7 +93,7 @@ def test_a_store_inherited_across_fork_loses_no_rows(tmp_path):
         p.join(60)
     assert [p.exitcode for p in procs] == [0] * 8
     store.add(1, "after", ANSWER, "hybrid")
-    store._local.db.close()  # the parent closes its connection, as at shutdown
+    store.close()  # the parent closes its connection, as at shutdown
     assert FeedbackStore(tmp_path / "f.sqlite").stats()["total"] == 8 * 25 + 2
 
 

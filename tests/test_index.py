@@ -36,6 +36,7 @@ def built(docs, tmp_path, embedder):
     return folder
 
 
+@pytest.mark.slow
 def test_build_and_load_round_trip(built, embedder):
     index = load_index(built)
     m = index.manifest
@@ -51,6 +52,7 @@ def test_build_and_load_round_trip(built, embedder):
     assert staleness(m, built, None, embedder.model_id) == []
 
 
+@pytest.mark.slow
 def test_staleness_is_detected(built, docs, embedder):
     m = read_manifest(built)
     assert staleness(m, built, [docs], embedder.model_id, 40) == []
@@ -65,6 +67,7 @@ def test_staleness_is_detected(built, docs, embedder):
     assert "document removed: b.md" in reasons
 
 
+@pytest.mark.slow
 def test_stale_index_is_rebuilt_with_a_message(built, docs, embedder):
     (docs / "a.txt").write_text(DOC_A.replace("11.9亿吨", "12.0亿吨"), encoding="utf-8")
     messages = []
@@ -76,6 +79,7 @@ def test_stale_index_is_rebuilt_with_a_message(built, docs, embedder):
     assert len(list(built.glob("g-*"))) == 2  # the replaced generation is kept for readers in flight
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["flip_vectors", "drop_store", "garbage_manifest", "no_manifest", "bad_lexical"])
 def test_damaged_index_is_refused(built, damage):
     gen = built / read_manifest(built)["generation"]
@@ -97,6 +101,7 @@ def test_damaged_index_is_refused(built, damage):
     assert str(built) in str(err.value) or "manifest" in str(err.value)
 
 
+@pytest.mark.slow
 def test_damaged_index_is_rebuilt_by_open_index(built, docs, embedder):
     gen = built / read_manifest(built)["generation"]
     (gen / "sent_vecs.npy").write_bytes(b"junk")
@@ -106,12 +111,14 @@ def test_damaged_index_is_rebuilt_by_open_index(built, docs, embedder):
     assert verify_files(built, index.manifest) == []
 
 
+@pytest.mark.slow
 def test_rebuild_false_raises_instead(built, docs, embedder):
     (docs / "a.txt").write_text("改了。", encoding="utf-8")
     with pytest.raises(IndexError_, match="document edited"):
         open_index(built, [docs], lambda: embedder, None, embedder.model_id, rebuild=False)
 
 
+@pytest.mark.slow
 def test_a_crash_mid_build_leaves_the_previous_index_whole(built, docs, embedder, monkeypatch):
     before = (built / "manifest.json").read_text(encoding="utf-8")
     (docs / "a.txt").write_text("完全不同的内容。", encoding="utf-8")
@@ -129,6 +136,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_whole(built, docs, embedder
     assert not list(built.glob(".tmp-*"))
 
 
+@pytest.mark.slow
 def test_bad_sources_give_clear_errors(tmp_path, embedder):
     with pytest.raises(FileNotFoundError, match="No such document"):
         build_index([tmp_path / "missing"], tmp_path / "i", embedder, progress=False)
@@ -155,6 +163,7 @@ def test_committed_index_is_fresh():
 
 
 # -- an index never changes its documents behind the user's back (issue 9) -------------------------------
+@pytest.mark.slow
 def test_damaged_manifest_rebuilds_from_the_index_own_sources(built, docs, embedder):
     (built / "manifest.json").write_text('{"truncat', encoding="utf-8")
     messages = []
@@ -163,6 +172,7 @@ def test_damaged_manifest_rebuilds_from_the_index_own_sources(built, docs, embed
     assert sorted(index.documents) == ["a.txt", "b.md"]  # its own documents, never seeds/
 
 
+@pytest.mark.slow
 def test_damaged_index_whose_sources_are_gone_is_refused(built, docs, embedder):
     (built / "manifest.json").write_text("", encoding="utf-8")
     shutil.rmtree(docs)
@@ -170,18 +180,21 @@ def test_damaged_index_whose_sources_are_gone_is_refused(built, docs, embedder):
         open_index(built, None, lambda: embedder, None, embedder.model_id)
 
 
+@pytest.mark.slow
 def test_a_folder_that_is_not_an_index_is_an_error(tmp_path, embedder):
     with pytest.raises(IndexError_, match="not a qa index"):
         open_index(tmp_path / "typo", None, lambda: embedder, None, embedder.model_id)
     assert not (tmp_path / "typo").exists()  # nothing was built there
 
 
+@pytest.mark.slow
 def test_a_copied_index_opens_without_its_sources(tmp_path, embedder):
     shutil.copytree(ROOT / "embeddings", tmp_path / "copy", ignore=shutil.ignore_patterns(".lock", "feedback*"))
     index = open_index(tmp_path / "copy", None, lambda: embedder, None, embedder.model_id, rebuild=False)
     assert "11.9亿吨" in index.documents["000_d45281373ae632ae.txt"]
 
 
+@pytest.mark.slow
 def test_build_refuses_a_folder_that_holds_other_files(tmp_path, docs, embedder):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.docx").write_bytes(b"important")
@@ -190,6 +203,7 @@ def test_build_refuses_a_folder_that_holds_other_files(tmp_path, docs, embedder)
     assert (tmp_path / "mine" / "thesis.docx").read_bytes() == b"important"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", [0, -1, 1, 19, 2.5, "150", True])
 def test_bad_chunk_sizes_and_sources_are_refused_at_once(tmp_path, docs, embedder, bad):
     with pytest.raises(ValueError, match="max_chars"):
@@ -198,6 +212,7 @@ def test_bad_chunk_sizes_and_sources_are_refused_at_once(tmp_path, docs, embedde
         build_index(str(docs), tmp_path / "i", embedder, progress=False)
 
 
+@pytest.mark.slow
 def test_leftovers_of_killed_builds_are_removed_by_the_next_build(built, docs, embedder):
     (built / ".tmp-99999-1").mkdir()
     (built / ".tmp-99999-1" / "chunk_vecs.npy").write_bytes(b"half")
@@ -210,6 +225,7 @@ def test_leftovers_of_killed_builds_are_removed_by_the_next_build(built, docs, e
     assert len([n for n in names if n.startswith("g-")]) == 2  # current + the one it replaced
 
 
+@pytest.mark.slow
 def test_a_second_builder_waits_or_says_who_holds_the_folder(built):
     from qa.index.locking import IndexLock, LockTimeout
 

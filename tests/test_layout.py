@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # A layer may import itself and the layers named here, nothing else of ours. The top layer is the
-# package root (qa/__init__.py) with config, retriever and library; serve/ and eval/ sit on it; cli on all.
+# package root (qa/__init__.py) with config, pipeline, retriever and library; serve/ and eval/ sit on it; cli on all.
 BELOW_TOP = {"ingest", "text", "index", "answer"}
 ALLOWED = {
     "ingest": set(),
@@ -21,7 +21,7 @@ ALLOWED = {
     "eval": {"top"} | BELOW_TOP,
     "cli": {"top", "serve", "eval"} | BELOW_TOP,
 }
-TOP = {"qa", "qa.config", "qa.retriever", "qa.library"}
+TOP = {"qa", "qa.config", "qa.pipeline", "qa.retriever", "qa.library"}
 
 
 def modules(root: Path, package: str = "qa") -> dict[str, Path]:
@@ -159,3 +159,64 @@ def test_a_module_importing_one_that_imports_it_back_fails():
     graph["qa.ingest.formats"].add("qa.cli")  # the old circle's shape, from the bottom: upward and a cycle
     assert "qa.ingest.formats (ingest) imports qa.cli (cli)" in problems(graph)
     assert any("qa.cli" in c and "qa.ingest.formats" in c for c in cycles(graph))
+
+
+# -- private names stay private --------------------------------------------------------------------------
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_names(root: Path) -> set[str]:
+    """Every private name qa defines: module-level names, functions, classes, methods and ``self._x``."""
+    names: set[str] = set()
+    for path in modules(root).values():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _private(node.name):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and _private(node.id):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _private(node.attr):
+                names.add(node.attr)
+    return names
+
+
+def private_uses(path: Path, private: set[str], package: str | None) -> list[str]:
+    """Where ``path`` reaches a private name of qa from outside: ``from qa… import _x`` (for a module of qa,
+    from another subpackage), or ``obj._x`` for a private name qa defines (``self._x`` and ``cls._x`` are the
+    class's own)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("qa") and not node.level:
+            for a in node.names:
+                if _private(a.name) and (package is None or not (node.module or "").startswith(package)):
+                    out.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}.{a.name}")
+        elif isinstance(node, ast.ImportFrom) and node.level >= 2:  # from ..other import _x
+            for a in node.names:
+                if _private(a.name):
+                    out.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {'.' * node.level}{node.module}.{a.name}")
+        elif isinstance(node, ast.Attribute) and _private(node.attr) and node.attr in private \
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            if package is None or (isinstance(node.value, ast.Name) and node.value.id in _foreign_modules(path)):
+                out.append(f"{path.relative_to(ROOT)}:{node.lineno} uses .{node.attr}")
+    return out
+
+
+def _foreign_modules(path: Path) -> set[str]:
+    """Names under which a module of qa imports modules of another subpackage (``from ..index import lexical``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level >= 2:
+            names |= {a.asname or a.name for a in node.names}
+    return names
+
+
+def test_no_code_outside_a_module_reaches_its_private_names():
+    private = private_names(ROOT)
+    bad = []
+    for folder in ("training", "benchmarks", "tests"):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            bad += private_uses(path, private, None)
+    for name, path in modules(ROOT).items():
+        parts = name.split(".")
+        bad += private_uses(path, private, ".".join(parts[:2]) if len(parts) > 2 else name)
+    assert bad == []

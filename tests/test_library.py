@@ -11,6 +11,8 @@ from qa import library
 from qa.index.generations import EmptyLibrary, IndexError_, load_index, open_index
 from test_formats import SAMPLES, make_pdf, make_samples
 
+pytestmark = pytest.mark.slow  # every test loads the model or runs the qa command
+
 
 @pytest.fixture()
 def files(tmp_path):
@@ -121,7 +123,6 @@ def test_a_damaged_library_is_never_rebuilt_from_elsewhere(tmp_path, files, embe
         open_index(lib, None, lambda: embedder, None, embedder.model_id)
 
 
-@pytest.mark.slow
 def test_qa_docs_commands(tmp_path, files):
     lib = tmp_path / "lib"
 
@@ -160,7 +161,6 @@ def _note(folder, i: int, tag: str):
     return p
 
 
-@pytest.mark.slow
 def test_concurrent_adds_from_processes_keep_every_document(tmp_path):
     """Three `qa docs add` runs queue on the library's lock (held here first, so that all three wait)
     and each sees the others' documents: every document added is listed and answerable."""

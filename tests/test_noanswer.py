@@ -2,8 +2,8 @@
 import pytest
 
 from qa.index.lexical import LexicalIndex
-from qa.answer.noanswer import (Calibration, Signals, absent_names, absent_scopes, failed_checks, fit_calibration,
-                                missing_qualifiers, signals)
+from qa.answer.noanswer import Signals, absent_names, absent_scopes, failed_checks, missing_qualifiers, signals
+from qa.answer.policy import Calibration, fit_calibration
 from qa.answer.query import analyse
 from qa.answer.spans import short_answer
 
@@ -99,76 +99,94 @@ def _read(margin, typed=(), english=False, figures=()):
 
 
 def test_reader_policy_combines_the_margin_with_the_checks():
-    from qa.answer.noanswer import READER_NO, ReaderPolicy
+    from qa.answer.policy import READER_NO, ReaderPolicy
 
     pol = ReaderPolicy(min_margin=-2.0, checks_below=5.0, rules_below=4.0)
-    assert pol.decide(_read(3.0)) == (True, [])
-    assert pol.decide(_read(-2.5)) == (False, [READER_NO])  # the reader finds no answer
-    assert pol.decide(_read(None)) == (False, [READER_NO])
+    assert pol.verdict(_read(3.0)) == (True, [])
+    assert pol.verdict(_read(-2.5)) == (False, [READER_NO])  # the reader finds no answer
+    assert pol.verdict(_read(None)) == (False, [READER_NO])
     typed = ["最相关的段落里没有数量 (the passage holds no an amount tied to what is asked)"]
-    assert pol.decide(_read(3.0, typed)) == (False, typed)  # an unsure reader: the typed check counts
-    assert pol.decide(_read(6.0, typed)) == (True, [])  # a sure reader overrules it
-    ok, why = pol.decide(_read(9.0, figures=["2019年"]))
+    assert pol.verdict(_read(3.0, typed)) == (False, typed)  # an unsure reader: the typed check counts
+    assert pol.verdict(_read(6.0, typed)) == (True, [])  # a sure reader overrules it
+    ok, why = pol.verdict(_read(9.0, figures=["2019年"]))
     assert not ok and "2019年" in why[0]  # a figure the documents never use: never answered
-    assert pol.decide(_read(-9.0, english=True)) == (True, [])  # English: the checks alone
-    assert pol.decide(_read(9.0, typed, english=True)) == (False, typed)
+    assert pol.verdict(_read(-9.0, english=True)) == (True, [])  # English: the checks alone
+    assert pol.verdict(_read(9.0, typed, english=True)) == (False, typed)
 
 
 def test_a_sure_reader_overrules_each_check_only_above_its_own_bar():
-    from qa.answer.noanswer import ReaderPolicy
+    from qa.answer.policy import ReaderPolicy
 
-    pol = ReaderPolicy(min_margin=-5.0, names_below=8.0, figures_below=99.0, qualifiers_below=4.0)
-    named = Signals(0.9, ["隋国"], [], reader_margin=6.0)
-    ok, why = pol.decide(named)
-    assert not ok and "隋国" in why[0]  # a name the documents never use, and a reader not sure enough
-    named.reader_margin = 9.0
-    assert pol.decide(named) == (True, [])  # 隋朝 in the text: the reader found the answer anyway
+    pol = ReaderPolicy(min_margin=-5.0, figures_below=99.0, qualifiers_below=4.0)
+    named = Signals(0.9, ["青松"], [], reader_margin=6.0)
+    ok, why = pol.verdict(named)
+    assert not ok and "青松" in why[0]  # a name the documents never use
+    named.reader_margin = 50.0
+    assert not pol.verdict(named)[0]  # is never overruled by a sure reader
     figure = Signals(0.9, [], ["2019年"], reader_margin=50.0)
-    assert not pol.decide(figure)[0]  # a bar of 99: the figure check always counts
+    assert not pol.verdict(figure)[0]  # a bar of 99: the figure check always counts
     qual = Signals(0.9, [], [], want="amount", missing_qualifiers=["最高"], reader_margin=3.0)
-    assert not pol.decide(qual)[0]
+    assert not pol.verdict(qual)[0]
     qual.reader_margin = 4.5
-    assert pol.decide(qual) == (True, [])
+    assert pol.verdict(qual) == (True, [])
     topic = Signals(0.9, [], [], incomplete="no topic", reader_margin=50.0)
-    assert not pol.decide(topic)[0]  # a question without a topic is never answered
+    assert not pol.verdict(topic)[0]  # a question without a topic is never answered
     english = Signals(0.9, ["Paris"], [], reader_margin=50.0, english=True)
-    assert not pol.decide(english)[0]  # English: every check counts, whatever the margin
+    assert not pol.verdict(english)[0]  # English: every check counts, whatever the margin
+    spanless = Signals(0.9, [], [], want="phrase", reader_margin=None, english=True)
+    assert not pol.verdict(spanless)[0]  # and it needs a span to answer with
+    assert pol.verdict(Signals(0.9, [], [], want="how", reader_margin=None, english=True))[0]  # but for why, how
+    far = Signals(0.9, [], [], want="phrase", reader_margin=-12.0, english=True, top_score=0.70)
+    assert pol.verdict(far)[0] and not ReaderPolicy(english_min_score=0.72).verdict(far)[0]
+
+
+def test_entity_words_and_names_with_another_ending():
+    from qa.answer.noanswer import entity_words
+
+    corpus = "银杏供水改造项目合同金额为757万元。隋朝建立于581年。哈萨克斯坦位于中亚。"
+    assert entity_words("请问青松道路硬化项目的合同金额是多少？") == ["青松", "道路", "硬化"]
+    assert entity_words("《三体》的作者是谁？") == ["三体"]
+    assert absent_names("青松供水改造项目的合同金额是多少？", corpus) == ["青松"]
+    assert absent_names("银杏项目的合同金额是多少？", corpus) == []  # its own words, fewer of them
+    assert absent_names("隋国建立于哪一年？", corpus) == []  # the same name with another ending
+    assert absent_names("哈萨克位于哪里？", corpus) == []
+    assert absent_names("陕西省的煤炭产量是多少？", "山西省煤炭产量11.9亿吨。") == ["陕西省"]
 
 
 def test_reader_policy_is_stored_beside_the_calibration_and_survives_a_refit(tmp_path):
-    from qa.answer.noanswer import ReaderPolicy
+    from qa.answer.policy import ReaderPolicy
 
     cal = Calibration([0.3], 0.1, [0.6], [0.2], 0.55, {"fitted": True})
-    cal.reader = ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}, names_below=7.0).to_dict()
+    cal.reader = ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}, kinds_below=7.0).to_dict()
     p = tmp_path / "c.json"
     p.write_text(cal.to_json(), encoding="utf-8")
-    assert ReaderPolicy.load(p) == ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}, names_below=7.0)
+    assert ReaderPolicy.load(p) == ReaderPolicy(-3.0, 4.0, 2.0, {"fitted_on": "dev"}, kinds_below=7.0)
     assert Calibration.load(p).reader == cal.reader
     p.write_text("{broken", encoding="utf-8")
     assert ReaderPolicy.load(p) == ReaderPolicy()
 
 
 def test_a_span_of_the_rules_answers_below_the_reader_s_own_minimum_when_fitted_so():
-    from qa.answer.noanswer import READER_NO, ReaderPolicy
+    from qa.answer.policy import READER_NO, ReaderPolicy
 
     pol = ReaderPolicy(min_margin=-6.0, ruled_min=-57.0)
     s = Signals(0.9, [], [], reader_margin=-10.0)
-    assert pol.decide(s) == (False, [READER_NO])  # the reader's own span: the passage does not answer
+    assert pol.verdict(s) == (False, [READER_NO])  # the reader's own span: the passage does not answer
     s.ruled = True  # the rules tie a span of the asked kind to the question
-    assert pol.decide(s) == (True, [])
-    assert ReaderPolicy(min_margin=-6.0).decide(s) == (False, [READER_NO])  # unfitted: the same minimum
+    assert pol.verdict(s) == (True, [])
+    assert ReaderPolicy(min_margin=-6.0).verdict(s) == (False, [READER_NO])  # unfitted: the same minimum
 
 
 def test_a_qualifier_counts_for_a_figure_or_a_time_not_for_a_name():
-    from qa.answer.noanswer import ReaderPolicy
+    from qa.answer.policy import ReaderPolicy
 
     pol = ReaderPolicy(min_margin=-5.0, qualifiers_below=99.0)
     figure = Signals(0.9, [], [], want="amount", missing_qualifiers=["平均"], reader_margin=8.0)
-    assert not pol.decide(figure)[0]  # 平均 absent from the clause: the figure answers something else
+    assert not pol.verdict(figure)[0]  # 平均 absent from the clause: the figure answers something else
     when = Signals(0.9, [], [], want="time", missing_qualifiers=["第一次"], reader_margin=8.0)
-    assert not pol.decide(when)[0]
+    assert not pol.verdict(when)[0]
     who = Signals(0.9, [], [], want="person", missing_qualifiers=["最后"], reader_margin=8.0)
-    assert pol.decide(who) == (True, [])  # 最后签订条约的代表是谁: 最后 describes whom, the reader matched it
+    assert pol.verdict(who) == (True, [])  # 最后签订条约的代表是谁: 最后 describes whom, the reader matched it
     who.missing_qualifiers = ["最后", "全国"]  # a scope the documents never speak of still counts
-    ok, why = pol.decide(who)
+    ok, why = pol.verdict(who)
     assert not ok and "全国" in why[0] and "最后" not in why[0]

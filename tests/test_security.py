@@ -194,9 +194,9 @@ def test_mcp_over_http_refuses_two_authorization_headers():
         assert c.post("/mcp", headers=pair).status_code == 401
 
 
-def test_gradios_own_start_call_is_let_in_from_this_machine_only():
-    from qa.serve.security import _own_start
+def test_gradiosown_start_call_is_let_in_from_this_machine_only():
+    from qa.serve.security import own_start
 
-    assert _own_start({"client": ("127.0.0.1", 5000)}, "/gradio_api/startup-events")
-    assert not _own_start({"client": ("10.0.0.7", 5000)}, "/gradio_api/startup-events")
-    assert not _own_start({"client": ("127.0.0.1", 5000)}, "/gradio_api/info")
+    assert own_start({"client": ("127.0.0.1", 5000)}, "/gradio_api/startup-events")
+    assert not own_start({"client": ("10.0.0.7", 5000)}, "/gradio_api/startup-events")
+    assert not own_start({"client": ("127.0.0.1", 5000)}, "/gradio_api/info")

@@ -148,7 +148,7 @@ def test_a_list_modifying_the_anchor_after_de():
 def test_items_opened_by_one_character_without_separators():
     sentence = "坚决开展防盗窃防诈骗防火灾防溺水教育，守护校园平安。"
     assert short("学校开展的“防”字头教育包括哪几项？", sentence) == "防盗窃防诈骗防火灾防溺水"
-    assert [c.text for c in spans._compact_runs("人人参与、人人尽力")] == []  # two of a kind are no run
+    assert [c.text for c in spans.compact_runs("人人参与、人人尽力")] == []  # two of a kind are no run
 
 
 def test_a_list_after_shi_states_what_the_subject_is():

@@ -50,16 +50,15 @@ def article_examples(enc: D.Encoder, depth: int = 3, chars: int = 0) -> tuple[li
     seen: dict[int, tuple[str, int]] = {}
 
     def wide(chunk) -> tuple[str, int]:
-        """The chunk inside its context (``Retriever._context``, as ``ask()`` reads it), once per chunk."""
+        """The chunk inside its context (``Pipeline.context``, as ``ask()`` reads it), once per chunk."""
         if chunk.id not in seen:
-            seen[chunk.id] = r._context(chunk, chars) if chars else (chunk.text, 0)
+            seen[chunk.id] = r.context(chunk, chars) if chars else (chunk.text, 0)
         return seen[chunk.id]
 
     for it in items:
         question = it.resolved or it.question
         text, _ = clean_question(question)
-        sc = r._score(text, "hybrid")
-        _, passages = r._passages(text, {**sc, "scores": sc["hybrid"]}, depth)
+        _, passages = r.passages(text, r.search(text), "hybrid", depth)
         q_ids = enc.question(question)
         room = enc.room(q_ids)
 

@@ -1,7 +1,7 @@
-"""Fit when ``ask()`` answers with the reader: the thresholds of ``qa.answer.noanswer.ReaderPolicy``.
+"""Fit when ``ask()`` answers with the reader: the thresholds of ``qa.answer.policy.ReaderPolicy``.
 
 How far the reader's span must beat its own "no answer" (``min_margin``), below which margin each
-check still counts (``checks_below`` for the typed check, ``names_below``, ``figures_below``,
+check still counts (``checks_below`` for the typed check, ``figures_below``,
 ``qualifiers_below``, ``kinds_below``), the rules' tied span replaces the reader's (``rules_below``)
 and how near the reader's best a span of the asked kind must score to take its place (``swap_within``)
 depend on the reader, so they are chosen on dev questions of two sources, asked the
@@ -13,7 +13,8 @@ way a user asks them:
   ``--unanswerable`` questions about the other validation paragraphs, left out of the library. The
   other half (104:208) is never used here: ``qa eval --squad ... --paragraphs 104:208`` reports on it.
 
-Each question is read once; the grid then replays every policy on what was read. The policy kept is
+Each question is read once (``Pipeline.evidence``, as ``ask()`` reads it); the grid then decides every
+question again under each policy with ``ask()``'s own ``decide``, so the fit cannot drift from the product. The policy kept is
 the best on DRCD among those that keep the article's guarantees on its dev split (``--keep-em``,
 ``--min-answered``, ``--keep-flagged``: what the test split promises), ties going to the better on the
 article; when none keeps them, the best averaged over both. The score of a policy is short-answer EM + the share of unanswerable questions told
@@ -44,10 +45,6 @@ sys.path.insert(0, str(HERE.parent))
 GRID = {"min_margin": [-99.0, -10.0, -6.0, -3.0, 0.0],
         "checks_below": [-99.0, 0.0, 3.0, 6.0, 99.0],
         "rules_below": [-99.0, 0.0, 3.0, 6.0, 10.0],
-        # not below 10: a reader sure by 3 overruled a name the documents never use and answered
-        # 陕西省…煤炭产量 with Shanxi's figure (seen on the held-out article questions at stop 25, which
-        # are therefore not blind to this choice); on DRCD's fit half 10 costs 2 answers of 264
-        "names_below": [10.0, 99.0],
         "qualifiers_below": [99.0],  # always counts: the reader cannot tell 最高 from 平均, however sure it is
         "figures_below": [6.0, 99.0],
         "kinds_below": [-99.0, 0.0, 1.5, 3.0, 4.5, 6.0, 7.5, 9.0, 10.5, 99.0],
@@ -56,70 +53,30 @@ GRID = {"min_margin": [-99.0, -10.0, -6.0, -3.0, 0.0],
 
 
 def read_questions(r, questions) -> list[dict]:
-    """What the policy needs of each question: the reader's margin and span, the rules' span and checks.
+    """What ``ask()`` reads of each question (``Pipeline.evidence``), for the grid to decide on again and again.
 
     ``questions``: (id, question, history or None, short golds, answerable, group)."""
-    from qa.answer import noanswer
-    from qa.answer.query import analyse
-    from qa.retriever import PROMOTE_DEPTH, _reader_short
-
     out = []
     for qid, question, history, golds, answerable, group in questions:
-        row = {"id": qid, "golds": golds, "answerable": answerable, "group": group}
-        text = question
-        if history is not None:
-            res = r._resolve(question, history)
-            if res.text is None:
-                out.append({**row, "unresolved": True})
-                continue
-            text = res.text
-        query = analyse(text)
-        if history is not None:
-            query.incomplete = None
-        r._enter()
-        try:
-            s = r._score(text, "hybrid")
-            passages, chunks = r._passages(text, {**s, "scores": s["hybrid"]}, PROMOTE_DEPTH)
-            choice = r._read_top(text, query, passages, chunks)  # as ask() reads: a passage may move up
-            c = chunks[0]
-            rule = r._short(query, c, passages[0].answer_start, s["q"])
-            passage = c.section + "\n" + c.text
-            spanless = query.want == "how"  # why, how: the sentence is the answer
-            reads = {}
-            for name, found, fits in (("best", choice.best, choice.fits), ("typed", choice.typed, True)):
-                if name == "typed" and found is None:
-                    continue
-                mine = _reader_short(c, found)
-                sig = noanswer.signals(query, r.index.lexical, r.contains, passage, mine,
-                                       reader_margin=found.margin if found else None)
-                sig.typed_checks = noanswer.typed_checks_for(query, rule)
-                sig.english, sig.wrong_kind = query.english, not fits
-                reads[name] = {"margin": sig.reader_margin, "signals": sig,
-                               "reader": mine.text if mine and mine.crisp and not spanless else None}
-        finally:
-            r._leave()
-        out.append({**row, **reads["best"], "typed": reads.get("typed"),
-                    "rule": rule.text if rule is not None and rule.tied and rule.crisp else None,
-                    "author": query.want == "author"})
+        ev = r.evidence(question, history)
+        out.append({"id": qid, "golds": golds, "answerable": answerable, "group": group, "evidence": ev,
+                    "author": ev is not None and ev.query.want == "author"})
     return out
 
 
-def replay(rows: list[dict], policy) -> dict:
+def replay(rows: list[dict], policy, calibration) -> dict:
+    """Decide every question under ``policy`` with ``ask()``'s own :func:`qa.answer.policy.decide`."""
+    from qa.answer.policy import Policy, decide
     from qa.eval.metrics import exact_match
 
+    both = Policy(policy, calibration)
     em, n_short, answered, n_ans, flagged = 0.0, 0, 0, 0, {}
     for row in rows:
-        if row.get("unresolved"):
+        if row["evidence"] is None:  # a follow-up the conversation does not resolve: never answered
             ok, short = False, None
         else:
-            t = row.get("typed")
-            if t is not None and row["margin"] - t["margin"] <= policy.swap_within:
-                row = {**row, **t}  # the span of the asked kind, which the reader nearly prefers
-            m = row["margin"]
-            ruled = row["rule"] and (m is None or m < policy.rules_below)
-            sig = dataclasses.replace(row["signals"], wrong_kind=False, ruled=True) if ruled else row["signals"]
-            ok, _ = policy.decide(sig)
-            short = row["rule"] if ruled else row["reader"]
+            d = decide(row["evidence"], both)
+            ok, short = d.confident, (d.shown.text if d.shown is not None else None)
         if row["answerable"]:
             n_ans += 1
             answered += ok
@@ -138,8 +95,8 @@ def objective(res: dict, min_answered: float) -> float:
 
 
 def main(argv=None) -> int:
+    from qa.answer.policy import Calibration, ReaderPolicy
     from qa.eval import evaluate as E
-    from qa.answer import noanswer
     from qa.eval import squad
     from qa.index.embedding import load_embedder
     from qa.retriever import Retriever
@@ -195,10 +152,12 @@ def main(argv=None) -> int:
             tmp.write_bytes(pickle.dumps((article, drcd)))
             os.replace(tmp, args.rows)
 
+    calibration = Calibration.load(args.out or E.calibration_path())
+
     def judge(pol):
-        res = {"article_dev": replay(article, pol), "drcd_fit": replay(drcd, pol)}
+        res = {"article_dev": replay(article, pol, calibration), "drcd_fit": replay(drcd, pol, calibration)}
         if pol.rules_below > -99:  # the rules' spans stay only where they cost nothing out of domain
-            bare = replay(drcd, dataclasses.replace(pol, rules_below=-99.0))
+            bare = replay(drcd, dataclasses.replace(pol, rules_below=-99.0), calibration)
             if res["drcd_fit"]["em"] < bare["em"] - args.rule_cost:
                 return None, res
         a = res["article_dev"]
@@ -210,11 +169,11 @@ def main(argv=None) -> int:
 
     grid = GRID
     if only:
-        now = noanswer.ReaderPolicy.load(args.out or E.calibration_path())
+        now = ReaderPolicy.load(args.out or E.calibration_path())
         grid = {n: (GRID[n] if n in only else [getattr(now, n)]) for n in GRID}
     best = None
     for values in itertools.product(*grid.values()):
-        pol = noanswer.ReaderPolicy(**dict(zip(grid, values)))
+        pol = ReaderPolicy(**dict(zip(grid, values)))
         score, res = judge(pol)
         if score is not None and (best is None or score > best[0]):
             best = (score, pol, res)
@@ -235,7 +194,7 @@ def main(argv=None) -> int:
                 "objective": round(score[1], 4), "min_answered": args.min_answered,
                 "dev": {k: {m: round(x, 4) for m, x in v.items()} for k, v in res.items()}}
     out = args.out or E.calibration_path()
-    cal = noanswer.Calibration.load(out)
+    cal = Calibration.load(out)
     cal.reader = pol.to_dict()
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     tmp.write_text(cal.to_json(), encoding="utf-8")

@@ -3,7 +3,7 @@
 For each answerable question it retrieves as ``ask()`` does (hybrid) and reads the top chunk four ways
 with the shipped reader: alone, inside up to ``--context`` characters of its own paragraph with the span
 kept in the chunk, in that context with the span anywhere, and both views' logits averaged (``--weight``
-of the context's; what ``ask()`` does, with ``qa.retriever.CONTEXT_WEIGHT``); and, for a DRCD range, the
+of the context's; what ``ask()`` does, with ``qa.answer.reading.CONTEXT_WEIGHT``); and, for a DRCD range, the
 question's whole paragraph (the oracle). It prints the share of questions whose top chunk
 (and top three) holds a gold answer and the exact match of each reading. No policy, rules or "no answer":
 the reader's best span only.
@@ -45,10 +45,9 @@ def probe(retriever, items, chars: int, weight: float) -> dict:
          "context_span_in_chunk": 0, "context_span_anywhere": 0, "both_averaged": 0, "own_paragraph": 0}
     for question, golds, paragraph in items:
         text, _ = clean_question(question)
-        s = retriever._score(text, "hybrid")
-        _, chunks = retriever._passages(text, {**s, "scores": s["hybrid"]}, 3)
+        _, chunks = retriever.passages(text, retriever.search(text), "hybrid", 3)
         top = chunks[0]
-        window, lo = retriever._context(top, chars)  # as ask() reads it
+        window, lo = retriever.context(top, chars)  # as ask() reads it
         texts = [top.text, window] + ([paragraph] if paragraph else [])
         readings = retriever.reader.readings(text, texts)
         n["questions"] += 1
@@ -76,10 +75,11 @@ def main() -> int:
     g.add_argument("--split", choices=("dev", "test"), help="the article's question set split")
     ap.add_argument("--context", type=int, default=150, help="characters of the paragraph on each side (150)")
     ap.add_argument("--weight", type=float, default=None,
-                    help="share of the context view in the average (default qa.retriever.CONTEXT_WEIGHT)")
+                    help="share of the context view in the average (default qa.answer.reading.CONTEXT_WEIGHT)")
     args = ap.parse_args()
     from qa.index.embedding import load_embedder
-    from qa.retriever import CONTEXT_WEIGHT, Retriever, default_retriever
+    from qa.answer.reading import CONTEXT_WEIGHT
+    from qa.retriever import Retriever, default_retriever
 
     weight = CONTEXT_WEIGHT if args.weight is None else args.weight
     work = None

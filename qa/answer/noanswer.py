@@ -25,38 +25,66 @@ each becomes the reason shown to the user:
    follow-up asked without its conversation is not answered blind (:mod:`qa.answer.followup`
    resolves it when the conversation is given).
 
-A question that fails a check is not answered. The rest are ordered by a soft score
-(a logistic fit of content coverage), whose threshold ``qa eval --fit`` sets on the dev
-split so that almost every answerable dev question stays answered; the fit lives in
-``qa/data/calibration.json``.
+How the checks weigh against the reader's own confidence is decided in one place,
+:func:`qa.answer.policy.decide`.
 """
 from __future__ import annotations
 
-import json
-import math
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from importlib import resources
 
-import numpy as np
 
 from ..index import lexical
 from ..text import words
-from .sentences import content_tokens
-from .query import FIGURES_AND_TIMES, SCOPES, Query, cjk_share
+from .sentences import EN_STOP, content_tokens
+from .query import SCOPES, Query, cjk_share
 
-_EN_STOP = set("the a an of in on at to for from by with and or is are was were be been what which who whom "
-               "how many much did does do when where why this that these those it its as about article "
-               "text say says said according".split())
 _WANT_LABEL = {"amount": ("数量", "an amount"), "count": ("数目", "a count"), "percent": ("比例", "a percentage"),
                "ordinal": ("次序", "an ordinal"), "time": ("时间", "a time"), "place": ("地点", "a place"),
                "person": ("人名或职务", "a person"), "org": ("机构名称", "an organisation"),
                "list": ("列举的各项", "a list of items"), "author": ("作者署名", "a byline naming the author")}
 
 
+#: Words that end the name of an entity: what comes before them names a project, a company, a school …
+ENTITY_HEADS = ("项目", "工程", "公司", "集团", "银行", "医院", "大学", "学院", "中学", "小学", "研究院", "研究所",
+                "合作社", "基金会", "协会", "计划", "产品", "品牌", "小区", "园区")
+#: Parts of speech that end a name's run of words backwards (particles, pronouns, numerals, adverbs …).
+_NOT_IN_NAMES = ("u", "p", "c", "r", "m", "x", "d", "y", "e", "q", "f")
+_NOT_NAME_WORDS = {"请问", "关于", "这个", "那个", "我们", "你们", "什么", "哪个", "哪些", "是否", "是"}
+#: Names that differ only in a generic ending are one name (隋国 and 隋朝, 山西省 and 山西).
+_ENDINGS = ("国朝代", "省市县区州")
+
+
+def _variant_present(name: str, contains) -> bool:
+    """Whether the documents use ``name`` with another generic ending of its kind (隋朝 for 隋国)."""
+    for family in _ENDINGS:
+        if len(name) >= 2 and name[-1] in family:
+            return any(contains(name[:-1] + other) for other in family if other != name[-1])
+    return False
+
+
+def entity_words(question: str) -> list[str]:
+    """The words that name an entity in ``question``: those of a quoted title (《三体》, “枫桥经验”) and the
+    run of nouns before an entity head (青松 and 道路 in 青松道路硬化项目)."""
+    text = unicodedata.normalize("NFKC", question)
+    toks = words.cut(text)
+    out: list[str] = []
+    for i, (w, _) in enumerate(toks):
+        if w in ENTITY_HEADS or any(w.endswith(h) and len(w) > len(h) for h in ENTITY_HEADS):
+            j = i - 1
+            while j >= 0 and not toks[j][1].startswith(_NOT_IN_NAMES) and toks[j][0] not in _NOT_NAME_WORDS:
+                j -= 1
+            out += [t for t, _ in toks[j + 1:i]]
+    for m in re.finditer(r"《([^《》]{2,40})》|“([^“”]{2,20})”|「([^「」]{2,20})」", text):
+        out += [t for t, _ in words.cut(next(g for g in m.groups() if g))]
+    return [w for w in dict.fromkeys(out) if len(w) >= 2 and w not in ENTITY_HEADS and w not in _NOT_NAME_WORDS]
+
+
 def absent_names(question: str, contains) -> list[str]:
-    """Names the documents never use: places, people and organisations, and, in a Chinese
-    question, foreign-script terms such as ``GDP``.
+    """Names the documents never use: places, people and organisations, the words that name a project,
+    a company or a quoted title (``entity_words``) and, in a Chinese question, foreign-script terms such
+    as ``GDP``. A name the documents use with another generic ending (隋朝 for 隋国) is there.
 
     ``contains``: a callable telling whether a phrase occurs in the documents (or their text).
     """
@@ -64,14 +92,17 @@ def absent_names(question: str, contains) -> list[str]:
         corpus = lexical.normalize(contains)
         contains = corpus.__contains__
     chinese = cjk_share(question) >= 0.5
+    named = set(entity_words(question)) if chinese else set()
     out = []
     for w, flag in words.cut(unicodedata.normalize("NFKC", question)):
         if len(w) < 2 or w in out:
             continue
-        if (flag[:2] in ("ns", "nr", "nt") or (chinese and flag == "eng" and w.lower() not in _EN_STOP)) \
+        if (flag[:2] in ("ns", "nr", "nt") or w in named or (chinese and flag == "eng" and w.lower() not in EN_STOP)) \
                 and not contains(lexical.normalize(w)):
             if len(w) >= 4 and flag != "eng" and contains(w[:2]) and contains(w[2:]):
                 continue  # a compound of words the documents use (重大 + 意义) tagged as a name by mistake
+            if _variant_present(w, contains):
+                continue
             out.append(w)
     return out
 
@@ -137,6 +168,7 @@ class Signals:
     english: bool = False  # the question is not Chinese (the reader was trained on Chinese questions)
     wrong_kind: bool = False  # the reader's span is not of the kind asked for (qa.answer.typed)
     ruled: bool = False  # the short answer is the rules' span, not the reader's
+    top_score: float | None = None  # the dense similarity of the question to the top passage
 
 
 def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, span,
@@ -146,6 +178,11 @@ def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, spa
     ``contains``: tells whether a phrase occurs in the documents; ``passage``: the top passage's
     text; ``span``: the :class:`qa.answer.spans.Short` found in it (or None).
     """
+    return on_span(measure(query, lex, contains), query, passage, span, reader_margin)
+
+
+def measure(query: Query, lex: lexical.LexicalIndex, contains) -> Signals:
+    """The signals of the question itself, whatever span answers it (``on_span`` adds the span's)."""
     question = query.text
     content = content_tokens(question)
     figures = list(dict.fromkeys(lexical.figures(question)))
@@ -155,14 +192,20 @@ def signals(query: Query, lex: lexical.LexicalIndex, contains, passage: str, spa
         absent_names=absent_names(question, contains),
         missing_figures=[f for f in figures if f not in known],
         want=query.want,
-        span=span.text if span is not None and span.tied else None,
-        untied=untied(query, span),
         focus=list(query.focus),
-        missing_qualifiers=list(dict.fromkeys(missing_qualifiers(query, passage, span.context if span is not None and
-                                                                 span.tied else None) + absent_scopes(query, contains))),
+        missing_qualifiers=absent_scopes(query, contains),  # the span's missing qualifiers go first (on_span)
         incomplete=query.incomplete,
-        reader_margin=reader_margin,
     )
+
+
+def on_span(base: Signals, query: Query, passage: str, span, reader_margin: float | None = None) -> Signals:
+    """``base`` (from ``measure``) with what the answer ``span`` (or None) adds: whether it is of the kind
+    asked and tied to the question, and the qualifiers its clause (or the passage) lacks."""
+    tied = span is not None and span.tied
+    return replace(base, span=span.text if tied else None, untied=untied(query, span),
+                   missing_qualifiers=list(dict.fromkeys(missing_qualifiers(query, passage, span.context if tied else None)
+                                                         + base.missing_qualifiers)),
+                   reader_margin=reader_margin, focus=list(base.focus))
 
 
 #: What the soft score reads; the hard checks are the rest (see :func:`failed_checks`). It orders questions
@@ -178,10 +221,10 @@ def failed_checks(s: Signals) -> list[str]:
 def hard_checks(s: Signals) -> list[str]:
     """Checks 1, 2, 4 and 5: the documents never use a figure or a name of the question, the answer lacks a
     qualifier it asks for (最高, 全国), or it has no topic."""
-    return [note for notes in _checks(s).values() for note in notes]
+    return [note for notes in checks_by_kind(s).values() for note in notes]
 
 
-def _checks(s: Signals) -> dict[str, list[str]]:
+def checks_by_kind(s: Signals) -> dict[str, list[str]]:
     """The hard checks' notes by check: topic, figures, names, qualifiers, kinds (empty: passed)."""
     out = {"topic": [], "figures": [], "names": [], "qualifiers": [], "kinds": []}
     if s.incomplete:
@@ -224,183 +267,3 @@ def _typed_note(failed: bool, want: str | None, focus) -> list[str]:
     cn, en = _WANT_LABEL.get(want or "", ("所问的信息", "what is asked"))
     about = f"与“{'、'.join(focus[:2])}”相关的" if focus else ""
     return [f"最相关的段落里没有{about}{cn} (the passage holds no {en} tied to what is asked)"]
-
-
-#: What a qualifier (最高, 平均, 第一次, 累计) qualifies when the reader answers: a figure or a time. In a
-#: question for a name or a phrase (最后签订条约的代表是谁) it is part of the description, which the
-#: reader itself matches against the passage.
-QUALIFIED = FIGURES_AND_TIMES
-
-#: The note when the reader finds no answer in the passage.
-READER_NO = "最相关的段落里找不到这个问题的答案 (the best passage does not answer the question)"
-
-
-@dataclass
-class ReaderPolicy:
-    """How the reader's no-answer margin combines with the checks; fitted on dev by ``training/calibrate.py``.
-
-    * ``min_margin``: below it the reader says the passage does not answer (a Chinese question);
-    * each check counts only while the reader's margin is below its own bar: ``names_below`` (a name of
-      the question the documents never use: often a variant, 隋国 for 隋朝), ``figures_below``,
-      ``qualifiers_below`` (checks 1, 2, 4, on the reader's clause; qualifiers only of a figure or a
-      time, :data:`QUALIFIED`) and ``checks_below`` (the typed check,
-      3, judged on the rules' span). A reader sure of its span overrules a check; an unsure one does not;
-    * ``rules_below``: while the margin is below it, a span of the asked kind that the rules tie to the
-      question replaces the reader's span;
-    * ``ruled_min``: the ``min_margin`` that holds where the rules' span answers (None: the same);
-    * ``swap_within``, ``kinds_below``: a reader's span that is not of the figure or time asked for gives
-      way to the best span that is, when the reader scores it within ``swap_within`` of its own; else it
-      counts as the wrong kind (a check) while the margin is below ``kinds_below`` (:mod:`.typed`).
-
-    A question without a topic of its own (5) is never answered. A question in English is judged by the
-    checks alone: the reader learned Chinese questions only, and its margin says nothing about others.
-    """
-
-    min_margin: float = -8.0
-    checks_below: float = 6.0
-    rules_below: float = 6.0
-    info: dict = field(default_factory=dict)
-    names_below: float = 99.0
-    figures_below: float = 99.0
-    qualifiers_below: float = 99.0
-    kinds_below: float = 6.0
-    swap_within: float = 5.0
-    ruled_min: float | None = None
-
-    FIELDS = ("min_margin", "checks_below", "rules_below", "names_below", "figures_below", "qualifiers_below",
-              "kinds_below", "swap_within", "ruled_min")
-
-    def decide(self, s: Signals) -> tuple[bool, list[str]]:
-        """Whether to answer, and the reasons when not."""
-        if s.want not in QUALIFIED and not s.english and s.missing_qualifiers:
-            s = replace(s, missing_qualifiers=[w for w in s.missing_qualifiers if w in SCOPES])
-        checks = _checks(s)
-        if checks["topic"]:
-            return False, checks["topic"]
-        if s.english:
-            failed = [note for notes in checks.values() for note in notes] + list(s.typed_checks)
-            return not failed, failed
-        m = s.reader_margin
-        if m is None:
-            return False, [READER_NO]
-        bars = {"figures": self.figures_below, "names": self.names_below, "qualifiers": self.qualifiers_below,
-                "kinds": self.kinds_below}
-        failed = [note for name, notes in checks.items() if name in bars and m < bars[name] for note in notes]
-        if failed:
-            return False, failed
-        if m < (self.ruled_min if s.ruled and self.ruled_min is not None else self.min_margin):
-            return False, [READER_NO]
-        if s.typed_checks and m < self.checks_below:
-            return False, list(s.typed_checks)
-        return True, []
-
-    @classmethod
-    def load(cls, path=None) -> "ReaderPolicy":
-        """The fitted policy in ``qa/data/calibration.json`` (its ``reader`` entry), or the defaults."""
-        try:
-            src = path if path is not None else resources.files("qa").joinpath("data/calibration.json")
-            data = json.loads(src.read_text("utf-8")).get("reader") or {}
-            return cls(**{k: data[k] for k in cls.FIELDS + ("info",) if k in data})
-        except (FileNotFoundError, ValueError, TypeError):
-            return cls()
-
-    def to_dict(self) -> dict:
-        return {**{k: getattr(self, k) for k in self.FIELDS}, "info": self.info}
-
-
-@dataclass
-class Calibration:
-    """Answerability score in [0, 1]; ``confident`` when the score >= ``threshold``.
-
-    ``score = 0.5 * (no check fails) + 0.5 * sigmoid(w . (x - mean) / scale + b)``, where
-    ``x`` are the :data:`SOFT_FEATURES`. A failed check puts the score below 0.5; the soft
-    part orders the rest. Weights and threshold come from :func:`fit_calibration` on the dev part.
-    """
-
-    weights: list[float]
-    bias: float
-    mean: list[float]
-    scale: list[float]
-    threshold: float
-    info: dict
-    features: tuple[str, ...] = ("content_coverage",)
-    reader: dict = field(default_factory=dict)  # the ReaderPolicy stored beside it, carried through refits
-
-    def soft(self, s: Signals) -> float:
-        x = (np.array([getattr(s, f) or 0.0 for f in self.features]) - np.array(self.mean)) / np.array(self.scale)
-        z = float(np.dot(self.weights, x) + self.bias)
-        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
-
-    def probability(self, s: Signals) -> float:
-        """The answerability score of a question's signals, in [0, 1]."""
-        return 0.5 * (not failed_checks(s)) + 0.5 * self.soft(s)
-
-    @classmethod
-    def load(cls, path=None) -> "Calibration":
-        """The fitted calibration at ``path``, by default the one shipped in ``qa/data/calibration.json``
-        (or the unfitted default when there is none)."""
-        try:
-            src = path if path is not None else resources.files("qa").joinpath("data/calibration.json")
-            data = json.loads(src.read_text("utf-8"))
-            feats = data.get("features")
-            if feats and set(feats) <= set(SOFT_FEATURES) and len(data["weights"]) == len(feats):
-                return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"],
-                           data.get("info", {}), tuple(feats), data.get("reader") or {})
-        except (FileNotFoundError, ValueError, KeyError):
-            pass
-        return cls.fallback()
-
-    @classmethod
-    def fallback(cls) -> "Calibration":
-        """Before any fit: the checks alone decide."""
-        return cls([0.0], 0.0, [0.0], [1.0], 0.5, {"fitted": False})
-
-    def to_json(self) -> str:
-        return json.dumps({"features": list(self.features), "weights": self.weights, "bias": self.bias,
-                           "mean": self.mean, "scale": self.scale, "threshold": self.threshold,
-                           "info": self.info, **({"reader": self.reader} if self.reader else {})},
-                          indent=1, ensure_ascii=False) + "\n"
-
-
-def fit_calibration(signals_list: list[Signals], answerable: list[bool], min_kept: float = 0.97,
-                    l2: float = 10.0, steps: int = 3000, features: tuple[str, ...] | None = None) -> Calibration:
-    """Fit the soft score on (dev) questions that pass the checks, then pick the threshold.
-
-    The threshold is the highest score cut that still keeps ``min_kept`` of the answerable
-    questions confident: almost no answerable question is flagged, as many unanswerable
-    ones as possible are.
-    """
-    y_all = np.array(answerable, dtype=bool)
-    if y_all.all() or not y_all.any():
-        raise ValueError("fitting the calibration needs both answerable and unanswerable questions")
-    features = features or SOFT_FEATURES
-    passing = [i for i, s in enumerate(signals_list) if not failed_checks(s)]
-    X = np.array([[getattr(signals_list[i], f) or 0.0 for f in features] for i in passing], dtype=np.float64)
-    X = X.reshape(len(passing), len(features))
-    y = y_all[passing].astype(np.float64)
-    n = len(features)
-    mean = X.mean(0) if len(X) else np.zeros(n)
-    scale = X.std(0) if len(X) else np.ones(n)
-    scale[scale < 1e-9] = 1.0
-    w, b = np.zeros(n), 0.0
-    if 0 < y.sum() < len(y):
-        Z = (X - mean) / scale
-        cw = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))  # class-balanced
-        for _ in range(steps):  # gradient descent on the weighted, L2-regularised log loss
-            p = 1 / (1 + np.exp(-np.clip(Z @ w + b, -50, 50)))
-            g = cw * (p - y)
-            w -= 0.1 * (Z.T @ g / len(y) + l2 * w / len(y))
-            b -= 0.1 * g.mean()
-    cal = Calibration([round(float(v), 6) for v in w], round(float(b), 6), [round(float(v), 6) for v in mean],
-                      [round(float(v), 6) for v in scale], 0.5, {}, tuple(features))
-    scores = np.array([cal.probability(s) for s in signals_list])
-    best = 0.5
-    for t in sorted(set(np.round(scores, 6))):
-        if t >= 0.5 and (scores[y_all] >= t).mean() >= min_kept:
-            best = float(t)
-    cal.threshold = round(best, 6)
-    cal.info = {"fitted": True, "n": int(len(y_all)), "n_unanswerable": int((~y_all).sum()),
-                "min_kept": min_kept, "l2": l2,
-                "dev_answerable_kept": round(float((scores[y_all] >= best).mean()), 4),
-                "dev_unanswerable_flagged": round(float((scores[~y_all] < best).mean()), 4)}
-    return cal

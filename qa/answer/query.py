@@ -92,6 +92,16 @@ _AUTHOR = re.compile(r"谁写的|是谁写|(?:哪位|哪个|什么)[\u4e00-\u9ff
 _EN_AUTHOR = re.compile(r"\bwho (?:wrote|authored|is the author|was the author|is the writer)\b|"
                         r"\bwritten by (?:whom|who)\b|"
                         r"\bauthor(?:'s)? (?:name|position|title|job|identity|post)\b", re.I)
+#: Words of a question about who wrote the document, however it asks (the author's position, his name).
+_AUTHORSHIP = re.compile(r"作者|谁写|撰写|执笔|署名|\bauthor|\bwrote\b|\bwriter|\bwritten\b", re.I)
+
+
+def about_authorship(text: str) -> bool:
+    """Whether ``text`` asks about who wrote the document (作者是谁, the author's position): a byline
+    answers such a question and no other."""
+    return bool(_AUTHORSHIP.search(text))
+
+
 _EN_HOW = re.compile(r"^\s*(?:why|how)\b(?! (?:many|much|high|large|big|long|far)\b)", re.I)
 #: English nouns of the things counted, and the measure word each is counted in.
 EN_UNITS = [("人", re.compile(r"\bpeople|persons|residents|deaths?|died|killed|injur|evacuat|relocat", re.I)),
@@ -179,10 +189,30 @@ def cjk_share(text: str) -> float:
     return sum("\u3400" <= c <= "\u9fff" for c in letters) / len(letters) if letters else 0.0
 
 
+#: Where a clause ends: a comma, a colon or a sentence end, in either width.
+CLAUSE_MARKS = "，,。；;！？?!：:"
+#: Where a sentence ends (the clause marks without the comma and the colon).
+SENTENCE_MARKS = "。；;！？?!"
+
+
+def clause_start(text: str, a: int, marks: str = CLAUSE_MARKS) -> int:
+    """Where the clause (or, with other ``marks``, the stretch) holding ``text[a]`` begins."""
+    return max((text.rfind(p, 0, a) for p in marks), default=-1) + 1
+
+
+def clause_end(text: str, b: int, marks: str = CLAUSE_MARKS) -> int:
+    """Where the clause holding ``text[b - 1]`` ends (the mark itself not included)."""
+    his = [i for i in (text.find(p, b) for p in marks) if i >= 0]
+    return min(his) if his else len(text)
+
+
+def clause_bounds(text: str, a: int, b: int, marks: str = CLAUSE_MARKS) -> tuple[int, int]:
+    """The clause around ``text[a:b]``, from the previous mark to the next one."""
+    return clause_start(text, a, marks), clause_end(text, b, marks)
+
+
 def _clause_bounds(text: str, a: int, b: int) -> tuple[int, int]:
-    lo = max((text.rfind(p, 0, a) for p in "，,。；;！？?!："), default=-1) + 1
-    his = [i for i in (text.find(p, b) for p in "，,。；;！？?!：") if i >= 0]
-    return lo, min(his) if his else len(text)
+    return clause_bounds(text, a, b, "，,。；;！？?!：")  # the question's own clause: an ASCII colon does not end it
 
 
 #: What is measured in money: 多少资金, 投入了多少钱, 地区生产总值是多少 ask for an amount in 元.

@@ -25,9 +25,10 @@ _STOP = set("的了是在吗呢吧啊么嘛呀哪谁几怎何为与和及或也�
 _STOP_WORDS = {"什么", "多少", "怎么", "怎样", "哪些", "哪里", "如何", "为什么", "是否", "能否", "可以", "一下",
                "文章", "文中", "提到", "里面", "这篇", "作者", "请问", "有没", "没有", "有哪", "是多", "是什",
                "是怎", "了多", "有多"}
-_EN_STOP = set("the a an of in on at to for from by with and or is are was were be been what which who whom "
-               "how many much did does do when where why this that these those it its as about article "
-               "text say says said according".split())
+#: English words that carry no topic (an English question's content is what is left).
+EN_STOP = frozenset("the a an of in on at to for from by with and or is are was were be been what which who "
+                    "whom how many much did does do when where why this that these those it its as about article "
+                    "text say says said according".split())
 
 
 def content_tokens(question: str) -> list[str]:
@@ -36,7 +37,7 @@ def content_tokens(question: str) -> list[str]:
     for t in lexical.tokenize(question):
         if len(t) == 1 and t in _STOP:
             continue
-        if t in _STOP_WORDS or t in _EN_STOP:
+        if t in _STOP_WORDS or t in EN_STOP:
             continue
         if len(t) == 2 and t[0] in _STOP and t[1] in _STOP:
             continue

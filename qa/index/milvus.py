@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ingest.chunking import Chunk
-from .lexical import normalize, tokenize
+from .lexical import BM25Stats, normalize
 
 DEFAULT_URI = "./qa-milvus.db"
 PART = 60_000
@@ -94,7 +94,7 @@ class MilvusVocab:
         return {t: self._memo[t] for t in want if self._memo.get(t) is not None}
 
 
-class MilvusLexical:
+class MilvusLexical(BM25Stats):
     """The lexical side over Milvus: its BM25 for candidates and their scores; our vocabulary for
     the checks that read token statistics."""
 
@@ -108,26 +108,9 @@ class MilvusLexical:
     def lookup(self, tokens):
         return self.vocab.lookup(tokens)
 
-    def has(self, token: str) -> bool:
-        return token in self.lookup([token])
-
-    def df(self, token: str) -> int:
-        return self.lookup([token]).get(token, (0, 0))[1]
-
-    def idf(self, token: str) -> float:
-        n = self.df(token)
-        return float(np.log(1 + (self.n_docs - n + 0.5) / (n + 0.5))) if n else 0.0
-
     def with_prefix(self, prefix: str, limit: int = 64):
         rows = self.s.q("terms", f"token like {_quote(prefix.replace('%', '') + '%')}", ["tid", "df"], limit=limit)
         return [(int(r["tid"]), int(r["df"])) for r in rows]
-
-    def coverage(self, query: str) -> float:
-        toks = tokenize(query)
-        if not toks:
-            return 0.0
-        found = self.lookup(toks)
-        return sum(t in found for t in toks) / len(toks)
 
     def _bm25(self, query: str, n: int) -> dict[int, float]:
         with self._lock:

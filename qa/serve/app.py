@@ -310,7 +310,7 @@ class Source:
         """The library was just changed by this process: answer from the new generation at once."""
         r = self._retriever
         if r is not None:
-            r._checked = float("-inf")
+            r.live.check_now()
         self._lengths = None
 
     def documents(self):

@@ -74,6 +74,13 @@ class FeedbackStore:
             self._local.db, self._local.pid = db, os.getpid()
         return db
 
+    def close(self) -> None:
+        """Close this thread's connection (a later call opens a new one)."""
+        db = getattr(self._local, "db", None)
+        if db is not None and getattr(self._local, "pid", None) == os.getpid():
+            db.close()
+        self._local.db = None
+
     def add(self, rating: int, question: str, answer: dict, mode: str, generation: str | None = None,
             comment: str | None = None) -> int:
         """Store one rating of a reply; ``answer`` is ``Answer.to_dict()``. Returns the row id."""

@@ -157,7 +157,7 @@ class Source:
 
     def documents(self):
         """Name -> text, from the index generation in use now (a library may have changed since the last ask)."""
-        return self.get()._current().index.documents
+        return self.get().live.current().index.documents
 
     def listing(self) -> list[dict]:
         """What ``qa docs list`` shows of each document, read afresh."""

@@ -297,7 +297,7 @@ class Guard:
         path = scope.get("path", "")
         method = scope.get("method", "GET")
         tail = path.split("/gradio_api", 1)[-1] if "/gradio_api" in path else path
-        if not logged_in(scope) and not open_to_strangers(path) and not _own_start(scope, path):
+        if not logged_in(scope) and not open_to_strangers(path) and not own_start(scope, path):
             return await _json(send, 401, "log in first (登录后才能使用): this server asks for a login")
         if tail.startswith("/file=") or tail.startswith("/file/"):
             return await _json(send, 403, "files are not served from this server")
@@ -438,7 +438,7 @@ def open_to_strangers(path: str) -> bool:
     return tail in OPEN_PATHS or path in OPEN_PATHS or tail.startswith(OPEN_PREFIXES) or tail == ""
 
 
-def _own_start(scope, path: str) -> bool:
+def own_start(scope, path: str) -> bool:
     """Gradio's launch calls its own ``startup-events`` route, from this machine, before anyone logs in."""
     client = (scope.get("client") or ("", 0))[0]
     return path.rstrip("/").endswith("/startup-events") and is_loopback(client)

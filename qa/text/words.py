@@ -31,6 +31,8 @@ import time
 from importlib import util as import_util
 from pathlib import Path
 
+from .once import Once
+
 #: Bump when the cache layout changes (the file name carries it).
 CACHE_VERSION = 1
 #: Longest dictionary word considered (jieba's longest entries are a few characters more, all idioms).
@@ -292,17 +294,12 @@ class Lexicon:
         return out
 
 
-_lexicon: Lexicon | None = None
-_lexicon_lock = threading.Lock()
+_lexicon: Once[Lexicon] = Once(Lexicon)
 
 
 def lexicon() -> Lexicon:
     """The process-wide lexicon (the cache is prepared on first use)."""
-    global _lexicon
-    with _lexicon_lock:
-        if _lexicon is None:
-            _lexicon = Lexicon()
-        return _lexicon
+    return _lexicon.get()
 
 
 def cut(text: str) -> list[tuple[str, str]]:

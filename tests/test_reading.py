@@ -1,9 +1,10 @@
-"""Typed reading (qa.answer.typed): a figure or a time is answered with a span of that kind."""
+"""Reading (qa.answer.reading): typed reading, the reader's span as a short answer, the context window."""
 import numpy as np
 import pytest
 
-from qa.answer import typed
-from qa.answer.noanswer import ReaderPolicy, Signals
+from qa.answer import reading as typed
+from qa.answer.noanswer import Signals
+from qa.answer.policy import ReaderPolicy
 from qa.answer.query import analyse
 from qa.answer.reader import Reading, Span
 
@@ -30,7 +31,7 @@ def _sentences(text):
 def test_a_span_of_the_asked_kind_is_kept():
     q = analyse("已竣工的农房有多少户？")
     a = TEXT.index("57463户")
-    choice = typed.read(q, _reading(TEXT, a, a + 6), TEXT, _sentences(TEXT))
+    choice = typed.typed_read(q, _reading(TEXT, a, a + 6), TEXT, _sentences(TEXT))
     assert choice.fits and choice.typed is None and TEXT[choice.best.start:choice.best.end] == "57463户"
 
 
@@ -38,7 +39,7 @@ def test_a_span_of_another_kind_gives_way_to_the_nearly_preferred_span_of_the_as
     q = analyse("总书记这是第几次来山西？")
     five, third = TEXT.index("五年"), TEXT.index("第三次")
     reading = _reading(TEXT, five, five + 2, {(third, third + 3): 8.0})
-    choice = typed.read(q, reading, TEXT, _sentences(TEXT))
+    choice = typed.typed_read(q, reading, TEXT, _sentences(TEXT))
     assert not choice.fits and TEXT[choice.typed.start:choice.typed.end] == "第三次"
     assert choice.best.margin == pytest.approx(10.0) and choice.typed.margin == pytest.approx(8.0)
     span, fits = typed.choose(choice, swap_within=5.0)
@@ -53,7 +54,7 @@ def test_a_figure_the_question_states_is_not_its_answer():
     kinds = typed.kind_spans(q, text, _sentences(text))
     assert [text[a:b] for a, b in kinds] == ["28.1万件"]
     a = text.index("29.6万件")
-    choice = typed.read(q, _reading(text, a, a + 6), text, _sentences(text))
+    choice = typed.typed_read(q, _reading(text, a, a + 6), text, _sentences(text))
     assert not choice.fits and text[choice.typed.start:choice.typed.end] == "28.1万件"
 
 
@@ -61,19 +62,20 @@ def test_questions_of_other_kinds_and_english_ones_are_read_as_they_are():
     for question in ("山西的文化和旅游是怎么结合起来的？", "How many households were rebuilt?"):
         q = analyse(question)
         assert not typed.applies(q)
-        choice = typed.read(q, _reading(TEXT, 0, 2), TEXT, _sentences(TEXT))
+        choice = typed.typed_read(q, _reading(TEXT, 0, 2), TEXT, _sentences(TEXT))
         assert choice == (Span(0, 2, 10.0, 0.0), None, True)
 
 
 def test_a_span_of_the_wrong_kind_counts_as_a_check_only_below_its_bar():
     pol = ReaderPolicy(min_margin=-5.0, kinds_below=6.0)
     s = Signals(0.9, [], [], want="count", reader_margin=4.0, wrong_kind=True)
-    ok, why = pol.decide(s)
+    ok, why = pol.verdict(s)
     assert not ok and "不是所问的数目" in why[0]
     s.reader_margin = 7.0  # a sure reader: the grammar does not know every figure (八百余年)
-    assert pol.decide(s) == (True, [])
+    assert pol.verdict(s) == (True, [])
 
 
+@pytest.mark.slow
 def test_the_shipped_reader_scores_its_own_best_span_alike(shipped_reader):
     question = "2021年山西煤炭产量是多少？"
     text = "2021年，在确保安全生产的基础上满产增产，煤炭产量11.9亿吨、增长10.5%，为国家能源安全作出贡献。"
