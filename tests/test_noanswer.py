@@ -190,3 +190,41 @@ def test_a_qualifier_counts_for_a_figure_or_a_time_not_for_a_name():
     who.missing_qualifiers = ["最后", "全国"]  # a scope the documents never speak of still counts
     ok, why = pol.verdict(who)
     assert not ok and "全国" in why[0] and "最后" not in why[0]
+
+
+#: Twenty look-alike project notes: a name, a kind of work, a contract sum.
+NOTES = [("银杏", "供水改造", 757), ("青松", "道路硬化", 879), ("金桂", "污水处理", 934), ("芙蓉", "校舍加固", 149),
+         ("石榴", "电网升级", 914), ("红枫", "供水改造", 784), ("翠竹", "道路硬化", 280), ("白桦", "污水处理", 500),
+         ("紫荆", "校舍加固", 372), ("海棠", "电网升级", 676), ("玉兰", "供水改造", 707), ("丁香", "道路硬化", 133),
+         ("茉莉", "污水处理", 537), ("牡丹", "校舍加固", 306), ("杜鹃", "电网升级", 283), ("腊梅", "供水改造", 262),
+         ("水仙", "道路硬化", 752), ("山茶", "污水处理", 249), ("月季", "校舍加固", 121), ("樱花", "电网升级", 334)]
+REMOVED = {"青松", "金桂", "芙蓉", "石榴", "红枫"}
+
+
+@pytest.mark.slow
+def test_a_library_of_look_alike_notes_answers_each_project_with_its_own_sum(tmp_path, embedder):
+    """Fifteen notes alike but for the project's name and sum; questions about all twenty. A sure reader
+    reads any note's sum as the answer: only the name tells them apart."""
+    from qa import library
+    from qa.pipeline import Pipeline
+
+    files = []
+    for i, (name, work, amount) in enumerate(NOTES):
+        if name in REMOVED:
+            continue
+        f = tmp_path / f"{i:02d}_{name}.txt"
+        f.write_text(f"{name}{work}项目简介\n{name}{work}项目由县住建局负责实施，于2023年{1 + i % 12}月开工。"
+                     f"项目合同金额为{amount}万元，由本地建设公司承建。\n", encoding="utf-8")
+        files.append(f)
+    library.add(tmp_path / "lib", files, embedder, progress=False, log=lambda m: None)
+    r = Pipeline(index_dir=tmp_path / "lib", log=lambda m: None)
+    right, wrong = [], []
+    for name, work, amount in NOTES:
+        a = r.ask(f"{name}{work}项目的合同金额是多少？")
+        if name in REMOVED:
+            (wrong if a.confident else right).append(name)
+            assert any(name in n for n in a.notes), a.notes  # the reason names what is missing
+        elif a.confident and a.short == f"{amount}万元":
+            right.append(name)
+    assert not wrong  # no confident answer about a project the library does not hold
+    assert len(right) >= 19, sorted(set(n for n, _, _ in NOTES) - set(right))
