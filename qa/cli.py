@@ -76,6 +76,15 @@ def _store_options(p: argparse.ArgumentParser) -> None:
                         "http://host:19530 (token in $QA_MILVUS_TOKEN); also $QA_MILVUS_URI")
 
 
+def _listening(p: argparse.ArgumentParser, port: int, scope: str, host_help: str, auth_help: str,
+               insecure_help: str) -> None:
+    """Where a server listens and who may use it (``qa serve`` and ``qa mcp --http``)."""
+    p.add_argument("--host", default="127.0.0.1", help=scope + host_help)
+    p.add_argument("--port", type=int, default=port, help=f"{scope}port (default: {port}; 0 picks a free one)")
+    p.add_argument("--auth-file", metavar="FILE", help=scope + auth_help)
+    p.add_argument("--insecure-no-auth", action="store_true", help=scope + insecure_help)
+
+
 def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
     """The ``qa`` parser; ``eval_options=False`` leaves out ``qa eval``'s own options (and the import
     of :mod:`qa.eval.evaluate` they need), for a command line that does not run it."""
@@ -115,18 +124,13 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="start the web chat",
                        description="Serve the chat page (and its API) on http://HOST:PORT.")
     # declared here, not in qa.serve.app, so that `qa ask` never pays for importing gradio
-    s.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default: 127.0.0.1, this machine only; "
-                        "use 0.0.0.0 to accept connections from the network)")
-    s.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860; 0 picks a free port)")
+    _listening(s, 7860, "", "address to listen on (default: 127.0.0.1, this machine only; use 0.0.0.0 to accept "
+               "connections from the network)", "logins, one 'user:password' per line (or $QA_AUTH_FILE, or "
+               "$QA_AUTH='user:password'); required to listen beyond this machine",
+               "listen beyond this machine without logins (anyone on the network can use the page)")
     s.add_argument("--concurrency", type=int, default=SERVE_CONCURRENCY, metavar="N",
                    help=f"questions answered at the same time; the rest wait in the queue "
                         f"(default: {SERVE_CONCURRENCY}, fits two CPU cores)")
-    s.add_argument("--auth-file", metavar="FILE",
-                   help="logins, one 'user:password' per line (or $QA_AUTH_FILE, or $QA_AUTH='user:password'); "
-                        "required to listen beyond this machine")
-    s.add_argument("--insecure-no-auth", action="store_true",
-                   help="listen beyond this machine without logins (anyone on the network can use the page)")
     _common(s)
 
     m = sub.add_parser("mcp", help="serve qa's tools to agent hosts (Model Context Protocol)",
@@ -135,13 +139,9 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
                        "(the host starts it), or over streamable HTTP with --http.",
                        epilog=MCP_HOST_CONFIG, formatter_class=argparse.RawDescriptionHelpFormatter)
     m.add_argument("--http", action="store_true", help="serve over streamable HTTP (at /mcp) instead of stdio")
-    m.add_argument("--host", default="127.0.0.1", help="--http: address to listen on (default: 127.0.0.1)")
-    m.add_argument("--port", type=int, default=8765, help="--http: port (default: 8765; 0 picks a free one)")
-    m.add_argument("--auth-file", metavar="FILE",
-                   help="--http: API keys, as 'key:<key>' lines (or $QA_API_KEYS, comma-separated); required to "
-                        "listen beyond this machine, then sent as 'Authorization: Bearer <key>'")
-    m.add_argument("--insecure-no-auth", action="store_true",
-                   help="--http: listen beyond this machine without keys")
+    _listening(m, 8765, "--http: ", "address to listen on (default: 127.0.0.1)",
+               "API keys, as 'key:<key>' lines (or $QA_API_KEYS, comma-separated); required to listen beyond "
+               "this machine, then sent as 'Authorization: Bearer <key>'", "listen beyond this machine without keys")
     _common(m)
 
     d = sub.add_parser("docs", help="your document library: add, list, remove",
