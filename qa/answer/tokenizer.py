@@ -134,18 +134,6 @@ class PieceTokenizer:
         self._cache[c] = e
         return e
 
-    def _compose(self, a: str, b: str) -> str | None:
-        """The primary composite of ``a`` + ``b`` (NFC's pairs and Hangul), if any."""
-        x, y = ord(a), ord(b)
-        if 0x1100 <= x < 0x1113 and 0x1161 <= y < 0x1176:
-            return chr(0xAC00 + ((x - 0x1100) * 21 + y - 0x1161) * 28)
-        if 0xAC00 <= x < 0xD7A4 and (x - 0xAC00) % 28 == 0 and 0x11A8 <= y < 0x11C3:
-            return chr(x + y - 0x11A7)
-        c = unicodedata.normalize("NFC", a + b)
-        if len(c) == 1 and unicodedata.decomposition(c) == f"{x:04X} {y:04X}" and ord(c) not in LATE_COMPOSITES:
-            return c
-        return None
-
     def _nfkc(self, chars: list[str], align: list[int]) -> tuple[list[str], list[int]]:
         """NFKC over ``chars`` (shielded code points left alone) as ``tokenizers`` does it: the decomposition
         and recomposition of ``unicode-normalization-alignments`` with their (char, change) stream, and the
@@ -169,50 +157,7 @@ class PieceTokenizer:
                 j += 1
             dec[i:j] = sorted(dec[i:j], key=lambda t: t[0])
             i = j
-        # recompose: Recompositions' state machine
-        out: list[tuple[str, int]] = []
-        composee: tuple[str, int, bool] | None = None
-        last_ccc: int | None = None
-        buffer: list[tuple[str, int]] = []
-        for cls, ch, change, opaque in dec:
-            if composee is None:
-                if cls != 0:
-                    out.append((ch, change))
-                    continue
-                composee = (ch, change, opaque)
-                continue
-            k = composee
-            if last_ccc is None:
-                r = None if k[2] or opaque else self._compose(k[0], ch)
-                if r is not None:
-                    composee = (r, k[1] + change - 1, False)
-                    continue
-                if cls == 0:
-                    out.append((k[0], k[1]))
-                    composee = (ch, change, opaque)
-                    continue
-                buffer.append((ch, change))
-                last_ccc = cls
-            else:
-                if last_ccc >= cls:
-                    if cls == 0:
-                        out.append((k[0], k[1]))
-                        out += buffer
-                        buffer = []
-                        composee, last_ccc = (ch, change, opaque), None
-                        continue
-                    buffer.append((ch, change))
-                    last_ccc = cls
-                    continue
-                r = None if k[2] or opaque else self._compose(k[0], ch)
-                if r is not None:
-                    composee = (r, k[1] + change - 1, False)
-                    continue
-                buffer.append((ch, change))
-                last_ccc = cls
-        if composee is not None:
-            out.append((composee[0], composee[1]))
-        out += buffer
+        out = recompose(dec)
         # NormalizedString.transform: a replacing character takes the alignment of the one it replaces (and skips
         # the ones it removes), an added one that of the character before
         chars2, align2, pos = [], [], 0
@@ -312,3 +257,65 @@ class PieceTokenizer:
             ids = [self._bos] + ids + [self._eos]
             offsets = [(0, 0)] + offsets + [(0, 0)]
         return Encoding(ids, offsets)
+
+
+def compose(a: str, b: str) -> str | None:
+    """The primary composite of ``a`` + ``b`` (NFC's pairs and Hangul), if any."""
+    x, y = ord(a), ord(b)
+    if 0x1100 <= x < 0x1113 and 0x1161 <= y < 0x1176:
+        return chr(0xAC00 + ((x - 0x1100) * 21 + y - 0x1161) * 28)
+    if 0xAC00 <= x < 0xD7A4 and (x - 0xAC00) % 28 == 0 and 0x11A8 <= y < 0x11C3:
+        return chr(x + y - 0x11A7)
+    c = unicodedata.normalize("NFC", a + b)
+    if len(c) == 1 and unicodedata.decomposition(c) == f"{x:04X} {y:04X}" and ord(c) not in LATE_COMPOSITES:
+        return c
+    return None
+
+
+def recompose(dec: list[tuple[int, str, int, bool]]) -> list[tuple[str, int]]:
+    """NFKC's recomposition over decomposed (combining class, char, change, shielded) entries, as the
+    ``Recompositions`` state machine of ``unicode-normalization-alignments`` runs it: (char, change) out."""
+    out: list[tuple[str, int]] = []
+    composee: tuple[str, int, bool] | None = None
+    last_ccc: int | None = None
+    buffer: list[tuple[str, int]] = []
+    for cls, ch, change, opaque in dec:
+        if composee is None:
+            if cls != 0:
+                out.append((ch, change))
+                continue
+            composee = (ch, change, opaque)
+            continue
+        k = composee
+        if last_ccc is None:
+            r = None if k[2] or opaque else compose(k[0], ch)
+            if r is not None:
+                composee = (r, k[1] + change - 1, False)
+                continue
+            if cls == 0:
+                out.append((k[0], k[1]))
+                composee = (ch, change, opaque)
+                continue
+            buffer.append((ch, change))
+            last_ccc = cls
+        else:
+            if last_ccc >= cls:
+                if cls == 0:
+                    out.append((k[0], k[1]))
+                    out += buffer
+                    buffer = []
+                    composee, last_ccc = (ch, change, opaque), None
+                    continue
+                buffer.append((ch, change))
+                last_ccc = cls
+                continue
+            r = None if k[2] or opaque else compose(k[0], ch)
+            if r is not None:
+                composee = (r, k[1] + change - 1, False)
+                continue
+            buffer.append((ch, change))
+            last_ccc = cls
+    if composee is not None:
+        out.append((composee[0], composee[1]))
+    out += buffer
+    return out
