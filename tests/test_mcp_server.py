@@ -123,7 +123,7 @@ def test_stdio_bad_input_is_a_tool_error_and_the_server_keeps_working(stdio):
     assert "empty" in error_text(stdio.call_tool("ask", {"question": "  "}))
     assert "1 to 20" in error_text(stdio.call_tool("search", {"query": "煤炭", "k": 21}))
     cut = stdio.call_tool("ask", {"question": "2021年山西煤炭产量是多少？" + "煤炭" * 600})  # one rule: cut, with a note
-    assert not cut.isError and "1,000" in cut.structured_content["notes"][0]
+    assert not cut.is_error and "1,000" in cut.structured_content["notes"][0]
     assert "history" in error_text(stdio.call_tool("ask", {"question": QUESTION, "history": "煤炭"}))
     assert stdio.call_tool("ask", {"question": QUESTION}).structured_content["short"] == "11.9亿吨"
 

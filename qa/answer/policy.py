@@ -164,11 +164,12 @@ class ReaderPolicy:
                 failed = [FAR_OFF]
             return not failed, failed
         m = s.reader_margin
-        if checks["names"]:
-            return False, checks["names"]
+        bars = {"figures": self.figures_below, "qualifiers": self.qualifiers_below, "kinds": self.kinds_below}
+        if checks["names"]:  # never overruled; the other checks that fail are named beside it
+            return False, [note for name, notes in checks.items() if name == "names" or (
+                name in bars and (m is None or m < bars[name])) for note in notes]
         if m is None:
             return False, [READER_NO]
-        bars = {"figures": self.figures_below, "qualifiers": self.qualifiers_below, "kinds": self.kinds_below}
         failed = [note for name, notes in checks.items() if name in bars and m < bars[name] for note in notes]
         if failed:
             return False, failed
