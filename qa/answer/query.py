@@ -152,9 +152,25 @@ _CONTENT_POS = ("n", "v", "a", "vn", "an", "nz", "ns", "nr", "nt", "i", "l", "j"
 FIGURES_AND_TIMES = ("amount", "count", "percent", "ordinal", "time")
 
 
-@dataclass
+#: The wants of a checkable kind (a number, a time, a name, a list).
+TYPED_WANTS = ("amount", "percent", "count", "ordinal", "time", "place", "person", "name", "org", "list", "author")
+
+
+class _Draft:
+    """A :class:`Query` while ``analyse`` reads the question (the fields of a Query, settable)."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    @property
+    def typed(self) -> bool:
+        return self.want in TYPED_WANTS
+
+
+@dataclass(frozen=True)
 class Query:
-    """How a question reads: see the module docstring."""
+    """How a question reads: see the module docstring. Frozen: a stage that needs another reading makes
+    one (``dataclasses.replace``), so no stage changes the question under another's feet."""
 
     text: str
     english: bool
@@ -173,8 +189,7 @@ class Query:
     @property
     def typed(self) -> bool:
         """Whether the question asks for a span of a checkable kind (a number, a time, a name, a list)."""
-        return self.want in ("amount", "percent", "count", "ordinal", "time", "place", "person", "name", "org",
-                             "list", "author")
+        return self.want in TYPED_WANTS
 
 
 def about_the_document(text: str) -> bool:
@@ -286,8 +301,8 @@ def analyse(question: str) -> Query:
     """Read ``question`` (already cleaned): see the module docstring."""
     text = question.strip()
     english = cjk_share(text) < 0.5
-    q = Query(text=text, english=english, want=None)
-    q.incomplete = incomplete_reason(text)
+    q = _Draft(text=text, english=english, want=None, unit=None, wh=None, left="", right="", n_items=None,
+               several=False, qualifiers=[], focus=[], content=[], incomplete=incomplete_reason(text))
     # the comparison frame is blanked out (same length, so offsets hold) before qualifiers and words are read
     framed = _VS_LAST_YEAR.sub(lambda m: " " * len(m.group()), text) if not english else text
     q.qualifiers = [w for w in QUALIFIERS if w in framed] + [_whole_superlative(framed, m)
@@ -296,7 +311,7 @@ def analyse(question: str) -> Query:
                                                              _starts_word(framed, m.start())]
     if english:
         _analyse_english(q)
-        return q
+        return Query(**vars(q))
     content = _content_words(framed)
     q.content = [w for w, _, _ in content]
     found = None
@@ -364,7 +379,7 @@ def analyse(question: str) -> Query:
     q.content = [w for w, f, _ in content if not f.startswith(("t", "m", "ns")) and (len(w) > 1 or f == "n")]
     if not q.typed:  # 最根本的考量, 想达到啥目标: superlatives and plans qualify figures, not phrases
         q.qualifiers = [w for w in q.qualifiers if not w.startswith("最") and w not in _PLAN_WORDS]
-    return q
+    return Query(**vars(q))
 
 
 def _starts_word(text: str, i: int) -> bool:
@@ -403,7 +418,7 @@ def _cn_int(s: str) -> int | None:
     return None
 
 
-def _focus(content: list[tuple[str, str, int]], q: Query) -> list[str]:
+def _focus(content: list[tuple[str, str, int]], q: _Draft) -> list[str]:
     """The content words nearest the question word (within its clause), nearest first; times and
     the place the whole article is about are topic, not focus."""
     if not q.wh:
@@ -417,7 +432,7 @@ def _focus(content: list[tuple[str, str, int]], q: Query) -> list[str]:
     return list(dict.fromkeys(w for _, w in near))[:8]
 
 
-def _analyse_english(q: Query) -> None:
+def _analyse_english(q: _Draft) -> None:
     t = q.text
     m = _EN_AUTHOR.search(t)
     if m:
