@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
-from test_retrieval import NEAR_MISSES, OWN_QUESTIONS, SHORT_QUESTIONS
+from test_pipeline import NEAR_MISSES, OWN_QUESTIONS, SHORT_QUESTIONS
 
 pytest.importorskip("pymilvus")
 pytestmark = pytest.mark.slow

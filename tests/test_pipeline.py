@@ -1,4 +1,4 @@
-"""retrieve()/ask() with the real model and the committed index: gold passages, answers, bad input.
+"""qa/pipeline.py with the real model and the committed index: retrieve(), ask(), answers, bad input.
 
 These twelve questions are the engine's own and are kept out of qa/data/questions.jsonl.
 """
