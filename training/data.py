@@ -360,6 +360,11 @@ def build_train_examples(enc: Encoder, train: dict, seed: int = 0, p_other: floa
                 examples.extend(ex)
             cache.clear() if len(cache) > 5000 else None
         stats["questions_" + source] = n_q
+    return _counted(examples, stats)
+
+
+def _counted(examples: list[Example], stats: dict) -> list[Example]:
+    """``examples``, their counts by source and kind, and their tokens, recorded in ``stats``."""
     for e in examples:
         k = f"ex_{e.source}_{e.kind}"
         stats[k] = stats.get(k, 0) + 1
@@ -522,12 +527,7 @@ def build_examples(enc: Encoder, train: dict[str, list[Para]], seed: int = 0, p_
                     if look is not None and not any(t in look for t in texts if p.title in t):
                         examples.append(null_window(q_ids, look, rng, "look_alike"))
         stats["questions_" + source] = n_q
-    for e in examples:
-        k = f"ex_{e.source}_{e.kind}"
-        stats[k] = stats.get(k, 0) + 1
-    stats["examples"] = len(examples)
-    stats["tokens"] = sum(len(e.ids) for e in examples)
-    return examples
+    return _counted(examples, stats)
 
 
 def write_squad(path: Path, paras: list[Para], version: str) -> None:
