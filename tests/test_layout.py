@@ -8,20 +8,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# A layer may import itself and the layers named here, nothing else of ours. The top layer is the
-# package root (qa/__init__.py) with config, pipeline, retriever and library; serve/ and eval/ sit on it; cli on all.
-BELOW_TOP = {"ingest", "text", "index", "answer"}
+# A layer may import itself and the layers named here, nothing else of ours. qa.config (the QA_ variables)
+# is the floor every layer reads. The top layer is the package root (qa/__init__.py) with options,
+# pipeline, retriever and library; serve/ and eval/ sit on it; cli on all.
+BELOW_TOP = {"config", "ingest", "text", "index", "answer"}
 ALLOWED = {
-    "ingest": set(),
-    "text": set(),
-    "index": {"ingest", "text"},
-    "answer": {"index", "text"},
+    "config": set(),
+    "ingest": {"config"},
+    "text": {"config"},
+    "index": {"config", "ingest", "text"},
+    "answer": {"config", "index", "text"},
     "top": BELOW_TOP,
     "serve": {"top"} | BELOW_TOP,
     "eval": {"top"} | BELOW_TOP,
     "cli": {"top", "serve", "eval"} | BELOW_TOP,
 }
-TOP = {"qa", "qa.config", "qa.pipeline", "qa.retriever", "qa.library"}
+TOP = {"qa", "qa.options", "qa.pipeline", "qa.retriever", "qa.library"}
 
 
 def modules(root: Path, package: str = "qa") -> dict[str, Path]:
@@ -68,6 +70,8 @@ def import_graph(root: Path, package: str = "qa") -> dict[str, set[str]]:
 
 
 def layer(module: str) -> str:
+    if module == "qa.config":
+        return "config"
     if module in TOP:
         return "top"
     if module == "qa.cli":

@@ -90,7 +90,7 @@ def parse_args(argv=None):
                     help="bfloat16 autocast for the matrix products (auto: on CPUs with AVX512-BF16 or AMX, "
                          "where it measured about 1.5x faster; weights and optimizer stay float32)")
     ap.add_argument("--export", action="store_true", help="only export the last checkpoint's weights")
-    ap.add_argument("--validate", action="store_true", help="only validate the last checkpoint")
+    ap.add_argument("--validate", action="store_true", help="only validate the last checkpoint (or the starting weights) on the sample the periodic validation reads (--val-mid questions, or --val-limit, and --val-neg negatives of each set)")
     ap.add_argument("--snapshot", action="store_true",
                     help="only write the last checkpoint's weights, int8, with the run's position, into "
                          "--committed (to commit with git)")
@@ -505,7 +505,7 @@ def main(argv=None):
         return
     if args.validate or args.export:
         if args.validate:
-            v = validate_sets(model, enc, sets, log, args.val_limit, None, args.seed)
+            v = validate_sets(model, enc, sets, log, args.val_limit or args.val_mid, args.val_neg, args.seed)
             log("validation: " + json.dumps(v))
             state["val"]["manual"] = v
         if args.export:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import config
 from ..index.embedding import E5Header, read_header
 from ..text.once import Once
 from .tokenizer import Encoding, PieceTokenizer  # noqa: F401 - Encoding: part of this module's interface
@@ -94,7 +95,6 @@ def optimized_path(graph: Path) -> Path:
 
     import onnxruntime as ort
 
-    from ..text.words import cache_dir
 
     size = graph.stat().st_size
     h = hashlib.sha1(str(size).encode())
@@ -102,7 +102,7 @@ def optimized_path(graph: Path) -> Path:
         h.update(f.read(1 << 20))
         f.seek(max(0, size - (1 << 20)))
         h.update(f.read())
-    return cache_dir() / f"reader-{h.hexdigest()[:16]}-ort{ort.__version__}-{platform.machine()}.onnx"
+    return config.cache_dir() / f"reader-{h.hexdigest()[:16]}-ort{ort.__version__}-{platform.machine()}.onnx"
 
 
 def _session(graph: Path, threads: int):

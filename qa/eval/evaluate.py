@@ -629,10 +629,10 @@ def run(args) -> int:
         raise FileNotFoundError(f"No such question set: {set_path}")
     load_set(set_path, check_documents=False)  # format errors before the model loads
     progress = True
-    from .. import config
+    from .. import options
 
-    retriever = Retriever(index_dir=config.index_dir(args), model=args.model, store=config.store(args),
-                          milvus_uri=args.milvus_uri, milvus_name=config.milvus_name(args))
+    retriever = Retriever(index_dir=options.index_dir(args), model=args.model, store=options.store(args),
+                          milvus_uri=args.milvus_uri, milvus_name=options.milvus_name(args))
     items = load_set(set_path, retriever.index.documents)
     fitted_to = None
     if args.fit:

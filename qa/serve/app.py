@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 import re
 from pathlib import Path
 import signal
@@ -28,6 +27,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from .. import config
 from ..retriever import MAX_K, MODES, Answer, Passage, Retriever, check_k, check_mode, clean_question
 
 #: Cited documents shown whole in the 全文 panel.
@@ -53,7 +53,7 @@ UPLOAD_MAX_AGE = 1800
 
 def _upload_cleanup() -> tuple[int, int]:
     """Gradio's ``delete_cache`` (frequency, age) for uploads that were never added."""
-    age = max(1, int(float(os.environ.get("QA_UPLOAD_MAX_AGE") or UPLOAD_MAX_AGE)))
+    age = max(1, int(config.number("QA_UPLOAD_MAX_AGE") or UPLOAD_MAX_AGE))
     return max(1, min(300, age // 6)), age
 
 EXAMPLES = [
@@ -692,18 +692,18 @@ def run(args: argparse.Namespace) -> int:
     demo = None
     try:
         t0 = time.perf_counter()
-        from .. import config
+        from .. import options
 
-        folder = config.index_dir(args)
-        library_dir = config.library_dir(args.library) if getattr(args, "library", None) is not None else None
-        library_target = config.target(args, library_dir) if library_dir is not None else None
+        folder = options.index_dir(args)
+        library_dir = options.library_dir(args.library) if getattr(args, "library", None) is not None else None
+        library_target = options.target(args, library_dir) if library_dir is not None else None
         if library_target is not None:
             from .. import library
             from ..index.embedding import load_embedder
 
             library.ensure(library_target, load_embedder(args.model))  # a new library starts empty
-        source = Source(make=lambda: Retriever(index_dir=folder, model=args.model, store=config.store(args),
-                                               milvus_uri=args.milvus_uri, milvus_name=config.milvus_name(args)),
+        source = Source(make=lambda: Retriever(index_dir=folder, model=args.model, store=options.store(args),
+                                               milvus_uri=args.milvus_uri, milvus_name=options.milvus_name(args)),
                         library=library_target)
         retriever = source.get()
         if retriever is not None:

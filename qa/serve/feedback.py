@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+from .. import config
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -48,7 +50,7 @@ def _text(text: str | None) -> str:
 
 def default_path(index_dir: Path) -> Path:
     """``QA_FEEDBACK``, else ``feedback.sqlite`` in the index folder."""
-    env = os.environ.get("QA_FEEDBACK")
+    env = config.get("QA_FEEDBACK")
     return Path(env) if env else Path(index_dir) / "feedback.sqlite"
 
 

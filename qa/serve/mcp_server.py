@@ -118,27 +118,27 @@ class Source:
     after documents arrive (``qa docs add``)."""
 
     def __init__(self, args):
-        from .. import config, library
+        from .. import library, options
         from ..retriever import Retriever
 
-        folder = config.index_dir(args)
-        self._make = lambda: Retriever(index_dir=folder, model=args.model, store=config.store(args),
-                                       milvus_uri=args.milvus_uri, milvus_name=config.milvus_name(args))
+        folder = options.index_dir(args)
+        self._make = lambda: Retriever(index_dir=folder, model=args.model, store=options.store(args),
+                                       milvus_uri=args.milvus_uri, milvus_name=options.milvus_name(args))
         self._retriever = None
         self._lock = threading.Lock()
         if args.library is not None:
             from ..index.embedding import load_embedder
 
-            self.name = str(config.library_dir(args.library))
+            self.name = str(options.library_dir(args.library))
             self.empty = (f"The library {self.name} has no documents yet (文档库还没有文档): add some with "
                           f"`qa docs add FILES --library {self.name}`.")
             # what library.listing() reads: a folder, or Milvus
-            self.target = config.target(args, Path(self.name))
+            self.target = options.target(args, Path(self.name))
             library.ensure(self.target, load_embedder(args.model))  # a new library starts empty, as in qa serve
         with contextlib.suppress(ValueError):  # (an empty library)
             self.get().ask("warm-up 预热", k=1)  # the first inference is slow: pay for it before the host's
         if args.library is None:
-            self.target = config.target(args, self._retriever.index_dir)
+            self.target = options.target(args, self._retriever.index_dir)
             self.name = str(self.target)  # the index folder, or "Milvus <uri> (qa)"
             self.empty = f"The index {self.name} has no documents."
 

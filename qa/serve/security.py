@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 import threading
 import time
 from pathlib import Path
+
+from .. import config
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 #: The largest API request body read (a question of any length fits well within it).
@@ -53,7 +54,7 @@ def is_loopback(host: str) -> bool:
 
 def _auth_lines(path: str | None) -> list[str]:
     """The entries of the login file (``path`` or ``QA_AUTH_FILE``): non-blank lines, ``#`` comments out."""
-    path = path or os.environ.get("QA_AUTH_FILE")
+    path = path or config.get("QA_AUTH_FILE")
     if not path:
         return []
     try:
@@ -66,8 +67,7 @@ def _auth_lines(path: str | None) -> list[str]:
 def load_auth(path: str | None = None) -> list[tuple[str, str]]:
     """Logins from ``path`` (or ``QA_AUTH_FILE``), and ``QA_AUTH``; each ``user:password``."""
     entries = _auth_lines(path)
-    if os.environ.get("QA_AUTH"):
-        entries += [e.strip() for e in os.environ["QA_AUTH"].split(",") if e.strip()]
+    entries += config.listed("QA_AUTH")
     out = []
     for e in entries:
         if e.startswith(KEY_PREFIX):  # an API key (load_api_keys), not a login
@@ -89,7 +89,7 @@ def load_api_keys(path: str | None = None) -> list[str]:
     """API keys for the OpenAI-compatible API and ``qa mcp --http``: ``QA_API_KEYS`` (comma-separated)
     and the ``key:…`` lines of the login file (``--auth-file`` or ``QA_AUTH_FILE``)."""
     keys = [e[len(KEY_PREFIX):].strip() for e in _auth_lines(path) if e.startswith(KEY_PREFIX)]
-    keys += [k.strip() for k in os.environ.get("QA_API_KEYS", "").split(",") if k.strip()]
+    keys += config.listed("QA_API_KEYS")
     for k in keys:
         if len(k) < MIN_KEY or any(c.isspace() for c in k):
             raise AuthError(f"each API key must be at least {MIN_KEY} characters, without spaces")

@@ -31,6 +31,7 @@ import time
 from importlib import util as import_util
 from pathlib import Path
 
+from .. import config
 from .once import Once
 
 #: Bump when the cache layout changes (the file name carries it).
@@ -65,18 +66,9 @@ def _jieba_version(folder: Path) -> str:
     return "unknown"
 
 
-def cache_dir() -> Path:
-    """Where qa's caches live (converted models, the word cache, Milvus Lite's folder):
-    QA_CACHE_DIR, XDG_CACHE_HOME/qa or ~/.cache/qa."""
-    if os.environ.get("QA_CACHE_DIR"):
-        return Path(os.environ["QA_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "qa"
-
-
 def cache_path() -> Path:
     folder = _jieba_dir()
-    return cache_dir() / f"words-jieba-{_jieba_version(folder)}-v{CACHE_VERSION}.sqlite"
+    return config.cache_dir() / f"words-jieba-{_jieba_version(folder)}-v{CACHE_VERSION}.sqlite"
 
 
 def prepare(dest: Path | None = None) -> Path:
