@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from own_questions import NEAR_MISS_NAMES, NEAR_MISSES, OFF_TOPIC_ENGLISH
+from qa import ask
 from qa.answer.noanswer import Signals
 from qa.answer.policy import READER_NO, Calibration, Candidate, Evidence, Policy, ReaderPolicy, decide
 from qa.answer.query import analyse
@@ -65,3 +69,53 @@ def test_without_the_reader_the_rules_and_the_soft_score_decide():
 
 def test_an_empty_library_never_answers():
     assert not decide(_evidence("煤炭产量是多少？", found=False), POLICY).confident
+
+
+# -- the decision in the real pipeline: what the documents do not answer is declined, with the reason ------
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["2019年陕西省的煤炭产量是多少？", "这篇文章的作者叫什么名字？"])
+def test_unanswerable_questions_are_flagged_with_nearest_passages(question):
+    a = ask(question)
+    assert a.confident is False and a.answer is None
+    assert len(a.passages) == 5
+
+
+@pytest.mark.slow
+def test_no_answer_says_why():
+    a = ask("2019年陕西省的煤炭产量是多少？")
+    assert not a.confident
+    why = " ".join(a.notes)
+    assert "陕西省" in why and "2019年" in why
+    b = ask("这篇文章的作者叫什么名字？")
+    assert any("tied to what is asked" in n for n in b.notes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", NEAR_MISSES)
+def test_near_miss_questions_get_no_answer_and_say_what_is_missing(retriever, question):
+    a = retriever.ask(question)
+    assert not a.confident and a.answer is None and a.short is None, a.short
+    assert a.notes and len(a.passages) == 5
+    if question in NEAR_MISS_NAMES:
+        assert NEAR_MISS_NAMES[question] in a.notes[0], a.notes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", OFF_TOPIC_ENGLISH)
+def test_off_topic_english_gets_no_answer(retriever, question):
+    a = retriever.ask(question)
+    assert not a.confident and a.short is None and a.notes, (a.short, a.answer)
+
+
+@pytest.mark.slow
+def test_the_byline_answers_only_questions_about_who_wrote(retriever):
+    assert retriever.ask("Who wrote this?").short == "中共山西省委书记"
+    assert retriever.ask("What position does the author of the article hold?").short == "中共山西省委书记"
+    assert "作者" not in (retriever.ask("What is the speed of light?").answer or "")
+
+
+@pytest.mark.slow
+def test_why_questions_have_no_short_answer(retriever):
+    a = retriever.ask("山西为什么要当好首都护城河？")
+    assert a.confident and a.short is None and "京畿" in a.passages[0].text
+

@@ -1,4 +1,6 @@
 """Reading (qa.answer.reading): typed reading, the reader's span as a short answer, the context window."""
+import threading
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,53 @@ def shipped_reader():
     from qa.answer.reader import shared_reader
 
     return shared_reader()
+
+
+# -- with the real reader over the committed index -----------------------------------------------------
+@pytest.mark.slow
+def test_a_passage_the_reader_is_far_surer_of_moves_to_the_top(retriever, monkeypatch):
+    """Retrieval ranks; among passages it scores nearly alike, one whose span the reader is surer of by
+    more than PROMOTE_GAP moves up (the readings here are made up: what is tested is the choice)."""
+    from qa.answer import reading
+    from qa.answer.query import analyse
+    from qa.answer.reader import Span
+
+    q = "2021年山西煤炭产量是多少？"
+    ranking = retriever.search(q)
+    margins = {}
+
+    def choice(self, question, query, chunk, in_context=False):
+        return reading.Choice(Span(0, 2, margins[chunk.id], 0.0), None, True)
+
+    monkeypatch.setattr(reading.PassageReader, "choice", choice)
+    for second, third, moved in ((reading.PROMOTE_GAP + 1.5, 50.0, 1), (reading.PROMOTE_GAP - 0.5, 50.0, 0)):
+        passages, chunks = retriever.passages(q, ranking, "hybrid", 3)
+        ids = [c.id for c in chunks]
+        scores = [p.score for p in passages]
+        scores[1] = 0.9 * scores[0]  # within PROMOTE_RATIO
+        scores[2] = 0.5 * scores[0]  # too far down, however sure the reader
+        margins.update({ids[0]: 1.0, ids[1]: 1.0 + second, ids[2]: 1.0 + third})
+        got, j = reading.PassageReader(retriever.reader, retriever.index.store, threading.Lock()).top(
+            q, analyse(q), scores, chunks, swap_within=5.0)
+        assert j == moved and got.best.score == margins[ids[moved]]
+
+
+@pytest.mark.slow
+def test_a_chunk_is_read_inside_whole_chunks_of_its_own_paragraph(retriever):
+    from qa.answer.reading import CONTEXT_CHARS
+
+    chunks = retriever.index.chunks
+    grown = 0
+    for c in chunks:
+        text, lo = retriever.context(c, CONTEXT_CHARS)
+        doc = retriever.index.store.documents[c.doc]
+        assert text[lo:lo + len(c.text)] == c.text  # the chunk itself, where it says
+        a = c.start - lo
+        assert doc[a:a + len(text)] == text  # a piece of its own document
+        assert "\n" not in doc[a:c.start] and "\n" not in doc[c.end:a + len(text)]  # inside its paragraph
+        assert lo <= CONTEXT_CHARS and len(text) - lo - len(c.text) <= CONTEXT_CHARS
+        starts = {n.start for n in chunks if n.doc == c.doc}
+        assert a in starts  # whole chunks only
+        grown += len(text) > len(c.text)
+    assert grown > len(chunks) // 3  # most of the article's chunks have a neighbour in their paragraph
+
