@@ -64,6 +64,46 @@ def read_questions(r, questions) -> list[dict]:
     return out
 
 
+def read_article_dev(limit: int | None = None) -> list[dict]:
+    """The article's dev split (its first ``limit`` questions), read; questions about the author are left
+    out (the byline path decides them)."""
+    from qa.eval import evaluate as E
+    from qa.retriever import Retriever
+
+    items = [it for it in E.load_set(E.default_set_path()) if it.split == "dev"][:limit]
+    rows = read_questions(Retriever(), [(it.id, it.question, list(it.history) if it.dialogue else None,
+                                         list(it.short), it.answerable, it.group) for it in items])
+    return [x for x in rows if not x.get("author")]
+
+
+def library_selection(path: Path, paragraphs: str, unanswerable: int, near_miss: int, seed: int):
+    """``qa eval --squad``'s selection: the library's paragraphs and the questions asked of it."""
+    from qa.eval import squad
+
+    contexts, questions = squad.load(path)
+    return squad.select(contexts, questions, squad.paragraph_range(paragraphs, len(contexts)),
+                        unanswerable=unanswerable, near_miss=near_miss, seed=seed)
+
+
+def read_library_set(sel, limit: int | None = None) -> list[dict]:
+    """The questions of a SQuAD-format selection (its first ``limit``), read over a temporary library of its
+    paragraphs (groups: answerable, near_miss, left_out)."""
+    from qa.eval import squad
+    from qa.index.embedding import load_embedder
+    from qa.retriever import Retriever
+
+    work = Path(tempfile.mkdtemp(prefix="qa-calibrate-"))
+    try:
+        squad.build_library(sel.library, work / "library", load_embedder())
+        r = Retriever(index_dir=str(work / "library"))
+        return read_questions(r, [(q.id, q.question, None, list(q.answers) if sel.row(q)["answerable"] else [],
+                                   sel.row(q)["answerable"],
+                                   "near_miss" if q in sel.near_miss else "left_out" if q in sel.left_out
+                                   else "answerable") for q in sel.questions[:limit]])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def replay(rows: list[dict], policy, calibration) -> dict:
     """Decide every question under ``policy`` with ``ask()``'s own :func:`qa.answer.policy.decide`."""
     from qa.answer.policy import Policy, decide
@@ -124,8 +164,6 @@ def objective(res: dict, min_answered: float) -> float:
 def main(argv=None) -> int:
     from qa.answer.policy import Calibration, ReaderPolicy
     from qa.eval import evaluate as E
-    from qa.eval import squad
-    from qa.index.embedding import load_embedder
     from qa.retriever import Retriever
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,26 +206,11 @@ def main(argv=None) -> int:
         os.replace(tmp, out)
         print(json.dumps({"english_min_score": bar, **report}, ensure_ascii=False))
         return 0
-    contexts, questions = squad.load(args.squad)
-    sel = squad.select(contexts, questions, squad.paragraph_range(args.paragraphs, len(contexts)),
-                       unanswerable=args.unanswerable, near_miss=args.near_miss, seed=args.seed)
+    sel = library_selection(args.squad, args.paragraphs, args.unanswerable, args.near_miss, args.seed)
     if args.rows is not None and args.rows.is_file():
         article, drcd = pickle.loads(args.rows.read_bytes())
     else:
-        items = [it for it in E.load_set(E.default_set_path()) if it.split == "dev"]
-        article = read_questions(Retriever(), [(it.id, it.question, list(it.history) if it.dialogue else None,
-                                                list(it.short), it.answerable, it.group) for it in items])
-        work = Path(tempfile.mkdtemp(prefix="qa-calibrate-"))
-        try:
-            squad.build_library(sel.library, work / "library", load_embedder())
-            r = Retriever(index_dir=str(work / "library"))
-            drcd = read_questions(r, [(q.id, q.question, None, list(q.answers) if sel.row(q)["answerable"] else [],
-                                       sel.row(q)["answerable"],
-                                       "near_miss" if q in sel.near_miss else "left_out" if q in sel.left_out
-                                       else "answerable") for q in sel.questions])
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        article = [x for x in article if not x.get("author")]  # the byline path decides those
+        article, drcd = read_article_dev(), read_library_set(sel)
         if args.rows is not None:
             tmp = args.rows.with_name(args.rows.name + f".tmp-{os.getpid()}")
             tmp.write_bytes(pickle.dumps((article, drcd)))
