@@ -110,7 +110,18 @@ def test_reader_policy_combines_the_margin_with_the_checks():
     assert pol.verdict(_read(6.0, typed)) == (True, [])  # a sure reader overrules it
     ok, why = pol.verdict(_read(9.0, figures=["2019年"]))
     assert not ok and "2019年" in why[0]  # a figure the documents never use: never answered
-    assert pol.verdict(_read(-9.0, english=True)) == (True, [])  # English: the checks alone
+    # English: a span the rules give is judged by the checks alone, however low the reader's margin;
+    # a span of the reader's alone needs its bar, and a why/how question needs the reader to find a span
+    ruled = _read(-9.0, english=True)
+    ruled.ruled = True
+    assert pol.verdict(ruled) == (True, [])
+    assert pol.verdict(_read(-9.0, english=True)) == (False, [READER_NO])
+    assert pol.verdict(_read(3.0, english=True)) == (True, [])
+    how = _read(-9.0, english=True)
+    how.want = "how"
+    assert pol.verdict(how) == (True, [])
+    how.reader_margin = None
+    assert pol.verdict(how) == (False, [READER_NO])
     assert pol.verdict(_read(9.0, typed, english=True)) == (False, typed)
 
 
@@ -135,8 +146,8 @@ def test_a_sure_reader_overrules_each_check_only_above_its_own_bar():
     assert not pol.verdict(english)[0]  # English: every check counts, whatever the margin
     spanless = Signals(0.9, [], [], want="phrase", reader_margin=None, english=True)
     assert not pol.verdict(spanless)[0]  # and it needs a span to answer with
-    assert pol.verdict(Signals(0.9, [], [], want="how", reader_margin=None, english=True))[0]  # but for why, how
-    far = Signals(0.9, [], [], want="phrase", reader_margin=-12.0, english=True, top_score=0.70)
+    assert not pol.verdict(Signals(0.9, [], [], want="how", reader_margin=None, english=True))[0]  # why, how too
+    far = Signals(0.9, [], [], want="phrase", reader_margin=-12.0, english=True, top_score=0.70, ruled=True)
     assert pol.verdict(far)[0] and not ReaderPolicy(english_min_score=0.72).verdict(far)[0]
 
 

@@ -128,11 +128,13 @@ class ReaderPolicy:
       way to the best span that is, when the reader scores it within ``swap_within`` of its own; else it
       counts as the wrong kind (a check) while the margin is below ``kinds_below`` (:mod:`.reading`).
 
-    A question without a topic of its own (5) is never answered. A question in English is judged by the
-    checks, not by the margin (the reader learned Chinese questions only, and its margin says nothing
-    about others), and it needs a span to answer with (but for why and how) and a top passage within
+    A question without a topic of its own (5) is never answered. A question in English needs the reader
+    to find a span (for why and how too, though the sentence answers those) and a top passage within
     reach: a dense similarity of at least ``english_min_score``, which ``training/calibrate.py`` sets far
-    below the lowest that an answerable English dev question scores.
+    below the lowest that an answerable English dev question scores. Where the rules give the span it is
+    judged by the checks, not by the margin (the reader learned Chinese questions only: its margins for
+    English run low even where it is right); a span of the reader's alone must clear ``min_margin``, as
+    for a Chinese question.
     """
 
     min_margin: float = -8.0
@@ -158,7 +160,9 @@ class ReaderPolicy:
             return False, checks["topic"]
         if s.english:
             failed = [note for notes in checks.values() for note in notes] + list(s.typed_checks)
-            if not failed and s.reader_margin is None and s.want != "how":
+            if not failed and s.reader_margin is None:
+                failed = [READER_NO]
+            if not failed and not s.ruled and s.want != "how" and s.reader_margin < self.min_margin:
                 failed = [READER_NO]
             if not failed and s.top_score is not None and s.top_score < self.english_min_score:
                 failed = [FAR_OFF]
