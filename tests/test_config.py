@@ -65,6 +65,7 @@ def test_folders(monkeypatch, tmp_path):
     assert config.docs() == [tmp_path / "a.txt", tmp_path / "b"]
 
 
+@pytest.mark.slow  # a subprocess
 def test_qa_help_lists_every_variable():
     out = subprocess.run([sys.executable, "-m", "qa.cli", "--help"], capture_output=True, text=True,
                          env=subprocess_env(), cwd=ROOT, timeout=120).stdout
