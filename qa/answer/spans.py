@@ -22,13 +22,9 @@ chosen by what the question wants (:mod:`qa.answer.query`):
   not done (``还有多少户没修好``) or done (``已经完工的``) picks the figure of that part of a whole
   split by ``除…外``/``其余``. Two figure gaps (``连续几年保持多大的幅度``) are answered together. A
   share is one measure under several names (``比例``, ``占比``, ``份额``).
-* **Places, people, organisations**: names from the word cut (``ns``, ``nr``, ``nt``) and titles
-  (``…书记``) are candidates, ranked the same way. They also say where the passage holds no name of
-  the kind asked (a title is no name: 作者叫什么名字 over ``（作者为中共山西省委书记）``).
-* **Times** are the reader's: a rule for them gained nothing beside it on the article or the public
-  sets (``training/rule_gain.py``). They are still found here (:func:`times`: days of the week, parts
-  of the day and clock times too, ``本周六上午九点至下午三点``), for the reader's span of the kind
-  asked (:mod:`.reading`).
+* **Times, places, people, organisations**: time expressions (``去年10月``,
+  ``虎年春节前夕``), names from the word cut (``ns``, ``nr``, ``nt``) and titles
+  (``…书记``) are candidates, ranked the same way.
 * **Lists** (哪些/哪几/哪三): runs of items joined by 、 (and a closing 和/及), or of
   adjacent 《titles》, from the first item to the last, without the verb before or the
   ``等…`` after; the run whose clause carries the focus, and whose length matches
@@ -74,6 +70,7 @@ chosen by what the question wants (:mod:`qa.answer.query`):
   quoted name of that kind (``“七进”活动``), since English words cannot be laid over the sentence.
 * **The author** (谁写的, 作者是什么身份, who wrote): the document's byline, ``（作者为…）`` or ``文/…``, says
   it; what it names (a name, a title, or both) is the answer, tied to the question by what a byline is.
+* **Times** include days of the week, parts of the day and clock times (``本周六上午九点至下午三点``).
 
 Ties to the focus are measured with the index's idf: sharing a rare word (死亡) counts,
 sharing 的 does not. :func:`short_answer` returns the span with exact document offsets,
@@ -129,8 +126,6 @@ _NAME_POS = ("ns", "nr", "nt")
 _PLACE_SUFFIX = re.compile(r"(?:省|市|县|区|镇|乡|村|州|盟|旗|河|山|湖|海|江|岛|港|湾|机场|地区|盆地|流域|高原|平原|国)$")
 _STOP_EDGE = "的了是为达和与及等在对将把被从由于以其"
 _OPEN, _CLOSE = "“‘「『《（(\"'", "”’」』》）)\"'"
-#: The questions the rules answer beside the reader (``training/rule_gain.py``): not times.
-RULE_WANTS = ("amount", "count", "percent", "ordinal", "list", "place", "person", "org", "name")
 _CLAUSE = re.compile(r"[，,。；;！？?!：:（）()]")
 _ITEM_SEP = "、"
 
@@ -826,6 +821,8 @@ def typed_span(query: Query, sentences: list[str], lex: lexical.LexicalIndex, fi
             if polarity == "not" and not c_not:
                 continue  # 没转移的群众有多少 is not answered by the number moved
             score += 0.3 if c_done else -0.3 if c_not else 0.0
+        if query.want == "time" and re.search(r"来$", c.text):
+            score -= 0.1  # a period (五年来) answers "when" worse than a point in time
         if sims is not None:
             score += 2 * sims[n]
         if best is None or score > best[3]:
@@ -1628,8 +1625,6 @@ def short_answer(query: Query, sentences: list[str], offsets: list[int], lex: le
                 return Short(c.text, offsets[i] + c.start, offsets[i] + c.end, "author", True, i, 1.0, sent)
         return None
     if query.typed:
-        if query.want not in RULE_WANTS:
-            return None  # a time: the reader's
         got = typed_span(query, sentences, lex, first, clause_sim if query.english else None)
         if got is not None:
             i, c, t = got
