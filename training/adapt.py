@@ -150,8 +150,10 @@ def main(argv=None):
 
     targs = T.parse_args([])  # the main run's defaults (the checkpoint's own args are checked below)
     ck = torch.load(args.start or args.work / "checkpoint.pt", map_location="cpu", weights_only=False)
-    for k in ("freeze_layers", "max_len", "p_other", "p_near", "p_winneg", "seed"):
-        setattr(targs, k, ck["args"][k])
+    for k, v in ck["args"].items():  # the run's own data settings, so the replayed windows are its windows
+        if hasattr(targs, k) and k not in ("work", "out", "data", "committed", "init", "export", "validate",
+                                            "snapshot"):
+            setattr(targs, k, v)
     model, tok, folder = T.load_model_and_tokenizer(targs)
     model.load_state_dict(ck["model"], strict=False)
     model.bf16 = T.cpu_has_bf16()
@@ -168,9 +170,7 @@ def main(argv=None):
         return
 
     art, stats = article_examples(enc, chars=args.context)
-    train, _ = D.load_all(D.DATA_DIR, {})
-    main_ex = D.build_train_examples(enc, train, seed=targs.seed, p_other=targs.p_other, p_near=targs.p_near,
-                                     p_winneg=targs.p_winneg)
+    main_ex, _ = T.load_data(targs, enc, {})
     rng = random.Random(args.seed)
     replay = rng.sample(main_ex, int(args.replay * len(art)))
     log(f"adapt: {len(art)} article windows {json.dumps(stats)}, {len(replay)} replayed main windows, "
