@@ -74,7 +74,7 @@ class Pipeline:
             index_dir = config.get("QA_INDEX")  # as explicit as --index: keeps its own sources
         if index_dir is None and model_name(model) != DEFAULT_MODEL:
             # another model never overwrites the committed index: it gets its own folder
-            index_dir = config.cache_dir() / ("index-" + re.sub(r"[^A-Za-z0-9._-]+", "_", model_name(model)))
+            index_dir = config.cache_dir() / ("index-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(model_name(model))))
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
         self.model_name, self.max_chars = model, max_chars
         log = self._log = log or (lambda m: print(m, file=sys.stderr, flush=True))
