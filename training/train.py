@@ -91,6 +91,9 @@ def parse_args(argv=None):
                          "where it measured about 1.5x faster; weights and optimizer stay float32)")
     ap.add_argument("--export", action="store_true", help="only export the last checkpoint's weights")
     ap.add_argument("--validate", action="store_true", help="only validate the last checkpoint (or the starting weights) on the sample the periodic validation reads (--val-mid questions, or --val-limit, and --val-neg negatives of each set)")
+    ap.add_argument("--best", action="store_true",
+                    help="with --export, --validate or --snapshot: the best validated weights (--work/best.pt) "
+                         "instead of the last checkpoint")
     ap.add_argument("--snapshot", action="store_true",
                     help="only write the last checkpoint's weights, int8, with the run's position, into "
                          "--committed (to commit with git)")
@@ -502,6 +505,14 @@ def main(argv=None):
     cpu0, wall0 = cpu_seconds(), time.time()
     cpu_base, wall_base = state["cpu_s"], state["wall_s"]
 
+    if args.best and (args.snapshot or args.validate or args.export):
+        best = torch.load(best_path, map_location="cpu", weights_only=False)
+        if best["fingerprint"] != fingerprint:
+            sys.exit(f"{best_path} was made on other data/settings; use another --work")
+        missing = model.load_state_dict(best["model"], strict=False)
+        assert not missing.unexpected_keys, missing.unexpected_keys
+        state = {"best": None, **best["state"]}
+        log(f"best weights from {best_path}: global step {state['global_step']}")
     if args.snapshot:
         commit_weights(model, args, state, fingerprint, log)
         return
