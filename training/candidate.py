@@ -39,9 +39,10 @@ def scratch_copy(work: Path, reader: Path | None) -> Path:
             continue
         (shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "out", "checkpoint"))
          if src.is_dir() else shutil.copy2(src, dst))
-    if reader is not None:
+    if reader is not None:  # a snapshot (train.py --snapshot) has no config of its own: the shipped one serves
         for name in ("reader.onnx", "reader_config.json"):
-            shutil.copy2(reader / name, work / "qa" / "data" / "reader" / name)
+            if (reader / name).is_file():
+                shutil.copy2(reader / name, work / "qa" / "data" / "reader" / name)
     return work
 
 
@@ -105,16 +106,16 @@ def table(shipped: dict, candidate: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("reader", type=Path, help="folder holding the candidate's reader.onnx and reader_config.json")
+    ap.add_argument("reader", type=Path, help="folder holding the candidate's reader.onnx (and its reader_config.json)")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder for the candidate (default: a new "
                     "temporary one); runs already there are reused")
     ap.add_argument("--shipped-work", type=Path, default=None,
                     help="scratch folder for the shipped reader; runs already there are reused")
     ap.add_argument("--out", type=Path, default=None, help="also write both sets of figures here (JSON)")
     args = ap.parse_args(argv)
-    for name in ("reader.onnx", "reader_config.json"):
-        if not (args.reader / name).is_file():
-            ap.error(f"{args.reader / name} is missing: give the folder train.py --export or adapt.py wrote")
+    if not (args.reader / "reader.onnx").is_file():
+        ap.error(f"{args.reader / 'reader.onnx'} is missing: give the folder train.py --export, --snapshot "
+                 "or adapt.py wrote")
     work = args.work or Path(tempfile.mkdtemp(prefix="qa-candidate-"))
     shipped_work = args.shipped_work or Path(tempfile.mkdtemp(prefix="qa-shipped-"))
     print(f"candidate in {work}, shipped reader in {shipped_work}", flush=True)
