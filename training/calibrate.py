@@ -16,7 +16,7 @@ way a user asks them:
 Each question is read once (``Pipeline.evidence``, as ``ask()`` reads it); the grid then decides every
 question again under each policy with ``ask()``'s own ``decide``, so the fit cannot drift from the product. The policy kept is
 the best on DRCD among those that keep the article's guarantees on its dev split (``--keep-em``,
-``--min-answered``, ``--keep-flagged``: what the test split promises), ties going to the better on the
+``--min-answered``, ``--keep-flagged``, ``--keep-far-off``: what the test split promises), ties going to the better on the
 article; when none keeps them, the best averaged over both. The score of a policy is short-answer EM + the share of unanswerable questions told
 so (averaged over the two sources when they are traded), less 3 x the shortfall of answered answerable questions below ``--min-answered``. The rules'
 spans are let in (``rules_below``) only as far as they cost DRCD at most ``--rule-cost`` EM (1.5
@@ -178,7 +178,10 @@ def main(argv=None) -> int:
                     help="short EM the article's dev split must keep (default %(default)s: what the reader reaches "
                          "there; at 0.85 no policy keeps the guarantees and the fit trades them against DRCD)")
     ap.add_argument("--keep-flagged", type=float, default=0.9,
-                    help="share of the article's dev near misses and far-off questions that must stay flagged")
+                    help="share of the article's dev near misses that must stay flagged")
+    ap.add_argument("--keep-far-off", type=float, default=1.0,
+                    help="share of the article's dev far-off questions that must stay flagged: a question the "
+                         "text has nothing to do with is never answered")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", default=None, metavar="NAME[,NAME]",
                     help="fit only these thresholds and keep the others of the policy in --out (a check "
@@ -226,7 +229,8 @@ def main(argv=None) -> int:
                 return None, res
         a = res["article_dev"]
         keeps = (a["em"] >= args.keep_em and a["answered"] >= args.min_answered
-                 and min(v for k, v in a.items() if k.startswith("flagged_")) >= args.keep_flagged)
+                 and min(v for k, v in a.items() if k.startswith("flagged_") and k != "flagged_far-off")
+                 >= args.keep_flagged and a.get("flagged_far-off", 1.0) >= args.keep_far_off)
         return (keeps, objective(res["drcd_fit"], args.min_answered) if keeps else
                 sum(objective(v, args.min_answered) for v in res.values()) / len(res),
                 objective(a, args.min_answered)), res  # ties: the better on the article

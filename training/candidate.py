@@ -10,6 +10,7 @@ same way (without a refit: its policy is the one shipped), and one table gives b
 
     .venv/bin/python training/candidate.py training/out            # about 40 minutes on two cores
     .venv/bin/python training/candidate.py training/out --shipped-work /tmp/cand-shipped   # reuse its runs
+    .venv/bin/python training/candidate.py training/checkpoint --ensemble   # beside the shipped graph, logits averaged
 
 CMRC 2018 dev is never read here: it is reported once per shipped version, not used to choose one.
 """
@@ -30,8 +31,9 @@ HELD_OUT = {"drcd": "validation_drcd_simplified.json", "cmrc": "validation_cmrc_
 LIBRARY = ["--paragraphs", "{half}", "--near-miss", "80", "--unanswerable", "150"]
 
 
-def scratch_copy(work: Path, reader: Path | None) -> Path:
-    """The project's code, data and index in ``work``, with ``reader``'s graph and config if given."""
+def scratch_copy(work: Path, reader: Path | None, ensemble: bool = False) -> Path:
+    """The project's code, data and index in ``work``, with ``reader``'s graph and config if given; with
+    ``ensemble``, its graph joins the shipped one (``candidate.onnx``, the two graphs' logits averaged)."""
     work.mkdir(parents=True, exist_ok=True)
     for name in COPY:
         src, dst = ROOT / name, work / name
@@ -39,7 +41,13 @@ def scratch_copy(work: Path, reader: Path | None) -> Path:
             continue
         (shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "out", "checkpoint"))
          if src.is_dir() else shutil.copy2(src, dst))
-    if reader is not None:  # a snapshot (train.py --snapshot) has no config of its own: the shipped one serves
+    if reader is not None and ensemble:
+        folder = work / "qa" / "data" / "reader"
+        shutil.copy2(reader / "reader.onnx", folder / "candidate.onnx")
+        conf = json.loads((folder / "reader_config.json").read_text(encoding="utf-8"))
+        conf["ensemble"] = [*(conf.get("ensemble") or ["reader.onnx"]), "candidate.onnx"]
+        (folder / "reader_config.json").write_text(json.dumps(conf, ensure_ascii=False, indent=1), encoding="utf-8")
+    elif reader is not None:  # a snapshot (train.py --snapshot) has no config of its own: the shipped one serves
         for name in ("reader.onnx", "reader_config.json"):
             if (reader / name).is_file():
                 shutil.copy2(reader / name, work / "qa" / "data" / "reader" / name)
@@ -111,6 +119,8 @@ def main(argv=None) -> int:
                     "temporary one); runs already there are reused")
     ap.add_argument("--shipped-work", type=Path, default=None,
                     help="scratch folder for the shipped reader; runs already there are reused")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="measure the candidate beside the shipped graph, their logits averaged, not instead of it")
     ap.add_argument("--out", type=Path, default=None, help="also write both sets of figures here (JSON)")
     args = ap.parse_args(argv)
     if not (args.reader / "reader.onnx").is_file():
@@ -120,7 +130,7 @@ def main(argv=None) -> int:
     shipped_work = args.shipped_work or Path(tempfile.mkdtemp(prefix="qa-shipped-"))
     print(f"candidate in {work}, shipped reader in {shipped_work}", flush=True)
     shipped = measure(scratch_copy(shipped_work, None), fit=False)
-    candidate = measure(scratch_copy(work, args.reader), fit=True)
+    candidate = measure(scratch_copy(work, args.reader, args.ensemble), fit=True)
     print(table(shipped, candidate))
     if args.out:
         args.out.write_text(json.dumps({"shipped": shipped, "candidate": candidate}, indent=1), encoding="utf-8")

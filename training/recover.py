@@ -66,13 +66,25 @@ def graph_weights(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def graph_config(path: Path) -> dict:
+    """What ``reader_config.json`` beside the graph says of it: where the folder ships an ensemble, the
+    shared entries with the graph's own (``members``) over them; {} when there is no config."""
+    f = Path(path).parent / "reader_config.json"
+    if not f.exists():
+        return {}
+    conf = json.loads(f.read_text(encoding="utf-8"))
+    return {**conf, **conf.get("members", {}).get(Path(path).name, {})}
+
+
 def frozen_in(path: Path) -> int:
     """How many lower layers (with all embeddings) the graph's training kept frozen at the base model's
     values: from ``reader_config.json`` or ``run.json`` beside the graph (0 when neither says)."""
-    for name, key in (("reader_config.json", "training"), ("run.json", "args")):
-        f = Path(path).parent / name
-        if f.exists():
-            return int(json.loads(f.read_text(encoding="utf-8")).get(key, {}).get("freeze_layers", 0) or 0)
+    conf = graph_config(path)
+    if conf:
+        return int(conf.get("training", {}).get("freeze_layers", 0) or 0)
+    f = Path(path).parent / "run.json"
+    if f.exists():
+        return int(json.loads(f.read_text(encoding="utf-8")).get("args", {}).get("freeze_layers", 0) or 0)
     return 0
 
 
@@ -136,7 +148,9 @@ def main(argv=None) -> int:
     ap.add_argument("--graph", type=Path, default=GRAPH)
     ap.add_argument("--work", type=Path, default=T.DEFAULT_WORK)
     args = ap.parse_args(argv)
-    conf = json.loads((args.graph.parent / "reader_config.json").read_text(encoding="utf-8"))
+    conf = graph_config(args.graph)
+    if not conf:
+        ap.error(f"no reader_config.json beside {args.graph}")
     targs = T.parse_args([])
     for k, v in conf["training"].items():
         if hasattr(targs, k) and k not in ("init",):

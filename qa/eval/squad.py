@@ -355,14 +355,18 @@ def _run_library(sel: Selection, model: str | None) -> tuple[dict, str]:
 
 
 def _run_oracle(sel: Selection, seed: int) -> tuple[dict, str]:
-    """The reader on every question's paragraph; the result and the reader's weights (sha256, 16 digits)."""
-    from ..answer.reader import DATA, GRAPH, Reader, ReaderError
+    """The reader on every question's paragraph; the result and the reader's weights (sha256 of its graphs,
+    16 digits)."""
+    from ..answer.reader import Reader, ReaderError
 
     try:
         reader = Reader()
     except ReaderError as exc:
         raise ValueError(f"--oracle needs the span reader: {exc}") from None
-    digest = hashlib.sha256((DATA / GRAPH).read_bytes()).hexdigest()[:16]
+    h = hashlib.sha256()
+    for graph in reader.graphs:
+        h.update(graph.read_bytes())
+    digest = h.hexdigest()[:16]
     return evaluate_oracle(reader, sel, seed), digest
 
 
