@@ -177,8 +177,8 @@ def main(argv=None) -> int:
     ap.add_argument("--keep-em", type=float, default=0.80,
                     help="short EM the article's dev split must keep (default %(default)s: what the reader reaches "
                          "there; at 0.85 no policy keeps the guarantees and the fit trades them against DRCD)")
-    ap.add_argument("--keep-flagged", type=float, default=0.9,
-                    help="share of the article's dev near misses that must stay flagged")
+    ap.add_argument("--keep-flagged", type=float, default=0.93,
+                    help="share of the article's dev near misses that must stay flagged (the test split's promise)")
     ap.add_argument("--keep-far-off", type=float, default=1.0,
                     help="share of the article's dev far-off questions that must stay flagged: a question the "
                          "text has nothing to do with is never answered")
