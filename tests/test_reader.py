@@ -124,6 +124,14 @@ def test_an_ensemble_averages_the_logits_of_its_graphs(pair, tmp_path):
     for got, a, b in zip(both.logits([ids]), fp32.logits([ids]), int8.logits([ids])):
         np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-5, atol=1e-5)
         assert not np.allclose(a, b)  # two readers that differ: the average is neither
+    (tmp_path / "reader_config.json").write_text(json.dumps({"ensemble": ["a.onnx", "b.onnx"],
+                                                            "ensemble_weights": [3, 1]}), encoding="utf-8")
+    for got, a, b in zip(Reader(tmp_path).logits([ids]), fp32.logits([ids]), int8.logits([ids])):
+        np.testing.assert_allclose(got, 0.75 * a + 0.25 * b, rtol=1e-5, atol=1e-5)
+    (tmp_path / "reader_config.json").write_text(json.dumps({"ensemble": ["a.onnx", "b.onnx"],
+                                                            "ensemble_weights": [1]}), encoding="utf-8")
+    with pytest.raises(ReaderError, match="ensemble_weights"):
+        Reader(tmp_path)
     (tmp_path / "b.onnx").unlink()
     with pytest.raises(ReaderError, match="b.onnx"):
         Reader(tmp_path)

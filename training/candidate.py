@@ -31,9 +31,10 @@ HELD_OUT = {"drcd": "validation_drcd_simplified.json", "cmrc": "validation_cmrc_
 LIBRARY = ["--paragraphs", "{half}", "--near-miss", "80", "--unanswerable", "150"]
 
 
-def scratch_copy(work: Path, reader: Path | None, ensemble: bool = False) -> Path:
+def scratch_copy(work: Path, reader: Path | None, ensemble: float = 0.0) -> Path:
     """The project's code, data and index in ``work``, with ``reader``'s graph and config if given; with
-    ``ensemble``, its graph joins the shipped one (``candidate.onnx``, the two graphs' logits averaged)."""
+    ``ensemble`` (its share, in (0, 1)), its graph joins the shipped one (``candidate.onnx``, the graphs'
+    logits averaged with that weight)."""
     work.mkdir(parents=True, exist_ok=True)
     for name in COPY:
         src, dst = ROOT / name, work / name
@@ -45,7 +46,10 @@ def scratch_copy(work: Path, reader: Path | None, ensemble: bool = False) -> Pat
         folder = work / "qa" / "data" / "reader"
         shutil.copy2(reader / "reader.onnx", folder / "candidate.onnx")
         conf = json.loads((folder / "reader_config.json").read_text(encoding="utf-8"))
-        conf["ensemble"] = [*(conf.get("ensemble") or ["reader.onnx"]), "candidate.onnx"]
+        shipped = conf.get("ensemble") or ["reader.onnx"]
+        weights = conf.get("ensemble_weights") or [1.0] * len(shipped)
+        conf["ensemble"] = [*shipped, "candidate.onnx"]
+        conf["ensemble_weights"] = [*(w * (1 - ensemble) / sum(weights) for w in weights), ensemble]
         (folder / "reader_config.json").write_text(json.dumps(conf, ensure_ascii=False, indent=1), encoding="utf-8")
     elif reader is not None:  # a snapshot (train.py --snapshot) has no config of its own: the shipped one serves
         for name in ("reader.onnx", "reader_config.json"):
@@ -119,10 +123,13 @@ def main(argv=None) -> int:
                     "temporary one); runs already there are reused")
     ap.add_argument("--shipped-work", type=Path, default=None,
                     help="scratch folder for the shipped reader; runs already there are reused")
-    ap.add_argument("--ensemble", action="store_true",
-                    help="measure the candidate beside the shipped graph, their logits averaged, not instead of it")
+    ap.add_argument("--ensemble", type=float, nargs="?", const=0.5, default=0.0, metavar="SHARE",
+                    help="measure the candidate beside the shipped graph, their logits averaged (the candidate's "
+                         "share: SHARE, by default 0.5), not instead of it")
     ap.add_argument("--out", type=Path, default=None, help="also write both sets of figures here (JSON)")
     args = ap.parse_args(argv)
+    if not 0 <= args.ensemble < 1:
+        ap.error(f"--ensemble takes the candidate's share of the average, between 0 and 1, not {args.ensemble}")
     if not (args.reader / "reader.onnx").is_file():
         ap.error(f"{args.reader / 'reader.onnx'} is missing: give the folder train.py --export, --snapshot "
                  "or adapt.py wrote")

