@@ -110,17 +110,21 @@ def optimized_path(graph: Path) -> Path:
     return config.cache_dir() / f"reader-{h.hexdigest()[:16]}-ort{ort.__version__}-{platform.machine()}.onnx"
 
 
-def _session(graph: Path, threads: int):
+def _session(graph: Path, threads: int, spin: bool = True):
     """An ONNX Runtime session on ``graph``. Optimising the graph takes most of a session's start
     (about 0.5 s), so the first start saves the optimised graph in the cache (written aside and
     renamed into place) and later ones load it as it is: same outputs, a quarter of the time.
-    Extended, not all, optimisations: those are the ones whose saved form any CPU can run."""
+    Extended, not all, optimisations: those are the ones whose saved form any CPU can run. ``spin``: the
+    session's threads wait for work spinning, which is fastest alone; sessions run one after the other (an
+    ensemble) turn it off, or each one's idle threads would spin on the cores the next one needs."""
     import onnxruntime as ort
 
     def options(level) -> "ort.SessionOptions":
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
         so.graph_optimization_level = level
+        if not spin:
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return so
 
     providers = ["CPUExecutionProvider"]
@@ -164,7 +168,7 @@ class Reader:
             if not graph.is_file():
                 raise ReaderError(f"the reader's weights are missing: {graph}")
         threads = threads or min(os.cpu_count() or 1, 4)
-        self.sessions = [_session(graph, threads) for graph in self.graphs]
+        self.sessions = [_session(graph, threads, spin=len(self.graphs) == 1) for graph in self.graphs]
         weights = np.asarray(self.config.get("ensemble_weights") or [1.0] * len(self.graphs), dtype=np.float64)
         if len(weights) != len(self.graphs) or not (weights >= 0).all() or weights.sum() <= 0:
             raise ReaderError(f"ensemble_weights must give each of the {len(self.graphs)} graphs a weight >= 0")
