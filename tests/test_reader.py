@@ -299,3 +299,45 @@ def test_two_readings_of_a_passage_average_where_their_tokens_cover_the_same_cha
         assert sm[i] == pytest.approx((s1[i] + s2[j]) / 2) and em[i] == pytest.approx((e1[i] + e2[j]) / 2)
     assert nm == pytest.approx((n1 + n2) / 2) and (om == o1).all()
     assert chunk[mixed.best().start:mixed.best().end].startswith("11.9亿吨")
+
+
+@pytest.mark.slow
+def test_a_soup_lies_on_the_line_between_its_two_readers(tmp_path, monkeypatch):
+    # training/soup.py: every parameter is (1 - share) * base + share * tuned; a graph mixed with itself
+    # reads exactly as the graph does (int8 logits move by up to a logit when a few weights cross a
+    # rounding step), and its config says all its layers came from the mix
+    pytest.importorskip("onnx")
+    import json
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "training"))
+    import copy
+
+    import recover
+    import soup
+
+    base = soup.load(recover.GRAPH)
+    tuned = copy.deepcopy(base)
+    with soup.torch.no_grad():
+        for p in tuned.parameters():
+            p.add_(soup.torch.randn_like(p))
+    mixed = soup.mix(base, tuned, 0.25)
+    theirs, ours = dict(tuned.named_parameters()), dict(base.named_parameters())
+    for name, p in mixed.named_parameters():
+        assert soup.torch.allclose(p, 0.75 * ours[name] + 0.25 * theirs[name], atol=1e-6), name
+    assert not soup.torch.equal(mixed.qa_outputs.weight, base.qa_outputs.weight)
+
+    assert soup.main([str(recover.GRAPH), "--share", "0.4", "--out", str(tmp_path / "s")]) == 0
+    conf = json.loads((tmp_path / "s" / "reader_config.json").read_text(encoding="utf-8"))
+    assert conf["training"]["freeze_layers"] == 0 and conf["soup"]["share"] == 0.4
+    assert recover.frozen_in(tmp_path / "s" / "reader.onnx") == 0
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))  # the throwaway graph's optimised form
+    shipped, again = Reader(recover.GRAPH.parent), Reader(tmp_path / "s")
+    q, c = "2021年山西煤炭产量是多少？", "2021年，在确保安全生产的基础上满产增产，煤炭产量11.9亿吨、增长10.5%。"
+    (a,), (b,) = shipped.readings(q, [c]), again.readings(q, [c])
+    (_, s1, e1, n1), = a.windows
+    (_, s2, e2, n2), = b.windows
+    assert (s1 == s2).all() and (e1 == e2).all() and n1 == n2  # what both share comes back bit for bit
+    with pytest.raises(SystemExit):
+        soup.main([str(recover.GRAPH), "--share", "1.5", "--out", str(tmp_path / "t")])

@@ -299,6 +299,15 @@ def save_ckpt(path: Path, state: dict):
     os.replace(tmp, path)
 
 
+def data_description(corpus: str) -> str:
+    """What a run on ``corpus`` learned from, as ``reader_config.json`` credits it."""
+    if corpus == "v2":
+        return ("DRCD dev+test (one script a question, 20% Traditional; 90% of paragraphs), CMRC 2018 train "
+                "(90% of paragraphs) and trial; CMRC 2018 dev never used")
+    return ("DRCD dev+test (Traditional + OpenCC t2s Simplified, 90% of paragraphs), CMRC 2018 trial "
+            "(Simplified + OpenCC s2t Traditional); CMRC 2018 dev never used")
+
+
 def export(model, args, folder: Path, info: dict, log):
     from safetensors.torch import save_file
 
@@ -327,10 +336,7 @@ def export(model, args, folder: Path, info: dict, log):
         "input_format": "[CLS] tok('query: '+question)[:64] [SEP] [SEP] tok('passage:') tok(context)[a:b] [SEP]; "
                         "context tokenized alone, windows of its tokens",
         "dtype": "float16", "tensors": len(sd), "graph": f"{GRAPH}: {QUANTIZATION}",
-        "data": ("DRCD dev+test (one script a question, 20% Traditional; 90% of paragraphs), CMRC 2018 train "
-                 "(90% of paragraphs) and trial; CMRC 2018 dev never used" if args.corpus == "v2" else
-                 "DRCD dev+test (Traditional + OpenCC t2s Simplified, 90% of paragraphs), CMRC 2018 trial "
-                 "(Simplified + OpenCC s2t Traditional); CMRC 2018 dev never used"),
+        "data": data_description(args.corpus),
         "credits": ["DRCD: Shao et al. 2018, Delta Research Center, CC BY-SA 3.0",
                     "CMRC 2018: Cui et al., EMNLP 2019, CC BY-SA 4.0"],
         "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
