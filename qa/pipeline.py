@@ -235,9 +235,10 @@ class Pipeline:
         return passages, chunks, Evidence(
             query, Candidate(rule, None, on(rule)), on(None), best=best,
             typed=candidate(choice.typed) if choice.typed is not None else None, fits=choice.fits,
-            # check 3 asks whether a span of the asked kind is tied to the question: the rules' span, or
-            # without the rules the reader's own
-            typed_checks=tuple(noanswer.typed_checks_for(query, rule if config.rules_on() else best.short)),
+            # check 3 asks whether a span of the asked kind is tied to the question: the rules' span where
+            # they read that kind, else the reader's own
+            typed_checks=tuple(noanswer.typed_checks_for(
+                query, rule if config.rules_on() and query.want in spans.READS else best.short)),
             found=bool(passages), top_score=ranking.score_of(top.id, "dense"))
 
     def context(self, chunk, chars: int) -> tuple[str, int]:

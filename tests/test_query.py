@@ -69,7 +69,8 @@ def test_complete_questions_are_complete(question):
 
 
 @pytest.mark.parametrize("question,want", [("这篇文章是谁写的？", "author"), ("写这篇文章的人是干啥的", "author"),
-                                           ("作者是什么职务？", "author"), ("Who wrote this article?", "author"),
+                                           ("作者是什么职务？", "author"), ("作者叫什么名字？", "author"),
+                                           ("Who wrote this article?", "author"),
                                            ("作者的观点是什么？", "phrase"), ("作者提到了哪些领域？", "list"),
                                            ("What does the author say about coal?", "phrase")])
 def test_questions_about_who_wrote_the_document(question, want):

@@ -267,12 +267,11 @@ def test_the_shipped_weights_are_recovered_exactly_from_the_graph():
 
     model, tok, _ = T.load_model_and_tokenizer(T.parse_args(["--freeze-layers", "0"]))  # every layer trainable
     names = recover.recover(model)
-    frozen = recover.frozen_in(recover.GRAPH)  # what the shipped weights' own training kept at the base model's
-    assert frozen == 3 and len(names) == sum(p.requires_grad for p in model.parameters()) - sum(
-        1 for n, p in model.named_parameters() if p.requires_grad and (n.startswith("bert.embeddings.") or any(
-            n.startswith(f"bert.encoder.layer.{i}.") for i in range(frozen))))
+    # the shipped weights mix two readers (training/soup.py) in every parameter: none stays the base model's
+    assert recover.frozen_in(recover.GRAPH) == 0
+    assert len(names) == sum(p.requires_grad for p in model.parameters())
     assert any("layer.11" in n for n in names) and "qa_outputs.weight" in names
-    assert not any("layer.0." in n or "embeddings" in n for n in names)  # frozen: the base model's own
+    assert any("layer.0." in n for n in names) and any("embeddings.position" in n for n in names)
     report = recover.check(model.eval(), D.Encoder(tok, 256))
     assert report["requantised_vs_shipped_max_diff"] < 1e-4
     with T.torch.no_grad():

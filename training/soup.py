@@ -6,8 +6,11 @@ in one basin and a point on the line between them reads about as well as the ens
 of one graph (Wortsman et al. 2022, "Robust fine-tuning of zero-shot models", WiSE-FT). ``--share``
 is the fine-tuned graph's weight: 0 gives ``--base`` back, 1 gives ``--tuned``.
 
-    .venv/bin/python training/soup.py training/checkpoint --share 0.5 --out /tmp/soup50
+    .venv/bin/python training/soup.py training/checkpoint --base training/reader-v1 --share 0.5 --out /tmp/soup50
     .venv/bin/python training/candidate.py /tmp/soup50 --work /tmp/cand-soup50
+
+The shipped reader is that soup: ``training/reader-v1`` (the first reader, adapted to the article's
+dev split) and ``training/checkpoint`` (the retrained reader, started from it) at 0.5 each.
 
 Both graphs' weights come back from their int8 matrices (``recover.py``), so a clone needs nothing
 but the committed graphs. What a graph's training kept frozen stays at the base model's values.
@@ -36,6 +39,14 @@ from onnx_export import QUANTIZATION, export_onnx  # noqa: E402
 def graph_of(folder_or_file: Path) -> Path:
     p = Path(folder_or_file)
     return p / "reader.onnx" if p.is_dir() else p
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the project where it lies inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(HERE.parent))
+    except ValueError:
+        return str(path)
 
 
 def load(graph: Path) -> T.Reader:
@@ -82,7 +93,7 @@ def main(argv=None) -> int:
                       "data": T.data_description(run.get("args", {}).get("corpus", "v1"))}
     drop = ("work", "out", "data", "committed", "export", "validate", "best", "snapshot")
     part = lambda graph, conf: {  # noqa: E731
-        "graph": graph.name if graph.parent == base_graph.parent else str(graph), "data": conf.get("data"),
+        "graph": _shown(graph), "data": conf.get("data"),
         "global_step": conf.get("global_step"), "adapted": conf.get("adapted"),
         "training": {k: v for k, v in (conf.get("training") or {}).items() if k not in drop}}
     conf = {k: v for k, v in base_conf.items() if k not in

@@ -87,7 +87,7 @@ _EN_PATTERNS: list[tuple[str, re.Pattern]] = [
 #: it, whatever the question's other words (身份, 干啥的), since the byline is the document's word on its author.
 _AUTHOR = re.compile(r"谁写的|是谁写|(?:哪位|哪个|什么)[\u4e00-\u9fff]{0,4}?(?:写的|撰写的|执笔的)|谁(?:撰写|执笔|所写|写了)|"
                      r"出自谁|作者(?:是|为)?(?:谁|哪位|什么人|何人)|"
-                     r"作者(?:的|是)?(?:什么|啥)?(?:身份|职务|职位|名字|姓名)|作者是(?:干|做)|"
+                     r"作者(?:的|是|叫)?(?:什么|啥)?(?:身份|职务|职位|名字|姓名)|作者叫(?:什么|啥)|作者是(?:干|做)|"
                      r"写(?:了)?(?:这|本|此|该)(?:篇|份|本)?(?:文章|文|稿子|报告|材料|书)?的(?:人|是谁|作者)")
 _EN_AUTHOR = re.compile(r"\bwho (?:wrote|authored|is the author|was the author|is the writer)\b|"
                         r"\bwritten by (?:whom|who)\b|"
