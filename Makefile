@@ -59,11 +59,12 @@ clean:
 	rm -rf $(VENV) artifacts reports .pytest_cache
 
 # Fine-tune the span reader (training/README.md): hours on two cores; stop it at any time and run
-# `make reader` again to resume from the last checkpoint in ~/.cache/qa/reader-train/. Then the short
-# adaptation on the question set's dev split, the shipped copy, and the answer/no-answer thresholds.
+# `make reader` again to resume from the last checkpoint in ~/.cache/qa/reader-train/. Then the soup
+# of the trained reader with the first one (training/reader-v1), the shipped copy, and the
+# answer/no-answer thresholds.
 reader: install
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[train]"
 	nice -n 10 $(PY) training/train.py
-	nice -n 10 $(PY) training/adapt.py
-	cp training/out/reader.onnx training/out/reader_config.json qa/data/reader/
+	$(PY) training/soup.py training/out --base training/reader-v1 --share 0.5 --out training/out/soup
+	cp training/out/soup/reader.onnx training/out/soup/reader_config.json qa/data/reader/
 	$(PY) training/calibrate.py

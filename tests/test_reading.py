@@ -50,6 +50,30 @@ def test_a_span_of_another_kind_gives_way_to_the_nearly_preferred_span_of_the_as
     assert not fits and (span.start, span.end) == (five, five + 2)
 
 
+def test_a_run_of_figures_read_for_one_figure_narrows_to_the_best_scored_one_of_the_asked_kind():
+    text = "煤炭产量11.9亿吨、增长10.5%，外送电量1234.7亿千瓦时。"
+    tons, grow = text.index("11.9亿吨"), text.index("10.5%")
+    run = (tons, grow + 5)  # 11.9亿吨、增长10.5%: the reader's best, start 6 + end 6
+
+    def reading(tons_end: float) -> Reading:
+        m = len(text)
+        st, en = np.full(m, -20.0, dtype=np.float32), np.full(m, -20.0, dtype=np.float32)
+        st[tons], en[grow + 4], st[grow], en[tons + 5] = 6.0, 6.0, 3.0, tons_end
+        return Reading(((np.array([(i, i + 1) for i in range(m)], dtype=np.int64), st, en, 0.0),))
+
+    choice = typed.typed_read(analyse("煤炭产量同比增长了多少？"), reading(1.0), text, _sentences(text))
+    assert choice.fits and text[choice.best.start:choice.best.end] == "10.5%"
+    assert choice.best.margin == pytest.approx(9.0)  # the reader's own score of the narrower span
+    choice = typed.typed_read(analyse("煤炭产量是多少？"), reading(4.0), text, _sentences(text))
+    assert text[choice.best.start:choice.best.end] == "11.9亿吨"  # the reader's choice: 10 over 9
+    # 分别 asks for the run: it is kept whole
+    choice = typed.typed_read(analyse("煤炭产量和增幅分别是多少？"), reading(1.0), text, _sentences(text))
+    assert (choice.best.start, choice.best.end) == run
+    one = text.index("1234.7")  # one figure read with its words: kept as read
+    choice = typed.typed_read(analyse("外送电量是多少？"), _reading(text, one - 4, one + 10), text, _sentences(text))
+    assert (choice.best.start, choice.best.end) == (one - 4, one + 10)
+
+
 def test_a_figure_the_question_states_is_not_its_answer():
     text = "去年排查风险隐患29.6万件，整改销号28.1万件。"
     q = analyse("去年排查出的29.6万件风险隐患中已经整改销号了多少件？")
