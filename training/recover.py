@@ -76,16 +76,24 @@ def graph_config(path: Path) -> dict:
     return {**conf, **conf.get("members", {}).get(Path(path).name, {})}
 
 
+def graph_record(path: Path) -> dict:
+    """What the project knows of a graph: its ``reader_config.json`` entries (:func:`graph_config`), or for a
+    snapshot of a run (``train.py --snapshot``) the run's settings, step and data from ``run.json``; {}
+    when neither is there."""
+    conf = graph_config(path)
+    f = Path(path).parent / "run.json"
+    if conf or not f.exists():
+        return conf
+    run = json.loads(f.read_text(encoding="utf-8"))
+    args = run.get("args", {})
+    return {"training": args, "global_step": run.get("global_step"),
+            "data": T.data_description(args.get("corpus", "v1"))}
+
+
 def frozen_in(path: Path) -> int:
     """How many lower layers (with all embeddings) the graph's training kept frozen at the base model's
     values: from ``reader_config.json`` or ``run.json`` beside the graph (0 when neither says)."""
-    conf = graph_config(path)
-    if conf:
-        return int(conf.get("training", {}).get("freeze_layers", 0) or 0)
-    f = Path(path).parent / "run.json"
-    if f.exists():
-        return int(json.loads(f.read_text(encoding="utf-8")).get("args", {}).get("freeze_layers", 0) or 0)
-    return 0
+    return int(graph_record(path).get("training", {}).get("freeze_layers", 0) or 0)
 
 
 def recover(model: T.Reader, path: Path = GRAPH) -> list[str]:

@@ -49,6 +49,14 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _parent(graph: Path, conf: dict) -> dict:
+    """What the soup's config says of one of the two graphs it mixes."""
+    drop = ("work", "out", "data", "committed", "export", "validate", "best", "snapshot")
+    return {"graph": _shown(graph), "data": conf.get("data"), "global_step": conf.get("global_step"),
+            "adapted": conf.get("adapted"),
+            "training": {k: v for k, v in (conf.get("training") or {}).items() if k not in drop}}
+
+
 def load(graph: Path) -> T.Reader:
     """A float reader holding ``graph``'s weights; every parameter trainable, so all are mixed."""
     model, _, _ = T.load_model_and_tokenizer(T.parse_args(["--freeze-layers", "0"]))
@@ -85,25 +93,15 @@ def main(argv=None) -> int:
 
     soup = mix(load(base_graph), load(tuned_graph), args.share)
     export_onnx(soup.bert, soup.qa_outputs, args.out)
-    base_conf = R.graph_config(base_graph)
-    tuned_conf = R.graph_config(tuned_graph)
-    if not tuned_conf and (tuned_graph.parent / "run.json").is_file():  # train.py's own record of a run
-        run = json.loads((tuned_graph.parent / "run.json").read_text(encoding="utf-8"))
-        tuned_conf = {"training": run.get("args", {}), "global_step": run.get("global_step"),
-                      "data": T.data_description(run.get("args", {}).get("corpus", "v1"))}
-    drop = ("work", "out", "data", "committed", "export", "validate", "best", "snapshot")
-    part = lambda graph, conf: {  # noqa: E731
-        "graph": _shown(graph), "data": conf.get("data"),
-        "global_step": conf.get("global_step"), "adapted": conf.get("adapted"),
-        "training": {k: v for k, v in (conf.get("training") or {}).items() if k not in drop}}
+    base_conf = R.graph_record(base_graph)
+    parents = {"base": _parent(base_graph, base_conf), "tuned": _parent(tuned_graph, R.graph_record(tuned_graph))}
     conf = {k: v for k, v in base_conf.items() if k not in
             ("ensemble", "ensemble_weights", "members", "training", "validation", "global_step", "adapted", "data")}
     conf["graph"] = f"reader.onnx: {QUANTIZATION}"
-    conf["data"] = " + ".join(dict.fromkeys(c["data"] for c in (part(base_graph, base_conf), part(tuned_graph, tuned_conf))
-                                            if c["data"]))
+    conf["data"] = " + ".join(dict.fromkeys(p["data"] for p in parents.values() if p["data"]))
     conf["training"] = {"freeze_layers": 0}  # every parameter is mixed: none keeps the base model's value
     conf["soup"] = {"method": "weights interpolated, (1 - share) * base + share * tuned, every parameter (WiSE-FT)",
-                    "share": args.share, "base": part(base_graph, base_conf), "tuned": part(tuned_graph, tuned_conf)}
+                    "share": args.share, **parents}
     tmp = args.out / "reader_config.json.tmp"
     tmp.write_text(json.dumps(conf, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, args.out / "reader_config.json")

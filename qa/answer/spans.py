@@ -87,7 +87,8 @@ from dataclasses import dataclass
 
 from ..index import lexical
 from ..text import words
-from .query import CLAUSE_MARKS, EN_UNITS, SENTENCE_MARKS, UNIT_RE, Query, clause_bounds, clause_start
+from .query import (CLAUSE_MARKS, EN_UNITS, FIGURES_AND_TIMES, SENTENCE_MARKS, UNIT_RE, Query, clause_bounds,
+                     clause_start)
 
 _DIGITS = r"(?<![A-Za-z0-9.．])[0-9０-９]+(?:[.,．][0-9０-９]+)*"
 _CN = r"[一二两三四五六七八九十]+"
@@ -684,7 +685,7 @@ def _in_question(query: Query, c: Candidate) -> bool:
 
 #: The asked kinds the rules find spans of; for the other typed kinds (a place, a person) the reader's span
 #: is the one check 3 judges.
-READS = ("count", "amount", "percent", "ordinal", "time", "list", "author")
+READS = FIGURES_AND_TIMES + ("list", "author")
 
 
 def candidates(query: Query, sentence: str) -> list[Candidate]:
